@@ -1,0 +1,354 @@
+"""Read the Opus streams into pandas DataFrames.
+
+The frames keep Opus's own column names, so a quarantine reason such as
+"EndTime before StartTime" points reception at the field they can fix in Opus.
+Times come back as Opus keeps them: local wall-clock time, without a zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from connectors.opus.connection import OpusConnection, OpusSchemaError, redact
+
+Kind = Literal["str", "int", "time", "bool"]
+_FETCH_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, Kind]
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(self.columns)
+
+
+CLINICS = Table(
+    "OnlineClinic",
+    {
+        "ClinicID": "str",
+        "Name": "str",
+        "Address1": "str",
+        "Address2": "str",
+        "PostalCode": "str",
+        "City": "str",
+        "Phone": "str",
+        "Email": "str",
+    },
+)
+CLINICIANS = Table(
+    "OnlineClinician",
+    {"ClinicianID": "int", "FirstName": "str", "LastName": "str", "Title": "str", "Active": "bool"},
+)
+CLINICIAN_CLINICS = Table("OnlineClinicianClinic", {"ClinicianID": "int", "ClinicID": "str"})
+TREATMENTS = Table(
+    "OnlineTreatment",
+    {
+        "TreatmentID": "int",
+        "Name": "str",
+        "Description": "str",
+        "Duration": "int",
+        "WarmUpDuration": "int",
+        "CoolDownDuration": "int",
+        "CreateInWeb": "bool",
+        "ChangeInWeb": "bool",
+        "CancelInWeb": "bool",
+        "ChangeInWebLimit": "int",
+        "BookingText": "str",
+    },
+)
+FREE_RANGES = Table(
+    "OnlineFreeRange",
+    {
+        "FreeRangeID": "int",
+        "ClinicID": "str",
+        "ClinicianID": "int",
+        "StartTime": "time",
+        "EndTime": "time",
+        "RowVersion": "int",
+    },
+)
+FREE_RANGE_TREATMENTS = Table(
+    "OnlineFreeRangeTreatment", {"FreeRangeID": "int", "TreatmentID": "int"}
+)
+PATIENTS = Table(
+    "OnlinePatient",
+    {
+        "PatientID": "int",
+        "PersonalNumber": "str",
+        "FirstName": "str",
+        "LastName": "str",
+        "Address1": "str",
+        "Address2": "str",
+        "PostalCode": "str",
+        "City": "str",
+        "Email": "str",
+        "MobilePhone": "str",
+        "RowVersion": "int",
+    },
+)
+APPOINTMENTS = Table(
+    "OnlineAppointment",
+    {
+        "AppointmentID": "int",
+        "ClinicID": "str",
+        "ClinicianID": "int",
+        "TreatmentID": "int",
+        "PatientID": "int",
+        "StartTime": "time",
+        "EndTime": "time",
+        "BookingText": "str",
+        "Status": "str",
+        "IdempotencyKey": "str",
+        "RowVersion": "int",
+    },
+)
+PENDING_PATIENT_UPDATES = Table(
+    "OnlinePendingPatientUpdate",
+    {
+        "UpdateID": "int",
+        "PatientID": "int",
+        "Address1": "str",
+        "Address2": "str",
+        "PostalCode": "str",
+        "City": "str",
+        "RequestedAt": "time",
+        "Status": "str",
+        "IdempotencyKey": "str",
+    },
+)
+ALL_TABLES = (
+    CLINICS,
+    CLINICIANS,
+    CLINICIAN_CLINICS,
+    TREATMENTS,
+    FREE_RANGES,
+    FREE_RANGE_TREATMENTS,
+    PATIENTS,
+    APPOINTMENTS,
+    PENDING_PATIENT_UPDATES,
+)
+SCHEDULE_TABLES = ALL_TABLES[:6]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The publishing window in Opus's local time: from now to now + months to sync."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class ReferenceData:
+    clinics: pd.DataFrame
+    clinicians: pd.DataFrame
+    clinician_clinics: pd.DataFrame
+    treatments: pd.DataFrame
+
+
+@dataclass
+class FreeRangeExtract:
+    """Free ranges read in one run, with the treatments each allows.
+
+    ``ranges`` has Opus's columns plus ``starts_at``/``ends_at`` in UTC.
+
+    ``ids_in_window`` lists every range now in the window (or without valid times), so
+    a range missing from it has been removed in Opus, or moved out of the window.
+    ``watermark`` is the row version up to which this run has seen every change.
+    """
+
+    ranges: pd.DataFrame
+    treatments: pd.DataFrame
+    ids_in_window: np.ndarray
+    watermark: int
+    incremental: bool
+    window: Window
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class OpusReader:
+    def __init__(self, connection: OpusConnection, timezone: str = "Europe/Stockholm") -> None:
+        self.connection = connection
+        self.timezone = timezone
+
+    # -- schema --------------------------------------------------------------------
+
+    def check_schema(self, tables: tuple[Table, ...] = SCHEDULE_TABLES) -> None:
+        """Raise :class:`OpusSchemaError` naming the first missing table or column."""
+        for table in tables:
+            if self._probe(f"SELECT {table.column_list} FROM {table.name} WHERE 1 = 0"):
+                continue
+            if not self._probe(f"SELECT * FROM {table.name} WHERE 1 = 0"):
+                raise OpusSchemaError(f"{self.connection.label}: table {table.name} is missing")
+            for column in table.columns:
+                if not self._probe(f"SELECT {column} FROM {table.name} WHERE 1 = 0"):
+                    raise OpusSchemaError(
+                        f"{self.connection.label}: table {table.name} has no column {column}"
+                    )
+
+    def _probe(self, sql: str) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            cursor.fetchall()
+            return True
+        except Exception:
+            self.connection.rollback()  # PostgreSQL aborts the transaction on an error
+            return False
+        finally:
+            cursor.close()
+
+    # -- streams -------------------------------------------------------------------
+
+    def read(
+        self, table: Table, where: str = "", params: tuple = (), alias: str = ""
+    ) -> pd.DataFrame:
+        prefix = f"{alias}." if alias else ""
+        columns = ", ".join(prefix + c for c in table.columns)
+        sql = f"SELECT {columns} FROM {table.name} {alias} {where}"
+        return self._frame(sql, params, table.columns)
+
+    def reference_data(self) -> ReferenceData:
+        return ReferenceData(
+            clinics=self.read(CLINICS),
+            clinicians=self.read(CLINICIANS),
+            clinician_clinics=self.read(CLINICIAN_CLINICS),
+            treatments=self.read(TREATMENTS),
+        )
+
+    def free_ranges(
+        self,
+        window: Window,
+        *,
+        changed_since: int | None = None,
+        previous_window_end: datetime | None = None,
+    ) -> FreeRangeExtract:
+        """All ranges in the window, or (with ``changed_since``) only those changed since
+        that row version plus those the window has grown over since the last run."""
+        watermark = self.watermark(FREE_RANGES)
+        param = self.connection.param
+        if changed_since is None:
+            where = (
+                "WHERE (r.EndTime > ? AND r.StartTime < ?) "
+                "OR r.StartTime IS NULL OR r.EndTime IS NULL"
+            )
+            params: tuple = (param(window.start), param(window.end))
+        else:
+            grown_from = previous_window_end or window.end
+            where = "WHERE r.RowVersion > ? OR (r.StartTime >= ? AND r.StartTime < ?)"
+            params = (changed_since, param(grown_from), param(window.end))
+        ranges = self.read(FREE_RANGES, where, params, alias="r")
+        ranges["starts_at"] = local_to_utc(ranges["StartTime"], self.timezone)
+        ranges["ends_at"] = local_to_utc(ranges["EndTime"], self.timezone)
+        treatments = self._frame(
+            "SELECT t.FreeRangeID, t.TreatmentID FROM OnlineFreeRangeTreatment t "
+            f"JOIN OnlineFreeRange r ON r.FreeRangeID = t.FreeRangeID {where}",
+            params,
+            FREE_RANGE_TREATMENTS.columns,
+        )
+        return FreeRangeExtract(
+            ranges=ranges,
+            treatments=treatments,
+            ids_in_window=self.free_range_ids(window),
+            watermark=watermark,
+            incremental=changed_since is not None,
+            window=window,
+        )
+
+    def free_range_ids(self, window: Window) -> np.ndarray:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT FreeRangeID FROM OnlineFreeRange "
+                "WHERE (EndTime > ? AND StartTime < ?) OR StartTime IS NULL OR EndTime IS NULL",
+                (self.connection.param(window.start), self.connection.param(window.end)),
+            )
+            chunks = []
+            while rows := cursor.fetchmany(_FETCH_ROWS):
+                chunks.append(
+                    np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                )
+        finally:
+            cursor.close()
+        return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+
+    def watermark(self, table: Table) -> int:
+        """The row version up to which every change of ``table`` is committed.
+
+        On SQL Server a transaction still in flight may hold a lower rowversion than one
+        already committed, so we stop below MIN_ACTIVE_ROWVERSION(). Rows above the
+        watermark are simply read again next run.
+        """
+        if self.connection.dialect == "mssql":
+            sql = "SELECT CAST(MIN_ACTIVE_ROWVERSION() AS BIGINT) - 1"
+        else:
+            sql = f"SELECT COALESCE(MAX(RowVersion), 0) FROM {table.name}"
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def appointments(self, changed_since: int = 0) -> pd.DataFrame:
+        return self.read(APPOINTMENTS, "WHERE RowVersion > ?", (changed_since,))
+
+    def patients(self, changed_since: int = 0) -> pd.DataFrame:
+        return self.read(PATIENTS, "WHERE RowVersion > ?", (changed_since,))
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def _frame(self, sql: str, params: tuple, columns: dict[str, Kind]) -> pd.DataFrame:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            chunks = []
+            while rows := cursor.fetchmany(_FETCH_ROWS):
+                chunks.append(
+                    pd.DataFrame.from_records(list(map(tuple, rows)), columns=list(columns))
+                )
+        except Exception as exc:
+            raise RuntimeError(
+                f"{self.connection.label}: query failed: {redact(str(exc))}"
+            ) from None
+        finally:
+            cursor.close()
+        frame = (
+            pd.concat(chunks, ignore_index=True)
+            if chunks
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        )
+        return _typed(frame, columns)
+
+
+def local_to_utc(local: pd.Series, timezone: str) -> pd.Series:
+    """Opus's wall-clock times as UTC moments. A time that does not exist (spring
+    forward) or exists twice (fall back) becomes missing rather than guessed."""
+    return local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def _typed(frame: pd.DataFrame, columns: dict[str, Kind]) -> pd.DataFrame:
+    """Give each column one dtype whatever the driver returned (text times on SQLite,
+    datetimes over ODBC; 0/1 or True/False). Unparseable values become missing, which
+    validation then reports."""
+    for column, kind in columns.items():
+        values = frame[column]
+        if kind == "int":
+            frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        elif kind == "bool":
+            frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64").astype("boolean")
+        elif kind == "time":
+            frame[column] = pd.to_datetime(values, errors="coerce", format="ISO8601").astype(
+                "datetime64[us]"
+            )
+        else:
+            frame[column] = values.astype("string")
+    return frame

@@ -1,0 +1,136 @@
+"""Bulk writes of whole DataFrames into the store, inside the caller's transaction.
+
+The ORM is right for a clinic's settings and wrong for a million free ranges: here
+SQLite gets one ``executemany`` and PostgreSQL one ``COPY``. Times go in as text in
+exactly the form the ORM writes (UTC), formatted by Arrow in one vectorised pass.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from sqlalchemy import Connection, text
+
+_KEYS_TABLE = "tmp_bulk_keys"
+_BATCH_TABLE = "tmp_bulk_batch"
+
+
+def insert_frame(connection: Connection, table_name: str, frame: pd.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named like the table's) into the table."""
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    arrow = _arrow_with_text_times(frame)
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table_name, columns, arrow)
+    else:
+        placeholders = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({placeholders})"
+        rows = zip(*(arrow.column(c).to_pylist() for c in columns), strict=True)
+        connection.connection.driver_connection.cursor().executemany(sql, rows)
+    return len(frame)
+
+
+def delete_keys(
+    connection: Connection,
+    table_name: str,
+    scope: dict[str, int],
+    key_column: str,
+    keys: np.ndarray,
+) -> int:
+    """Delete the rows within ``scope`` (e.g. one Opus database) whose ``key_column``
+    is in ``keys``, through a temporary key table so that a million keys cost one
+    statement instead of a million."""
+    if len(keys) == 0:
+        return 0
+    _load_keys(connection, keys)
+    conditions = " AND ".join(f"{column} = :{column}" for column in scope)
+    result = connection.execute(
+        text(
+            f"DELETE FROM {table_name} WHERE {conditions} AND {key_column} IN "
+            f"(SELECT key FROM {_KEYS_TABLE})"
+        ),
+        scope,
+    )
+    return result.rowcount
+
+
+def read_int_columns(connection: Connection, sql: str, params: dict, width: int = 1) -> np.ndarray:
+    """Integer columns of a query, straight into an (n, width) numpy array."""
+    cursor = connection.exec_driver_sql(*_driver_sql(connection, sql, params))
+    chunks = []
+    while rows := cursor.fetchmany(200_000):
+        chunks.append(np.array(rows, dtype=np.int64).reshape(len(rows), width))
+    return np.concatenate(chunks) if chunks else np.empty((0, width), dtype=np.int64)
+
+
+def select_joined(
+    connection: Connection, frame: pd.DataFrame, sql: str, params: dict
+) -> list[tuple]:
+    """Run ``sql`` with ``{batch}`` standing for a temporary table holding ``frame``:
+    a join against thousands of rows without thousands of bound parameters."""
+    postgres = connection.dialect.name == "postgresql"
+    definition = ", ".join(
+        f"{column} {_temp_type(frame[column], postgres)}" for column in frame.columns
+    )
+    suffix = " ON COMMIT DROP" if postgres else ""
+    connection.execute(text(f"DROP TABLE IF EXISTS {_BATCH_TABLE}"))
+    connection.execute(text(f"CREATE TEMP TABLE {_BATCH_TABLE} ({definition}){suffix}"))
+    insert_frame(connection, _BATCH_TABLE, frame)
+    return [tuple(row) for row in connection.execute(text(sql.format(batch=_BATCH_TABLE)), params)]
+
+
+def _temp_type(series: pd.Series, postgres: bool) -> str:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return "TIMESTAMPTZ" if postgres else "TEXT"
+    return "BIGINT"
+
+
+def _driver_sql(connection: Connection, sql: str, params: dict) -> tuple[str, tuple]:
+    """``:name`` parameters in the driver's own style, for the fast driver-level path."""
+    names = re.findall(r":(\w+)", sql)
+    marker = "%s" if connection.dialect.name == "postgresql" else "?"
+    return re.sub(r":(\w+)", marker, sql), tuple(params[n] for n in names)
+
+
+def _load_keys(connection: Connection, keys: np.ndarray) -> None:
+    connection.execute(text(f"DROP TABLE IF EXISTS {_KEYS_TABLE}"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"CREATE TEMP TABLE {_KEYS_TABLE} (key BIGINT) ON COMMIT DROP"))
+        _copy(connection, _KEYS_TABLE, ["key"], pa.table({"key": pa.array(keys, pa.int64())}))
+    else:
+        connection.execute(text(f"CREATE TEMP TABLE {_KEYS_TABLE} (key INTEGER PRIMARY KEY)"))
+        connection.connection.driver_connection.cursor().executemany(
+            f"INSERT OR IGNORE INTO {_KEYS_TABLE} (key) VALUES (?)", ((k,) for k in keys.tolist())
+        )
+
+
+def _arrow_with_text_times(frame: pd.DataFrame) -> pa.Table:
+    """Arrow table of ``frame`` with every timezone-aware column as UTC text
+    ('2026-03-29 08:00:00.000000'), the form the ORM's SQLite dialect reads back."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            naive = series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+            columns[name] = pa.array(naive.to_numpy()).cast(pa.string())
+        else:
+            columns[name] = pa.array(series, from_pandas=True)
+    return pa.table(columns)
+
+
+def _copy(connection: Connection, table_name: str, columns: list[str], arrow: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pa_csv.write_csv(arrow, buffer, pa_csv.WriteOptions(include_header=False))
+    cursor = connection.connection.driver_connection.cursor()
+    # Text times are UTC; say so, whatever the server's TimeZone setting is.
+    cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+    with cursor.copy(
+        f"COPY {table_name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    ) as copy:
+        copy.write(buffer.getbuffer())

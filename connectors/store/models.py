@@ -1,0 +1,456 @@
+"""The booking store: what the patient site, the operators' pages and the flows share.
+
+Every row that belongs to a clinic chain carries ``tenant_id``; every query filters
+on it. Times are UTC (see :class:`UtcDateTime`). Rules that protect patients are
+constraints in the database, not only checks in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from connectors.store.types import UtcDateTime, utcnow
+
+STEPS = ("clinic", "treatment", "practitioner", "time")
+"""The booking steps whose order *Bokningsinställningsordning* sets."""
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime}
+
+
+# -- tenants and their Opus databases ------------------------------------------------
+
+
+class Tenant(Base):
+    """A clinic chain with its own booking page (one subdomain)."""
+
+    __tablename__ = "tenant"
+    __table_args__ = (
+        CheckConstraint(
+            "length(subdomain) BETWEEN 1 AND 63 AND subdomain = lower(subdomain)",
+            name="subdomain_form",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subdomain: Mapped[str] = mapped_column(String(63), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    settings: Mapped[TenantSettings] = relationship(
+        back_populates="tenant", uselist=False, cascade="all, delete-orphan"
+    )
+    databases: Mapped[list[OpusDatabase]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="OpusDatabase.id"
+    )
+
+
+class OpusDatabase(Base):
+    """One Opus database of a tenant (*Välj databas*).
+
+    ``connection_ref`` says where the connection string is (``env:NAME``,
+    ``prefect-secret:NAME`` or the demo's ``sqlite:///PATH``): the string itself holds
+    a password and never enters the store.
+    """
+
+    __tablename__ = "opus_database"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        CheckConstraint(
+            "connection_ref LIKE 'env:%' OR connection_ref LIKE 'prefect-secret:%' "
+            "OR connection_ref LIKE 'sqlite:///%'",
+            name="connection_ref_is_a_reference",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    connection_ref: Mapped[str] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="databases")
+
+
+class TenantSettings(Base):
+    """Every setting of the manual's *Flexibilitet*, *Media*, *E-post*, *SMS* and
+    *Avancerat* tabs, one row per tenant. The manual gives no defaults; ours are the
+    cautious choice for a clinic that has just been connected (noted per field)."""
+
+    __tablename__ = "tenant_settings"
+    __table_args__ = (
+        *(
+            CheckConstraint(f"{a}_step <> {b}_step", name=f"{a}_{b}_differ")
+            for i, a in enumerate(("first", "second", "third", "fourth"))
+            for b in ("first", "second", "third", "fourth")[i + 1 :]
+        ),
+        *(
+            CheckConstraint(f"{n}_step IN {STEPS!r}", name=f"{n}_step_known")
+            for n in ("first", "second", "third", "fourth")
+        ),
+        CheckConstraint("change_cutoff_hours BETWEEN 0 AND 720", name="cutoff_range"),
+        CheckConstraint("months_to_sync BETWEEN 1 AND 24", name="months_to_sync_range"),
+        CheckConstraint(
+            "length(color_primary) = 7 AND substr(color_primary, 1, 1) = '#' "
+            "AND length(color_accent) = 7 AND substr(color_accent, 1, 1) = '#'",
+            name="colours_are_hex",
+        ),
+        CheckConstraint("sms_sender IS NULL OR length(sms_sender) <= 11", name="sms_sender_len"),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant: Mapped[Tenant] = relationship(back_populates="settings")
+
+    # Flexibilitet → Allmänna inställningar
+    view_bookings_enabled: Mapped[bool] = mapped_column(
+        default=True
+    )  # Visning av bokning aktiverad
+    login_enabled: Mapped[bool] = mapped_column(default=True)  # Inloggning aktiverad
+    cancel_enabled: Mapped[bool] = mapped_column(default=True)  # Avbokning aktiverad
+    change_enabled: Mapped[bool] = mapped_column(default=True)  # Ändra bokning aktiverad
+    new_booking_enabled: Mapped[bool] = mapped_column(default=True)  # Ny bokning aktiverad
+    new_booking_requires_login: Mapped[bool] = mapped_column(default=False)
+    weekend_booking_enabled: Mapped[bool] = mapped_column(default=False)  # Helgbokning aktiverad
+    code_challenge_enabled: Mapped[bool] = mapped_column(default=True)  # e-post/SMS-kod utmaning
+    maintenance_mode: Mapped[bool] = mapped_column(default=False)  # Aktivera underhållsläge
+    # Publicera på "Boka vård": off until the marketplace has activated the account.
+    publish_boka_vard: Mapped[bool] = mapped_column(default=False)
+    publish_opus_online: Mapped[bool] = mapped_column(
+        default=True
+    )  # Publicera på "Opus Dental Online"
+    user_message_enabled: Mapped[bool] = mapped_column(
+        default=False
+    )  # Användarmeddelande aktiverad
+    any_practitioner_option: Mapped[bool] = mapped_column(
+        default=True
+    )  # Vilken behandlare som helst
+    any_clinic_option: Mapped[bool] = mapped_column(default=False)  # Vilken klinik som helst
+    skip_confirmation: Mapped[bool] = mapped_column(default=False)  # Hoppa över bekräftelse
+
+    # Registreringsinställningar and Kampanjkod aktiverad
+    ask_address: Mapped[bool] = mapped_column(default=False)
+    campaign_code_enabled: Mapped[bool] = mapped_column(default=False)
+
+    # Bokningsinställningsordning; Sammanslagen visning fixes clinic, treatment, practitioner, time
+    first_step: Mapped[str] = mapped_column(String(12), default="clinic")
+    second_step: Mapped[str] = mapped_column(String(12), default="treatment")
+    third_step: Mapped[str] = mapped_column(String(12), default="practitioner")
+    fourth_step: Mapped[str] = mapped_column(String(12), default="time")
+    combined_view: Mapped[bool] = mapped_column(default=False)
+
+    # Ändra bokningsinställning: hours before the appointment that rebooking/cancelling closes
+    change_cutoff_hours: Mapped[int] = mapped_column(default=24)
+    # How far ahead free times are published (Opus's MonthsToSync)
+    months_to_sync: Mapped[int] = mapped_column(default=3)
+
+    # Media
+    welcome_text: Mapped[str | None] = mapped_column(Text)
+    patient_info_text: Mapped[str | None] = mapped_column(Text)  # None: the default text
+    default_clinic_text: Mapped[str | None] = mapped_column(Text)
+    color_primary: Mapped[str] = mapped_column(String(7), default="#1F5F8B")
+    color_accent: Mapped[str] = mapped_column(String(7), default="#F5C518")
+    logo_image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+
+    # E-post, SMS
+    email_sender: Mapped[str | None] = mapped_column(String(254))
+    sms_sender: Mapped[str | None] = mapped_column(String(11))
+
+    # Avancerat
+    analytics_script: Mapped[str | None] = mapped_column(Text)
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def step_order(self) -> tuple[str, ...]:
+        if self.combined_view:
+            return STEPS
+        return (self.first_step, self.second_step, self.third_step, self.fourth_step)
+
+
+class MessageTemplate(Base):
+    """A tenant's own text for one message; without one, Opus's default text is sent."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "channel", "kind"),
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint("kind IN ('new', 'rebook', 'cancel')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Image(Base):
+    """An uploaded logo or practitioner photo, served by the app itself."""
+
+    __tablename__ = "image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- what the sync brings from Opus ----------------------------------------------------
+
+
+class Clinic(Base):
+    """A clinic (*företag*) of an Opus database, with the operator's presentation."""
+
+    __tablename__ = "clinic"
+    __table_args__ = (UniqueConstraint("opus_database_id", "opus_clinic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    opus_clinic_id: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    address1: Mapped[str | None] = mapped_column(String(100))
+    address2: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(100))
+    # Still in Opus at the last sync; a clinic that left is hidden, not deleted.
+    in_opus: Mapped[bool] = mapped_column(default=True)
+    # Operator's settings (Kliniker, Media)
+    group_name: Mapped[str | None] = mapped_column(String(100))  # Grupp
+    display_order: Mapped[int] = mapped_column(default=0)
+    clinic_text: Mapped[str | None] = mapped_column(Text)  # Klinikspecifik text
+
+    practitioners: Mapped[list[ClinicPractitioner]] = relationship(
+        back_populates="clinic", order_by="ClinicPractitioner.display_order"
+    )
+
+
+class Practitioner(Base):
+    """A clinician (*behandlare*) of an Opus database."""
+
+    __tablename__ = "practitioner"
+    __table_args__ = (UniqueConstraint("opus_database_id", "opus_clinician_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    opus_clinician_id: Mapped[int] = mapped_column(Integer)
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(default=True)
+    in_opus: Mapped[bool] = mapped_column(default=True)
+    # Behandlare tab
+    info_text: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+class ClinicPractitioner(Base):
+    """A clinician working at a clinic; ``added`` is the operator's *Lägg till*: only
+    added practitioners publish times (*Tillagda behandlare*)."""
+
+    __tablename__ = "clinic_practitioner"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    in_opus: Mapped[bool] = mapped_column(default=True)
+    added: Mapped[bool] = mapped_column(default=False)
+    display_order: Mapped[int] = mapped_column(default=0)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="practitioners")
+    practitioner: Mapped[Practitioner] = relationship()
+
+
+class Treatment(Base):
+    """A booking template (*bokningsmall*). Minutes, except ``change_in_web_limit_hours``."""
+
+    __tablename__ = "treatment"
+    __table_args__ = (
+        UniqueConstraint("opus_database_id", "opus_treatment_id"),
+        CheckConstraint(
+            "duration_min > 0 AND warm_up_min >= 0 AND cool_down_min >= 0", name="durations"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    opus_treatment_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(String(150))
+    duration_min: Mapped[int] = mapped_column(Integer)
+    warm_up_min: Mapped[int] = mapped_column(Integer, default=0)
+    cool_down_min: Mapped[int] = mapped_column(Integer, default=0)
+    create_in_web: Mapped[bool] = mapped_column(default=True)
+    change_in_web: Mapped[bool] = mapped_column(default=True)
+    cancel_in_web: Mapped[bool] = mapped_column(default=True)
+    change_in_web_limit_hours: Mapped[int] = mapped_column(Integer, default=24)
+    booking_text: Mapped[str | None] = mapped_column(String(200))
+    in_opus: Mapped[bool] = mapped_column(default=True)
+
+
+class TreatmentSet(Base):
+    """A distinct set of treatments that free ranges allow. Ranges of one clinician
+    mostly share a set, so a million ranges point at a handful of these rows instead
+    of carrying millions of link rows."""
+
+    __tablename__ = "treatment_set"
+    __table_args__ = (UniqueConstraint("opus_database_id", "opus_treatment_ids"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    opus_treatment_ids: Mapped[str] = mapped_column(String(2000))  # "3,5,9", sorted
+
+
+class TreatmentSetMember(Base):
+    __tablename__ = "treatment_set_member"
+
+    treatment_set_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_set.id", ondelete="CASCADE"), primary_key=True
+    )
+    treatment_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class FreeRange(Base):
+    """Published free time of one practitioner at one clinic, in UTC.
+
+    Keyed by Opus's own id: the sync replaces rows by that key, and bookings refer to
+    practitioner and time, never to a range row that the next sync may replace.
+    """
+
+    __tablename__ = "free_range"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_free_range_clinic_start", "clinic_id", "starts_at"),
+        Index("ix_free_range_practitioner_start", "practitioner_id", "starts_at"),
+    )
+
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE"), primary_key=True
+    )
+    opus_range_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id", ondelete="CASCADE"))
+    treatment_set_id: Mapped[int] = mapped_column(ForeignKey("treatment_set.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    row_version: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- the sync's own bookkeeping --------------------------------------------------------
+
+
+class QuarantinedRow(Base):
+    """A source row the sync refused, with why. It stays until the row is fixed or
+    removed in Opus; operators see the list."""
+
+    __tablename__ = "quarantined_row"
+    __table_args__ = (UniqueConstraint("opus_database_id", "stream", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    stream: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str] = mapped_column(String(100))
+    reasons: Mapped[str] = mapped_column(Text)  # reason codes, comma-separated
+    row_data: Mapped[str] = mapped_column(Text)  # the row as JSON, as Opus had it
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncState(Base):
+    """How far the incremental sync of one Opus database has come."""
+
+    __tablename__ = "sync_state"
+
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE"), primary_key=True
+    )
+    free_range_row_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # End of the publishing window at the last run, in Opus's local time (ISO text):
+    # ranges the window has grown over since then are read even if unchanged.
+    window_end_local: Mapped[str | None] = mapped_column(String(19))
+    # What the validity of ranges depends on besides the ranges themselves (clinics,
+    # clinicians, treatments, added practitioners, months to sync). When it changes,
+    # every range is judged again: a full sync.
+    reference_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    last_success_at: Mapped[datetime | None]
+
+
+class SyncRun(Base):
+    """One run of the schedule sync for one Opus database, as operators see it."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (
+        CheckConstraint("status IN ('succeeded', 'failed', 'skipped')", name="status_known"),
+        ForeignKeyConstraint(["opus_database_id"], ["opus_database.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    opus_database_id: Mapped[int]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(12))  # full | incremental
+    extracted: Mapped[int] = mapped_column(default=0)
+    added: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    removed: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(Text)

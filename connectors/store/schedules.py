@@ -1,0 +1,442 @@
+"""Store side of the schedule sync: what a run needs to know before it starts, and
+how its results are written. Reference data (clinics, practitioners, treatments) is
+small and goes through the ORM; free ranges go through :mod:`connectors.store.bulk`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.orm import Session
+
+from connectors.store import bulk
+from connectors.store.models import (
+    Clinic,
+    ClinicPractitioner,
+    FreeRange,
+    Practitioner,
+    QuarantinedRow,
+    SyncRun,
+    SyncState,
+    Tenant,
+    Treatment,
+    TreatmentSet,
+    TreatmentSetMember,
+)
+from connectors.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    """What the store knows of one Opus database before a run."""
+
+    id: int
+    tenant_id: int
+    name: str
+    connection_ref: str
+    row_version: int
+    window_end_local: datetime | None
+    fingerprint: str | None
+    added: frozenset[tuple[str, int]]
+    """(Opus ClinicID, Opus ClinicianID) of every practitioner the operator added."""
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    tenant_id: int
+    subdomain: str
+    publishing: bool
+    """*Publicera på "Opus Dental Online"* or *på "Boka vård"*: is anyone to be fed?"""
+    months_to_sync: int
+    databases: tuple[DatabasePlan, ...]
+
+
+def tenant_subdomains(session: Session) -> list[str]:
+    return list(session.scalars(select(Tenant.subdomain).order_by(Tenant.id)))
+
+
+def plan_tenant(session: Session, subdomain: str) -> TenantPlan:
+    tenant = session.scalars(select(Tenant).where(Tenant.subdomain == subdomain)).one_or_none()
+    if tenant is None:
+        raise LookupError(f"no tenant with subdomain {subdomain!r}")
+    settings = tenant.settings
+    databases = []
+    for database in tenant.databases:
+        if not database.enabled:
+            continue
+        state = session.get(SyncState, database.id)
+        databases.append(
+            DatabasePlan(
+                id=database.id,
+                tenant_id=tenant.id,
+                name=database.name,
+                connection_ref=database.connection_ref,
+                row_version=state.free_range_row_version if state else 0,
+                window_end_local=(
+                    datetime.fromisoformat(state.window_end_local)
+                    if state and state.window_end_local
+                    else None
+                ),
+                fingerprint=state.reference_fingerprint if state else None,
+                added=frozenset(_added_practitioners(session, database.id)),
+            )
+        )
+    return TenantPlan(
+        tenant_id=tenant.id,
+        subdomain=tenant.subdomain,
+        publishing=settings.publish_opus_online or settings.publish_boka_vard,
+        months_to_sync=settings.months_to_sync,
+        databases=tuple(databases),
+    )
+
+
+def _added_practitioners(session: Session, database_id: int) -> Iterable[tuple[str, int]]:
+    rows = session.execute(
+        select(Clinic.opus_clinic_id, Practitioner.opus_clinician_id)
+        .join(ClinicPractitioner, ClinicPractitioner.clinic_id == Clinic.id)
+        .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
+        .where(Clinic.opus_database_id == database_id, ClinicPractitioner.added)
+    )
+    return ((clinic, int(clinician)) for clinic, clinician in rows)
+
+
+# -- reference data ----------------------------------------------------------------------
+
+
+@dataclass
+class StoreIds:
+    """Opus ids → store ids of one database, after reference data is written."""
+
+    clinics: dict[str, int]
+    practitioners: dict[int, int]
+    treatments: dict[int, int]
+
+
+def _text(value) -> str | None:
+    return None if pd.isna(value) else str(value)
+
+
+def upsert_reference(
+    session: Session,
+    plan: DatabasePlan,
+    clinics: pd.DataFrame,
+    clinicians: pd.DataFrame,
+    memberships: pd.DataFrame,
+    treatments: pd.DataFrame,
+) -> StoreIds:
+    """Write Opus's fields of clinics, practitioners, memberships and treatments,
+    keeping the operator's own fields (group, order, texts, *Lägg till*). Rows that left
+    Opus are kept with ``in_opus`` false: bookings and settings still point at them."""
+    clinic_rows = {
+        str(r.ClinicID): {
+            "name": r.Name,
+            "address1": _text(r.Address1),
+            "address2": _text(r.Address2),
+            "postal_code": _text(r.PostalCode),
+            "city": _text(r.City),
+            "phone": _text(r.Phone),
+            "email": _text(r.Email),
+        }
+        for r in clinics.itertuples()
+    }
+    clinic_ids = _upsert(session, Clinic, plan, "opus_clinic_id", clinic_rows, ordered=True)
+    practitioner_rows = {
+        int(r.ClinicianID): {
+            "first_name": _text(r.FirstName),
+            "last_name": _text(r.LastName),
+            "title": _text(r.Title),
+            "active": bool(r.Active) if pd.notna(r.Active) else True,
+        }
+        for r in clinicians.itertuples()
+    }
+    practitioner_ids = _upsert(session, Practitioner, plan, "opus_clinician_id", practitioner_rows)
+    treatment_rows = {
+        int(r.TreatmentID): {
+            "name": r.Name,
+            "description": _text(r.Description),
+            "duration_min": int(r.Duration),
+            "warm_up_min": int(r.WarmUpDuration) if pd.notna(r.WarmUpDuration) else 0,
+            "cool_down_min": int(r.CoolDownDuration) if pd.notna(r.CoolDownDuration) else 0,
+            "create_in_web": bool(r.CreateInWeb) if pd.notna(r.CreateInWeb) else False,
+            "change_in_web": bool(r.ChangeInWeb) if pd.notna(r.ChangeInWeb) else False,
+            "cancel_in_web": bool(r.CancelInWeb) if pd.notna(r.CancelInWeb) else False,
+            "change_in_web_limit_hours": int(r.ChangeInWebLimit)
+            if pd.notna(r.ChangeInWebLimit)
+            else 24,
+            "booking_text": _text(r.BookingText),
+        }
+        for r in treatments.itertuples()
+    }
+    treatment_ids = _upsert(session, Treatment, plan, "opus_treatment_id", treatment_rows)
+    _upsert_memberships(session, plan, memberships, clinic_ids, practitioner_ids)
+    return StoreIds(clinic_ids, practitioner_ids, treatment_ids)
+
+
+def _upsert(
+    session: Session, model, plan: DatabasePlan, key: str, rows: dict, ordered: bool = False
+) -> dict:
+    existing = {
+        getattr(obj, key): obj
+        for obj in session.scalars(select(model).where(model.opus_database_id == plan.id))
+    }
+    next_order = max((getattr(o, "display_order", 0) for o in existing.values()), default=0) + 1
+    for opus_id, fields in rows.items():
+        obj = existing.get(opus_id)
+        if obj is None:
+            obj = model(tenant_id=plan.tenant_id, opus_database_id=plan.id, **{key: opus_id})
+            if ordered:
+                obj.display_order = next_order
+                next_order += 1
+            session.add(obj)
+            existing[opus_id] = obj
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        obj.in_opus = True
+    for opus_id, obj in existing.items():
+        if opus_id not in rows:
+            obj.in_opus = False
+    session.flush()
+    return {opus_id: obj.id for opus_id, obj in existing.items() if opus_id in rows}
+
+
+def _upsert_memberships(
+    session: Session,
+    plan: DatabasePlan,
+    memberships: pd.DataFrame,
+    clinic_ids: dict,
+    practitioner_ids: dict,
+) -> None:
+    wanted = {
+        (clinic_ids[str(r.ClinicID)], practitioner_ids[int(r.ClinicianID)])
+        for r in memberships.itertuples()
+    }
+    existing = {
+        (m.clinic_id, m.practitioner_id): m
+        for m in session.scalars(
+            select(ClinicPractitioner)
+            .join(Clinic, Clinic.id == ClinicPractitioner.clinic_id)
+            .where(Clinic.opus_database_id == plan.id)
+        )
+    }
+    orders: dict[int, int] = {}
+    for (clinic_id, _), m in existing.items():
+        orders[clinic_id] = max(orders.get(clinic_id, 0), m.display_order)
+    for pair in sorted(wanted):
+        membership = existing.get(pair)
+        if membership is None:
+            orders[pair[0]] = orders.get(pair[0], 0) + 1
+            membership = ClinicPractitioner(
+                clinic_id=pair[0],
+                practitioner_id=pair[1],
+                tenant_id=plan.tenant_id,
+                display_order=orders[pair[0]],
+            )
+            session.add(membership)
+        membership.in_opus = True
+    for pair, membership in existing.items():
+        if pair not in wanted:
+            membership.in_opus = False
+    session.flush()
+
+
+# -- treatment sets ----------------------------------------------------------------------
+
+
+def treatment_set_ids(
+    session: Session, plan: DatabasePlan, keys: Iterable[str], ids: StoreIds
+) -> dict[str, int]:
+    """Store id of each treatment set ("1,4,7"), creating the sets not seen before."""
+    keys = set(keys)
+    known = dict(
+        session.execute(
+            select(TreatmentSet.opus_treatment_ids, TreatmentSet.id).where(
+                TreatmentSet.opus_database_id == plan.id
+            )
+        ).all()
+    )
+    for key in sorted(keys - known.keys()):
+        treatment_set = TreatmentSet(opus_database_id=plan.id, opus_treatment_ids=key)
+        session.add(treatment_set)
+        session.flush()
+        session.add_all(
+            TreatmentSetMember(
+                treatment_set_id=treatment_set.id, treatment_id=ids.treatments[int(t)]
+            )
+            for t in key.split(",")
+        )
+        known[key] = treatment_set.id
+    session.flush()
+    return known
+
+
+# -- free ranges -------------------------------------------------------------------------
+
+
+def published_versions(connection: Connection, database_id: int) -> pd.DataFrame:
+    """Opus id and row version of every published range of one database, by id."""
+    values = bulk.read_int_columns(
+        connection,
+        "SELECT opus_range_id, row_version FROM free_range WHERE opus_database_id = :db "
+        "ORDER BY opus_range_id",
+        {"db": database_id},
+        width=2,
+    )
+    return pd.DataFrame({"opus_range_id": values[:, 0], "row_version": values[:, 1]})
+
+
+def published_neighbours(
+    connection: Connection, database_id: int, batch: pd.DataFrame
+) -> pd.DataFrame:
+    """Published ranges that overlap a range of ``batch`` (Opus ``ClinicianID``,
+    ``starts_at``, ``ends_at``) of the same clinician: the only ones a batch of changed
+    ranges can collide with. Keyed by Opus ids like the batch."""
+    columns = ["opus_range_id", "ClinicianID", "starts_at", "ends_at"]
+    rows: list[tuple] = []
+    if not batch.empty:
+        rows = _neighbour_rows(connection, database_id, batch)
+    result = pd.DataFrame(rows, columns=columns).drop_duplicates("opus_range_id")
+    for column in ("starts_at", "ends_at"):
+        result[column] = pd.to_datetime(result[column], utc=True, format="ISO8601")
+    return result
+
+
+def _neighbour_rows(connection: Connection, database_id: int, batch: pd.DataFrame) -> list[tuple]:
+    frame = pd.DataFrame(
+        {
+            "clinician": batch["ClinicianID"].astype("int64").to_numpy(),
+            "starts_at": batch["starts_at"].to_numpy(),
+            "ends_at": batch["ends_at"].to_numpy(),
+        }
+    ).astype({"starts_at": "datetime64[us, UTC]", "ends_at": "datetime64[us, UTC]"})
+    return bulk.select_joined(
+        connection,
+        frame,
+        "SELECT f.opus_range_id, p.opus_clinician_id, f.starts_at, f.ends_at FROM {batch} b "
+        "JOIN practitioner p ON p.opus_database_id = :db AND p.opus_clinician_id = b.clinician "
+        "JOIN free_range f ON f.practitioner_id = p.id "
+        "AND f.starts_at < b.ends_at AND f.ends_at > b.starts_at "
+        "WHERE f.opus_database_id = :db",
+        {"db": database_id},
+    )
+
+
+def replace_ranges(
+    connection: Connection, database_id: int, remove: np.ndarray, insert: pd.DataFrame
+) -> None:
+    """Delete the ranges with Opus ids in ``remove``, then insert ``insert``."""
+    table = FreeRange.__tablename__
+    bulk.delete_keys(connection, table, {"opus_database_id": database_id}, "opus_range_id", remove)
+    bulk.insert_frame(connection, table, insert)
+
+
+# -- quarantine, state, runs -------------------------------------------------------------
+
+
+def replace_quarantine(
+    session: Session,
+    plan: DatabasePlan,
+    stream: str,
+    refused: pd.DataFrame,
+    id_column: str,
+    clear_ids: Iterable[str] | None,
+) -> None:
+    """Record refused rows. ``clear_ids`` lists entries to drop (rows now valid or
+    gone); ``None`` means this run saw the whole stream, so every other entry goes."""
+    now = utcnow()
+    base = select(QuarantinedRow).where(
+        QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream
+    )
+    refused_ids = [_source_id(r, id_column) for r in refused.to_dict("records")]
+    if clear_ids is None:
+        session.execute(
+            delete(QuarantinedRow)
+            .where(QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream)
+            .where(QuarantinedRow.source_id.not_in(refused_ids))
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        for chunk in _chunks(list(clear_ids), 500):
+            session.execute(
+                delete(QuarantinedRow)
+                .where(QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream)
+                .where(QuarantinedRow.source_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+    existing = (
+        {
+            q.source_id: q
+            for q in session.scalars(base.where(QuarantinedRow.source_id.in_(refused_ids)))
+        }
+        if refused_ids
+        else {}
+    )
+    for source_id, row in zip(refused_ids, refused.to_dict("records"), strict=True):
+        entry = existing.get(source_id)
+        if entry is None:
+            entry = QuarantinedRow(
+                tenant_id=plan.tenant_id,
+                opus_database_id=plan.id,
+                stream=stream,
+                source_id=source_id,
+                first_seen_at=now,
+            )
+            session.add(entry)
+            existing[source_id] = entry
+        entry.reasons = row.pop("reasons")
+        entry.row_data = json.dumps(row, default=str, ensure_ascii=False)
+        entry.last_seen_at = now
+    session.flush()
+
+
+def _source_id(row: dict, id_column: str) -> str:
+    value = row.get(id_column)
+    if value is None or pd.isna(value):
+        digest = hashlib.sha1(json.dumps(row, default=str, sort_keys=True).encode()).hexdigest()
+        return f"#{digest[:16]}"
+    return str(value)
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def save_state(
+    session: Session,
+    plan: DatabasePlan,
+    row_version: int,
+    window_end_local: datetime,
+    fingerprint: str,
+) -> None:
+    state = session.get(SyncState, plan.id) or SyncState(opus_database_id=plan.id)
+    state.free_range_row_version = row_version
+    state.window_end_local = window_end_local.isoformat(sep=" ", timespec="seconds")
+    state.reference_fingerprint = fingerprint
+    state.last_success_at = utcnow()
+    session.add(state)
+
+
+def record_run(session: Session, plan: DatabasePlan, **fields) -> SyncRun:
+    run = SyncRun(
+        tenant_id=plan.tenant_id, opus_database_id=plan.id, finished_at=utcnow(), **fields
+    )
+    session.add(run)
+    return run
+
+
+def quarantine_count(session: Session, tenant_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(QuarantinedRow)
+            .where(QuarantinedRow.tenant_id == tenant_id)
+        )
+        or 0
+    )

@@ -1,0 +1,78 @@
+"""The demo tenant in the booking store, set up as an operator would have done it:
+the Opus database chosen, clinics grouped by town (one left ungrouped), every
+practitioner added except those the demo data marks otherwise, and a welcome text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.store.models import (
+    Clinic,
+    ClinicPractitioner,
+    OpusDatabase,
+    Practitioner,
+    Tenant,
+    TenantSettings,
+)
+from demo.opus_data import DemoOpus
+
+DEMO_SUBDOMAIN = "tandmottagningen"
+DEMO_WELCOME = (
+    "Välkommen till Tandmottagningen! Här bokar du tid hos oss i Uppsala, Västerås och Enköping."
+)
+
+
+def seed_demo_tenant(
+    session: Session, demo: DemoOpus, opus_path: Path, subdomain: str = DEMO_SUBDOMAIN
+) -> Tenant:
+    """Create the demo tenant (or return it when it exists)."""
+    existing = session.scalars(select(Tenant).where(Tenant.subdomain == subdomain)).one_or_none()
+    if existing is not None:
+        return existing
+    tenant = Tenant(name="Tandmottagningen", subdomain=subdomain)
+    tenant.settings = TenantSettings(welcome_text=DEMO_WELCOME)
+    database = OpusDatabase(name="Huvuddatabas", connection_ref=f"sqlite:///{opus_path.resolve()}")
+    tenant.databases.append(database)
+    session.add(tenant)
+    session.flush()
+
+    clinics = {}
+    for order, row in enumerate(demo.clinics.itertuples(), start=1):
+        clinic = Clinic(
+            tenant_id=tenant.id,
+            opus_database_id=database.id,
+            opus_clinic_id=row.ClinicID,
+            name=row.Name,
+            group_name=demo.groups.get(row.ClinicID),
+            display_order=order,
+        )
+        session.add(clinic)
+        clinics[row.ClinicID] = clinic
+    practitioners = {}
+    for row in demo.clinicians.itertuples():
+        practitioner = Practitioner(
+            tenant_id=tenant.id,
+            opus_database_id=database.id,
+            opus_clinician_id=int(row.ClinicianID),
+            first_name=row.FirstName,
+            last_name=row.LastName,
+            title=row.Title,
+        )
+        session.add(practitioner)
+        practitioners[int(row.ClinicianID)] = practitioner
+    session.flush()
+    for order, row in enumerate(demo.clinician_clinics.itertuples(), start=1):
+        session.add(
+            ClinicPractitioner(
+                clinic_id=clinics[row.ClinicID].id,
+                practitioner_id=practitioners[int(row.ClinicianID)].id,
+                tenant_id=tenant.id,
+                added=int(row.ClinicianID) not in demo.not_added,
+                display_order=order,
+            )
+        )
+    session.flush()
+    return tenant

@@ -1,0 +1,1 @@
+"""Opus Online: application-wide settings and the `opus-online` command."""

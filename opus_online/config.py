@@ -1,0 +1,47 @@
+"""The one settings object. Every value can be set from the environment with the
+prefix ``OPUS_`` (``OPUS_STORE_URL``, ``OPUS_DATA_DIR`` ...); the defaults run the
+embedded demo: a SQLite store and a SQLite Opus database under ``./data``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPUS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the embedded demo keeps its files.")
+    store_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the booking store; default a SQLite file in data_dir.",
+    )
+
+    base_domain: str = Field("localhost", description="Patient sites live at <subdomain>.<this>.")
+    app_host: str = "127.0.0.1"
+    app_port: int = 8000
+    prefect_port: int = 4200
+
+    sync_interval_minutes: int = Field(5, ge=1)
+    opus_connect_timeout_s: int = Field(15, ge=1)
+    opus_retries: int = Field(3, ge=0, description="Prefect retries of an Opus extract.")
+    opus_retry_delay_s: float = Field(10.0, ge=0)
+    timezone: str = "Europe/Stockholm"
+
+    @property
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        return f"sqlite:///{(self.data_dir / 'store.db').resolve()}"
+
+    @property
+    def demo_opus_path(self) -> Path:
+        return (self.data_dir / "opus-demo.db").resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

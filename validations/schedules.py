@@ -1,0 +1,303 @@
+"""The suites for what the schedule sync reads from Opus.
+
+Each stream has a suite of :class:`Rule` s. Facts a single column cannot show
+(does a range overlap another of the same clinician? is the practitioner added?)
+are first derived into boolean columns, so that each rule stays one declarative
+expectation and each refused row carries a reason an operator understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from connectors.opus.reader import ReferenceData, Window
+from validations.gx import Rule, failing_rows
+
+SKIP_REASONS = frozenset({"outside_horizon"})
+"""Rows with these reasons are not published but are not errors either: a range
+moved beyond the window is simply not due yet."""
+
+
+def _not_null(column: str, reason: str) -> Rule:
+    return Rule(reason, "ExpectColumnValuesToNotBeNull", {"column": column})
+
+
+def _unique(column: str) -> Rule:
+    return Rule("id_duplicate", "ExpectColumnValuesToBeUnique", {"column": column})
+
+
+def _is_true(column: str, reason: str) -> Rule:
+    return Rule(reason, "ExpectColumnValuesToBeInSet", {"column": column, "value_set": [True]})
+
+
+CLINIC_RULES = [
+    _not_null("ClinicID", "id_missing"),
+    _unique("ClinicID"),
+    _not_null("Name", "name_missing"),
+]
+CLINICIAN_RULES = [
+    _not_null("ClinicianID", "id_missing"),
+    _unique("ClinicianID"),
+    _is_true("has_name", "name_missing"),
+]
+TREATMENT_RULES = [
+    _not_null("TreatmentID", "id_missing"),
+    _unique("TreatmentID"),
+    _not_null("Name", "name_missing"),
+    _not_null("Duration", "duration_invalid"),
+    Rule(
+        "duration_invalid", "ExpectColumnValuesToBeBetween", {"column": "Duration", "min_value": 1}
+    ),
+]
+
+
+def membership_rules(clinic_ids: list[str], clinician_ids: list[int]) -> list[Rule]:
+    return [
+        Rule(
+            "clinic_unknown",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "ClinicID", "value_set": clinic_ids},
+        ),
+        Rule(
+            "clinician_unknown",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "ClinicianID", "value_set": clinician_ids},
+        ),
+    ]
+
+
+def free_range_rules(context: RangeContext) -> list[Rule]:
+    return [
+        _not_null("FreeRangeID", "id_missing"),
+        _unique("FreeRangeID"),
+        _not_null("ClinicID", "clinic_missing"),
+        Rule(
+            "clinic_unknown",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "ClinicID", "value_set": sorted(context.clinic_ids)},
+        ),
+        _not_null("ClinicianID", "clinician_missing"),
+        Rule(
+            "clinician_unknown",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "ClinicianID", "value_set": sorted(context.clinician_ids)},
+        ),
+        _is_true("practitioner_added", "practitioner_not_added"),
+        _not_null("StartTime", "start_missing"),
+        _not_null("EndTime", "end_missing"),
+        Rule(
+            "end_before_start",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "EndTime",
+                "column_B": "StartTime",
+                "or_equal": False,
+                "ignore_row_if": "either_value_is_missing",
+            },
+        ),
+        _is_true("local_time_valid", "local_time_invalid"),
+        Rule(
+            "outside_horizon",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "EndTime", "min_value": context.window.start, "strict_min": True},
+        ),
+        Rule(
+            "outside_horizon",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "StartTime", "max_value": context.window.end, "strict_max": True},
+        ),
+        _is_true("has_treatments", "no_treatments"),
+        _is_true("treatments_known", "treatment_unknown"),
+        _is_true("no_overlap", "overlaps"),
+    ]
+
+
+@dataclass
+class RangeContext:
+    """What a free range is judged against."""
+
+    window: Window
+    clinic_ids: set[str]
+    clinician_ids: set[int]
+    treatment_ids: set[int]
+    added: set[tuple[str, int]]
+    """(ClinicID, ClinicianID) of every practitioner the operator added at a clinic."""
+    published: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {
+                "ClinicianID": pd.Series(dtype="Int64"),
+                "starts_at": pd.Series(dtype="datetime64[us, UTC]"),
+                "ends_at": pd.Series(dtype="datetime64[us, UTC]"),
+            }
+        )
+    )
+    """Ranges already published that the batch must not overlap (incremental runs)."""
+
+
+@dataclass
+class Judged:
+    """A stream split three ways. ``quarantined`` has a ``reasons`` column."""
+
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+    skipped: pd.DataFrame
+
+
+def judge(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> Judged:
+    reasons = failing_rows(frame, suite_name, rules)
+    failed = frame.loc[reasons.index].assign(reasons=reasons)
+    skip = failed["reasons"].map(lambda r: bool(SKIP_REASONS.intersection(r.split(","))))
+    skip = skip.astype(bool)
+    return Judged(
+        valid=frame.drop(index=reasons.index),
+        quarantined=failed[~skip],
+        skipped=failed[skip],
+    )
+
+
+# -- reference data ------------------------------------------------------------------
+
+
+@dataclass
+class JudgedReference:
+    valid: ReferenceData
+    quarantined: dict[str, pd.DataFrame]
+    """Per stream ("clinic", "clinician", ...), the refused rows with their reasons."""
+
+
+def judge_reference(reference: ReferenceData) -> JudgedReference:
+    clinics = judge(reference.clinics, "clinics", CLINIC_RULES)
+    clinicians = judge(
+        reference.clinicians.assign(
+            has_name=reference.clinicians["FirstName"].notna()
+            | reference.clinicians["LastName"].notna()
+        ),
+        "clinicians",
+        CLINICIAN_RULES,
+    )
+    treatments = judge(reference.treatments, "treatments", TREATMENT_RULES)
+    memberships = judge(
+        reference.clinician_clinics,
+        "clinician_clinics",
+        membership_rules(
+            clinics.valid["ClinicID"].tolist(), clinicians.valid["ClinicianID"].astype(int).tolist()
+        ),
+    )
+    return JudgedReference(
+        valid=ReferenceData(
+            clinics=clinics.valid,
+            clinicians=clinicians.valid.drop(columns="has_name"),
+            clinician_clinics=memberships.valid,
+            treatments=treatments.valid,
+        ),
+        quarantined={
+            "clinic": clinics.quarantined,
+            "clinician": clinicians.quarantined.drop(columns="has_name"),
+            "treatment": treatments.quarantined,
+            "clinician_clinic": memberships.quarantined,
+        },
+    )
+
+
+# -- free ranges ---------------------------------------------------------------------
+
+
+def judge_free_ranges(ranges: pd.DataFrame, links: pd.DataFrame, context: RangeContext) -> Judged:
+    """Judge extracted ranges (with UTC ``starts_at``/``ends_at`` from the reader)."""
+    derived = ranges.assign(
+        practitioner_added=_practitioner_added(ranges, context),
+        local_time_valid=_local_time_valid(ranges),
+        **_treatment_facts(ranges, links, context.treatment_ids),
+        no_overlap=~_overlaps(ranges, context.published),
+    )
+    judged = judge(derived, "free_ranges", free_range_rules(context))
+    facts = [
+        "practitioner_added",
+        "local_time_valid",
+        "has_treatments",
+        "treatments_known",
+        "no_overlap",
+    ]
+    return Judged(
+        valid=judged.valid.drop(columns=facts),
+        quarantined=judged.quarantined.drop(columns=facts),
+        skipped=judged.skipped.drop(columns=facts),
+    )
+
+
+def _practitioner_added(ranges: pd.DataFrame, context: RangeContext) -> np.ndarray:
+    """True when added, and also when clinic or clinician is missing or unknown: those
+    rows already fail for that reason, and "not added" would only add noise."""
+    pairs = pd.MultiIndex.from_arrays([ranges["ClinicID"], ranges["ClinicianID"]])
+    added = pairs.isin(list(context.added)) if context.added else np.zeros(len(ranges), bool)
+    judgeable = ranges["ClinicID"].isin(context.clinic_ids).fillna(False).to_numpy(bool) & ranges[
+        "ClinicianID"
+    ].isin(context.clinician_ids).fillna(False).to_numpy(bool)
+    return added | ~judgeable
+
+
+def _local_time_valid(ranges: pd.DataFrame) -> np.ndarray:
+    """A local time that exists exactly once in Stockholm converts to UTC; missing
+    times are reported by their own rule."""
+    start_ok = ranges["StartTime"].isna() | ranges["starts_at"].notna()
+    end_ok = ranges["EndTime"].isna() | ranges["ends_at"].notna()
+    return (start_ok & end_ok).to_numpy(bool)
+
+
+def _treatment_facts(
+    ranges: pd.DataFrame, links: pd.DataFrame, known: set[int]
+) -> dict[str, np.ndarray]:
+    linked = ranges["FreeRangeID"].isin(links["FreeRangeID"]).fillna(False).to_numpy(bool)
+    unknown_links = links.loc[~links["TreatmentID"].isin(known).fillna(False), "FreeRangeID"]
+    has_unknown = ranges["FreeRangeID"].isin(unknown_links).fillna(False).to_numpy(bool)
+    return {"has_treatments": linked, "treatments_known": ~has_unknown}
+
+
+def _overlaps(ranges: pd.DataFrame, published: pd.DataFrame) -> np.ndarray:
+    """Does each range overlap another range of the same clinician (in the batch or
+    among ``published``)? Touching ends (10:00–11:00, 11:00–12:00) do not overlap."""
+    valid = ranges["starts_at"].notna() & ranges["ends_at"].notna() & ranges["ClinicianID"].notna()
+    mine = pd.DataFrame(
+        {
+            "clinician": ranges.loc[valid, "ClinicianID"].astype("int64").to_numpy(),
+            "start": _micros(ranges.loc[valid, "starts_at"]),
+            "end": _micros(ranges.loc[valid, "ends_at"]),
+            "position": np.flatnonzero(valid.to_numpy(bool)),
+        }
+    )
+    others = pd.DataFrame(
+        {
+            "clinician": published["ClinicianID"].astype("int64").to_numpy(),
+            "start": _micros(published["starts_at"]),
+            "end": _micros(published["ends_at"]),
+            "position": np.full(len(published), -1),
+        }
+    )
+    both = pd.concat([mine, others], ignore_index=True).sort_values(["clinician", "start", "end"])
+    by_clinician = both.groupby("clinician", sort=False)
+    # Overlaps an earlier range: starts before the latest end seen so far.
+    latest_end_before = by_clinician["end"].cummax().groupby(both["clinician"]).shift(1)
+    overlaps_earlier = both["start"] < latest_end_before
+    # Overlaps a later range: the next range starts before this one ends.
+    next_start = by_clinician["start"].shift(-1)
+    overlaps_later = next_start < both["end"]
+    # An earlier long range may cover several later ones; each later one sees it via
+    # cummax, and the long one sees the next start.
+    flagged = both.loc[(overlaps_earlier | overlaps_later).to_numpy(bool), "position"]
+    result = np.zeros(len(ranges), dtype=bool)
+    result[flagged[flagged >= 0].to_numpy()] = True
+    return result
+
+
+def _micros(moments: pd.Series) -> np.ndarray:
+    """UTC moments as integer microseconds: cheap to sort and compare."""
+    return (
+        moments.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .astype("datetime64[us]")
+        .to_numpy()
+        .view("int64")
+    )
