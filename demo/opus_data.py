@@ -402,7 +402,7 @@ def _free_ranges(
     n_clinicians, n_days = len(clinicians), len(days)
     # Choose a template per clinician-day, weekdays only; then explode to ranges.
     template = rng.integers(0, len(DAY_TEMPLATES), size=(n_clinicians, n_days))
-    weekday = np.asarray(days.dayofweek < 5)
+    weekday = np.asarray(days.day_of_week < 5)
     starts, ends, who, when = [], [], [], []
     for t, ranges in enumerate(DAY_TEMPLATES):
         ci, di = np.nonzero((template == t) & weekday)
@@ -412,7 +412,7 @@ def _free_ranges(
             who.append(ci)
             when.append(di)
     # A few Saturday ranges: the first clinician of each clinic, every other Saturday.
-    saturdays = np.flatnonzero(days.dayofweek == 5)[::2]
+    saturdays = np.flatnonzero(days.day_of_week == 5)[::2]
     firsts = np.flatnonzero(
         (clinicians["ClinicianID"].to_numpy() - 1) % spec.clinicians_per_clinic == 0
     )

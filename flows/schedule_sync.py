@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
 from connectors.opus.connection import OpusSource, opened
 from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
 from connectors.store import schedules as store
 from connectors.store.db import session_scope
-from connectors.store.schedules import DatabasePlan, TenantPlan
+from connectors.store.schedules import DatabasePlan, StoreIds, TenantPlan
 from connectors.store.types import utcnow
 from validations.schedules import (
     Judged,
@@ -35,7 +36,14 @@ from validations.schedules import (
     judge_reference,
 )
 
-STREAM_IDS = {"clinic": "ClinicID", "clinician": "ClinicianID", "treatment": "TreatmentID"}
+# The columns that identify a row of each stream in the quarantine.
+STREAM_IDS = {
+    "clinic": ("ClinicID",),
+    "clinician": ("ClinicianID",),
+    "treatment": ("TreatmentID",),
+    "clinician_clinic": ("ClinicianID", "ClinicID"),
+    "free_range": ("FreeRangeID",),
+}
 
 
 # -- extract -------------------------------------------------------------------------------
@@ -98,8 +106,9 @@ def extract_database(
 @dataclass
 class Verdict:
     extract: Extract
-    reference: JudgedReference
     ranges: Judged
+    reference: JudgedReference | None
+    """Judged reference data, on full runs; an incremental run's is unchanged."""
 
     @property
     def plan(self) -> DatabasePlan:
@@ -107,29 +116,37 @@ class Verdict:
 
 
 def judge_database(extract: Extract, engine: Engine) -> Verdict:
-    reference = judge_reference(extract.reference)
-    valid = reference.valid
-    members = set(
-        zip(
+    window = extract.ranges.window
+    plan = extract.plan
+    if extract.ranges.incremental:
+        with session_scope(engine) as session:
+            known = store.published_reference(session, plan)
+        reference = None
+        context = RangeContext(
+            window=window,
+            clinic_ids=set(known.ids.clinics),
+            clinician_ids=set(known.ids.practitioners),
+            treatment_ids=set(known.ids.treatments),
+            added=set(plan.added) & known.memberships,
+            published=_published_neighbours(extract, engine),
+        )
+    else:
+        reference = judge_reference(extract.reference)
+        valid = reference.valid
+        members = zip(
             valid.clinician_clinics["ClinicID"],
             valid.clinician_clinics["ClinicianID"].astype(int),
             strict=True,
         )
-    )
-    context = RangeContext(
-        window=extract.ranges.window,
-        clinic_ids=set(valid.clinics["ClinicID"]),
-        clinician_ids=set(valid.clinicians["ClinicianID"].astype(int)),
-        treatment_ids=set(valid.treatments["TreatmentID"].astype(int)),
-        added=set(extract.plan.added) & members,
-    )
-    if extract.ranges.incremental:
-        context.published = _published_neighbours(extract, engine)
-    return Verdict(
-        extract,
-        reference,
-        judge_free_ranges(extract.ranges.ranges, extract.ranges.treatments, context),
-    )
+        context = RangeContext(
+            window=window,
+            clinic_ids=set(valid.clinics["ClinicID"]),
+            clinician_ids=set(valid.clinicians["ClinicianID"].astype(int)),
+            treatment_ids=set(valid.treatments["TreatmentID"].astype(int)),
+            added=set(plan.added) & set(members),
+        )
+    ranges = judge_free_ranges(extract.ranges.ranges, extract.ranges.treatments, context)
+    return Verdict(extract, ranges, reference)
 
 
 def _published_neighbours(extract: Extract, engine: Engine) -> pd.DataFrame:
@@ -172,69 +189,65 @@ def publish_tenant(engine: Engine, plan: TenantPlan, verdicts: list[Verdict]) ->
     return results
 
 
-def _publish_database(session, connection, verdict: Verdict) -> Counts:
-    extract, plan = verdict.extract, verdict.plan
-    valid_reference = verdict.reference.valid
-    ids = store.upsert_reference(
-        session,
-        plan,
-        valid_reference.clinics,
-        valid_reference.clinicians,
-        valid_reference.clinician_clinics,
-        valid_reference.treatments,
-    )
-    for stream, refused in verdict.reference.quarantined.items():
-        store.replace_quarantine(
-            session, plan, stream, refused, STREAM_IDS.get(stream, "ClinicianID"), None
-        )
-
+def _publish_database(session: Session, connection: Connection, verdict: Verdict) -> Counts:
+    extract, plan, ranges = verdict.extract, verdict.plan, verdict.ranges
+    if verdict.reference is None:
+        ids = store.published_reference(session, plan).ids
+    else:
+        ids = _publish_reference(session, plan, verdict.reference)
     counts = Counts(plan.name, "incremental" if extract.ranges.incremental else "full")
     counts.extracted = len(extract.ranges.ranges)
-    ranges = verdict.ranges
+
     rows = _store_rows(session, plan, ranges.valid, extract.ranges.treatments, ids)
+    if extract.ranges.incremental:  # a million ids, but versions only of this batch
+        published_ids = store.published_ids(connection, plan.id)
+        versions = store.published_versions(connection, plan.id, rows["opus_range_id"].to_numpy())
+    else:
+        versions = store.published_versions(connection, plan.id)
+        published_ids = np.sort(versions.index.to_numpy())
+    version_then = versions.astype("Int64").reindex(rows["opus_range_id"].to_numpy())
+    was_published = version_then.notna().to_numpy()
+    unchanged = version_then.fillna(-1).to_numpy("int64") == rows["row_version"].to_numpy()
+    changed = was_published & ~unchanged
+    counts.added = int((~was_published).sum())
+    counts.changed = int(changed.sum())
+    counts.unchanged = int(unchanged.sum())
 
-    published = store.published_versions(connection, plan.id)
-    is_published = rows["opus_range_id"].isin(published["opus_range_id"])
-    versions = published.set_index("opus_range_id")["row_version"]
-    same = is_published & (rows["opus_range_id"].map(versions) == rows["row_version"])
-    counts.added = int((~is_published).sum())
-    counts.changed = int((is_published & ~same).sum())
-    counts.unchanged = int(same.sum())
-
-    # Published ranges that must go: gone from Opus or out of the window, or now refused.
-    refused_ids = pd.concat(
-        [ranges.quarantined["FreeRangeID"], ranges.skipped["FreeRangeID"]]
-    ).dropna()
-    gone = np.setdiff1d(published["opus_range_id"].to_numpy(), extract.ranges.ids_in_window)
-    refused = np.intersect1d(
-        refused_ids.astype("int64").to_numpy(), published["opus_range_id"].to_numpy()
+    # Published ranges to withdraw. A full run has seen every range in the window, so
+    # whatever it did not find valid goes. An incremental run withdraws ranges gone
+    # from the window in Opus, and those of its batch it now refuses.
+    if extract.ranges.incremental:
+        refused = pd.concat([ranges.quarantined["FreeRangeID"], ranges.skipped["FreeRangeID"]])
+        refused = np.unique(refused.dropna().astype("int64").to_numpy())
+        gone = _missing_from(published_ids, extract.ranges.ids_in_window)
+        withdrawn = np.union1d(gone, np.setdiff1d(refused, _missing_from(refused, published_ids)))
+    else:
+        valid_ids = np.sort(rows["opus_range_id"].to_numpy())
+        gone = withdrawn = _missing_from(published_ids, valid_ids)
+    counts.removed = len(withdrawn)
+    store.replace_ranges(
+        connection,
+        plan.id,
+        np.union1d(withdrawn, rows.loc[changed, "opus_range_id"].to_numpy()),
+        rows[~unchanged],
     )
-    if not extract.ranges.incremental:  # a full run has seen every range: the rest is gone
-        gone = np.setdiff1d(published["opus_range_id"].to_numpy(), rows["opus_range_id"].to_numpy())
-        refused = np.empty(0, dtype=np.int64)
-    removed = np.union1d(gone, refused)
-    counts.removed = len(removed)
-    changed_ids = rows.loc[is_published & ~same, "opus_range_id"].to_numpy()
-    store.replace_ranges(connection, plan.id, np.union1d(removed, changed_ids), rows[~same])
 
     counts.quarantined = len(ranges.quarantined)
     counts.outside_window = len(ranges.skipped)
     for reasons in ranges.quarantined["reasons"]:
         for reason in reasons.split(","):
             counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
-    clear = None
+    cleared = None  # a full run has seen the whole stream
     if extract.ranges.incremental:
-        now_fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]]).astype(
-            str
-        )
-        clear = set(now_fine) | set(map(str, gone.tolist()))
+        fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]])
+        cleared = set(fine.astype(str)) | set(map(str, gone.tolist()))
     store.replace_quarantine(
         session,
         plan,
         "free_range",
         ranges.quarantined.drop(columns=["starts_at", "ends_at"]),
-        "FreeRangeID",
-        clear,
+        STREAM_IDS["free_range"],
+        cleared,
     )
     store.save_state(
         session, plan, extract.ranges.watermark, extract.ranges.window.end, extract.fingerprint
@@ -254,53 +267,82 @@ def _publish_database(session, connection, verdict: Verdict) -> Counts:
     return counts
 
 
+def _publish_reference(session: Session, plan: DatabasePlan, reference: JudgedReference):
+    valid = reference.valid
+    ids = store.upsert_reference(
+        session,
+        plan,
+        valid.clinics,
+        valid.clinicians,
+        valid.clinician_clinics,
+        valid.treatments,
+    )
+    for stream, refused in reference.quarantined.items():
+        store.replace_quarantine(session, plan, stream, refused, STREAM_IDS[stream], None)
+    return ids
+
+
 def _store_rows(
-    session, plan: DatabasePlan, valid: pd.DataFrame, links: pd.DataFrame, ids
+    session: Session, plan: DatabasePlan, valid: pd.DataFrame, links: pd.DataFrame, ids: StoreIds
 ) -> pd.DataFrame:
     """Valid Opus ranges as ``free_range`` rows."""
+    valid = valid.reset_index(drop=True)
     set_keys = treatment_set_keys(valid["FreeRangeID"], links)
-    set_ids = store.treatment_set_ids(session, plan, set(set_keys), ids)
+    set_ids = store.treatment_set_ids(session, plan, set(set_keys.unique()), ids)
     return pd.DataFrame(
         {
             "opus_database_id": plan.id,
-            "opus_range_id": valid["FreeRangeID"].astype("int64").to_numpy(),
+            "opus_range_id": valid["FreeRangeID"].astype("int64"),
             "tenant_id": plan.tenant_id,
-            "clinic_id": valid["ClinicID"].map(ids.clinics).astype("int64").to_numpy(),
-            "practitioner_id": valid["ClinicianID"]
-            .map(ids.practitioners)
-            .astype("int64")
-            .to_numpy(),
-            "treatment_set_id": set_keys.map(set_ids).astype("int64").to_numpy(),
-            "starts_at": valid["starts_at"].to_numpy(),
-            "ends_at": valid["ends_at"].to_numpy(),
-            "row_version": valid["RowVersion"].astype("int64").to_numpy(),
+            "clinic_id": _mapped(valid["ClinicID"], ids.clinics),
+            "practitioner_id": _mapped(valid["ClinicianID"], ids.practitioners),
+            "treatment_set_id": _mapped(set_keys, set_ids),
+            "starts_at": valid["starts_at"].astype("datetime64[us, UTC]"),
+            "ends_at": valid["ends_at"].astype("datetime64[us, UTC]"),
+            "row_version": valid["RowVersion"].astype("int64"),
         }
-    ).astype({"starts_at": "datetime64[us, UTC]", "ends_at": "datetime64[us, UTC]"})
+    )
 
 
 def treatment_set_keys(range_ids: pd.Series, links: pd.DataFrame) -> pd.Series:
     """For each range id, its allowed treatment ids as a sorted key "1,4,7".
 
-    Ranges share a few distinct sets, so we find those with ``np.unique`` over rows
-    of a padded matrix (one row per range, its sorted treatment ids, -1 after) and
-    build the text key once per distinct set instead of once per range.
+    A million ranges share a few distinct sets, so we number the distinct sets with
+    one grouping over a padded matrix (a row per range: its sorted treatment ids, -1
+    after) and build each text key once per set, not once per range.
     """
     wanted = range_ids.astype("int64").to_numpy()
-    mine = (
-        links[links["FreeRangeID"].isin(wanted)]
-        .astype("int64")
-        .sort_values(["FreeRangeID", "TreatmentID"])
-    )
+    mine = links[links["FreeRangeID"].isin(wanted)].astype("int64")
+    mine = mine.sort_values(["FreeRangeID", "TreatmentID"])
     if mine.empty:
-        return pd.Series([], dtype=object, index=range_ids.index)
-    owner, position = np.unique(mine["FreeRangeID"].to_numpy(), return_inverse=True)
+        return pd.Series([None] * len(range_ids), dtype=object, index=range_ids.index)
+    owner, row = np.unique(mine["FreeRangeID"].to_numpy(), return_inverse=True)
     column = mine.groupby("FreeRangeID").cumcount().to_numpy()
     matrix = np.full((len(owner), column.max() + 1), -1, dtype=np.int64)
-    matrix[position, column] = mine["TreatmentID"].to_numpy()
-    distinct, which = np.unique(matrix, axis=0, return_inverse=True)
-    keys = np.array([",".join(str(t) for t in row if t >= 0) for row in distinct], dtype=object)
-    by_range = pd.Series(keys[which.ravel()], index=owner)
+    matrix[row, column] = mine["TreatmentID"].to_numpy()
+    padded = pd.DataFrame(matrix)
+    set_number = padded.groupby(list(padded.columns), sort=False).ngroup().to_numpy()
+    first_of_set = np.unique(set_number, return_index=True)[1]
+    keys = np.array(
+        [",".join(str(t) for t in matrix[i] if t >= 0) for i in first_of_set], dtype=object
+    )
+    by_range = pd.Series(keys[set_number], index=owner)
     return pd.Series(by_range.reindex(wanted).to_numpy(), index=range_ids.index)
+
+
+def _mapped(values: pd.Series, mapping: dict) -> np.ndarray:
+    """``values.map(mapping)``, but a million rows hold a few thousand distinct ids:
+    map those once."""
+    codes, distinct = pd.factorize(values)
+    return np.array([mapping[v] for v in distinct], dtype=np.int64)[codes]
+
+
+def _missing_from(ids: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """The ids not in ``sorted_pool`` (sorted, unique), by binary search."""
+    if len(sorted_pool) == 0:
+        return ids
+    at = np.searchsorted(sorted_pool, ids).clip(max=len(sorted_pool) - 1)
+    return ids[sorted_pool[at] != ids]
 
 
 def now_utc() -> datetime:

@@ -7,8 +7,11 @@ seconds that the booking site and the CLI should not pay.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -38,15 +41,10 @@ def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.
     if frame.empty or not rules:
         return pd.Series([], dtype="string", index=frame.index[:0])
     gx = _gx()
-    numbered = frame.assign(**{_ROW: np.arange(len(frame))})
-    context = gx.get_context(mode="ephemeral")
-    _quiet(context)
-    batch = (
-        context.data_sources.add_pandas(suite_name)
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe(suite_name)
-        .get_batch(batch_parameters={"dataframe": numbered})
-    )
+    # GX reads a named index as index columns and then cannot find _ROW: give it positions.
+    numbered = frame.assign(**{_ROW: np.arange(len(frame))}).set_axis(pd.RangeIndex(len(frame)))
+    with _lock:
+        batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": numbered})
     suite = gx.ExpectationSuite(name=suite_name)
     for rule in rules:
         expectation_class = getattr(gx.expectations, rule.expectation)
@@ -63,10 +61,11 @@ def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.
     for result in outcome.results:
         if result.success:
             continue
-        if result.exception_info and result.exception_info.get("raised_exception"):
+        problem = _exception_message(result.exception_info)
+        if problem is not None:
             raise RuntimeError(
                 f"expectation {result.expectation_config.type} of suite {suite_name} could not "
-                f"run: {result.exception_info.get('exception_message')}"
+                f"run: {problem}"
             )
         reason = result.expectation_config.meta["reason"]
         for item in result.result.get("unexpected_index_list") or []:
@@ -79,6 +78,48 @@ def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.
     )
 
 
+def _exception_message(info: dict | None) -> str | None:
+    """The message of an exception GX caught while running an expectation, if any.
+    GX reports it either flat or per metric ({metric id: {"raised_exception": ...}})."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def warm_up() -> None:
+    """Import Great Expectations and build its context now, not in the first run."""
+    _datasource()
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _batch_definition(suite_name: str) -> Any:
+    """One in-memory GX context per process, one DataFrame asset per suite. (A new
+    context per call would leave a temporary docs directory behind each time.)"""
+    return (
+        _datasource()
+        .add_dataframe_asset(suite_name)
+        .add_batch_definition_whole_dataframe(suite_name)
+    )
+
+
+@cache
+def _datasource() -> Any:
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = _gx().get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context.data_sources.add_pandas("opus")
+
+
 def _gx() -> Any:
     # Great Expectations reports usage to its makers unless told not to; a clinic's
     # sync must not talk to anyone it was not asked to.
@@ -86,9 +127,3 @@ def _gx() -> Any:
     import great_expectations
 
     return great_expectations
-
-
-def _quiet(context: Any) -> None:
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -17,7 +17,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,10 @@ from typing import Any
 from connectors.opus.schema import Dialect
 
 _SECRET_KEYS = r"(?:PWD|PASSWORD|PASS|ACCESSTOKEN|ACCESS_TOKEN|AUTHENTICATION_TOKEN)"
-_SECRET_PAIR = re.compile(rf"(\b{_SECRET_KEYS}\s*=\s*)(\{{[^}}]*\}}|[^;]*)", re.IGNORECASE)
+# A braced value may hold ';' and writes '}' as '}}' (ODBC's escaping).
+_SECRET_PAIR = re.compile(
+    rf"(\b{_SECRET_KEYS}\s*=\s*)(\{{(?:[^}}]|\}}\}})*\}}|[^;]*)", re.IGNORECASE
+)
 _URL_PASSWORD = re.compile(r"(//[^:/@\s]+:)([^@\s]+)(@)")
 
 
@@ -157,7 +160,9 @@ def _connect_odbc(connection_string: str, timeout_s: int) -> Any:
     except ImportError as exc:
         raise OpusConnectionError(f"ODBC is not available on this machine: {exc}") from None
     connection = pyodbc.connect(connection_string, timeout=timeout_s, autocommit=False)
-    connection.timeout = max(timeout_s * 20, 300)  # per-query limit; a full extract is long
+    # Per-query limit (a full extract is long). psqlODBC refuses the attribute: run without.
+    with suppress(pyodbc.Error):
+        connection.timeout = max(timeout_s * 20, 300)
     return connection
 
 

@@ -7,8 +7,10 @@ Times come back as Opus keeps them: local wall-clock time, without a zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -248,12 +250,13 @@ class OpusReader:
         ranges = self.read(FREE_RANGES, where, params, alias="r")
         ranges["starts_at"] = local_to_utc(ranges["StartTime"], self.timezone)
         ranges["ends_at"] = local_to_utc(ranges["EndTime"], self.timezone)
-        treatments = self._frame(
+        links = self._ints(
             "SELECT t.FreeRangeID, t.TreatmentID FROM OnlineFreeRangeTreatment t "
             f"JOIN OnlineFreeRange r ON r.FreeRangeID = t.FreeRangeID {where}",
             params,
-            FREE_RANGE_TREATMENTS.columns,
+            width=2,
         )
+        treatments = pd.DataFrame(links, columns=list(FREE_RANGE_TREATMENTS.columns))
         return FreeRangeExtract(
             ranges=ranges,
             treatments=treatments,
@@ -264,21 +267,14 @@ class OpusReader:
         )
 
     def free_range_ids(self, window: Window) -> np.ndarray:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(
-                "SELECT FreeRangeID FROM OnlineFreeRange "
-                "WHERE (EndTime > ? AND StartTime < ?) OR StartTime IS NULL OR EndTime IS NULL",
-                (self.connection.param(window.start), self.connection.param(window.end)),
-            )
-            chunks = []
-            while rows := cursor.fetchmany(_FETCH_ROWS):
-                chunks.append(
-                    np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                )
-        finally:
-            cursor.close()
-        return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+        """Sorted ids of every range in the window (or without valid times)."""
+        ids = self._ints(
+            "SELECT FreeRangeID FROM OnlineFreeRange "
+            "WHERE (EndTime > ? AND StartTime < ?) OR StartTime IS NULL OR EndTime IS NULL",
+            (self.connection.param(window.start), self.connection.param(window.end)),
+            width=1,
+        )
+        return np.sort(ids.ravel())
 
     def watermark(self, table: Table) -> int:
         """The row version up to which every change of ``table`` is committed.
@@ -307,26 +303,40 @@ class OpusReader:
     # -- plumbing ------------------------------------------------------------------
 
     def _frame(self, sql: str, params: tuple, columns: dict[str, Kind]) -> pd.DataFrame:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            chunks = []
-            while rows := cursor.fetchmany(_FETCH_ROWS):
-                chunks.append(
-                    pd.DataFrame.from_records(list(map(tuple, rows)), columns=list(columns))
-                )
-        except Exception as exc:
-            raise RuntimeError(
-                f"{self.connection.label}: query failed: {redact(str(exc))}"
-            ) from None
-        finally:
-            cursor.close()
+        names = list(columns)
+        chunks = [
+            pd.DataFrame.from_records(rows, columns=names) for rows in self._chunks(sql, params)
+        ]
         frame = (
             pd.concat(chunks, ignore_index=True)
             if chunks
             else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         )
         return _typed(frame, columns)
+
+    def _ints(self, sql: str, params: tuple, width: int) -> np.ndarray:
+        """A query of NOT NULL integer columns straight into an (n, width) array:
+        several times faster than a DataFrame for the millions of link rows."""
+        chunks = [
+            np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+            for rows in self._chunks(sql, params)
+        ]
+        flat = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+        return flat.reshape(-1, width)
+
+    def _chunks(self, sql: str, params: tuple) -> Iterator[list[tuple]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(_FETCH_ROWS):
+                # sqlite3 gives tuples; pyodbc gives Row objects, which pandas mistakes
+                yield rows if isinstance(rows[0], tuple) else [tuple(r) for r in rows]
+        except Exception as exc:
+            raise RuntimeError(
+                f"{self.connection.label}: query failed: {redact(str(exc))}"
+            ) from None
+        finally:
+            cursor.close()
 
 
 def local_to_utc(local: pd.Series, timezone: str) -> pd.Series:

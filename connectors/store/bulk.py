@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -62,10 +63,13 @@ def delete_keys(
 
 def read_int_columns(connection: Connection, sql: str, params: dict, width: int = 1) -> np.ndarray:
     """Integer columns of a query, straight into an (n, width) numpy array."""
-    cursor = connection.exec_driver_sql(*_driver_sql(connection, sql, params))
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(*_driver_sql(connection, sql, params))
     chunks = []
     while rows := cursor.fetchmany(200_000):
-        chunks.append(np.array(rows, dtype=np.int64).reshape(len(rows), width))
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+        chunks.append(flat.reshape(len(rows), width))
+    cursor.close()
     return np.concatenate(chunks) if chunks else np.empty((0, width), dtype=np.int64)
 
 

@@ -373,7 +373,9 @@ class FreeRange(Base):
     __tablename__ = "free_range"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        Index("ix_free_range_clinic_start", "clinic_id", "starts_at"),
+        # The one secondary index: times are looked up per practitioner (a clinic's
+        # times through its few practitioners). Each index costs the million-row
+        # sync a B-tree insert per row.
         Index("ix_free_range_practitioner_start", "practitioner_id", "starts_at"),
     )
 

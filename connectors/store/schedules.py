@@ -246,6 +246,43 @@ def _upsert_memberships(
     session.flush()
 
 
+@dataclass(frozen=True)
+class PublishedReference:
+    """The reference data the last full run found valid, as the store keeps it."""
+
+    ids: StoreIds
+    memberships: frozenset[tuple[str, int]]
+    """(Opus ClinicID, Opus ClinicianID) of clinicians working at clinics."""
+
+
+def published_reference(session: Session, plan: DatabasePlan) -> PublishedReference:
+    """What an incremental run judges ranges against: unchanged reference data means
+    the last full run's verdict on it still holds, and the store has that verdict."""
+
+    def ids(model, key: str) -> dict:
+        rows = session.execute(
+            select(getattr(model, key), model.id).where(
+                model.opus_database_id == plan.id, model.in_opus
+            )
+        )
+        return dict(rows.all())
+
+    memberships = session.execute(
+        select(Clinic.opus_clinic_id, Practitioner.opus_clinician_id)
+        .join(ClinicPractitioner, ClinicPractitioner.clinic_id == Clinic.id)
+        .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
+        .where(Clinic.opus_database_id == plan.id, ClinicPractitioner.in_opus)
+    )
+    return PublishedReference(
+        ids=StoreIds(
+            clinics=ids(Clinic, "opus_clinic_id"),
+            practitioners=ids(Practitioner, "opus_clinician_id"),
+            treatments=ids(Treatment, "opus_treatment_id"),
+        ),
+        memberships=frozenset((clinic, int(clinician)) for clinic, clinician in memberships),
+    )
+
+
 # -- treatment sets ----------------------------------------------------------------------
 
 
@@ -279,16 +316,36 @@ def treatment_set_ids(
 # -- free ranges -------------------------------------------------------------------------
 
 
-def published_versions(connection: Connection, database_id: int) -> pd.DataFrame:
-    """Opus id and row version of every published range of one database, by id."""
-    values = bulk.read_int_columns(
+def published_ids(connection: Connection, database_id: int) -> np.ndarray:
+    """Sorted Opus ids of every published range of one database."""
+    return bulk.read_int_columns(
         connection,
-        "SELECT opus_range_id, row_version FROM free_range WHERE opus_database_id = :db "
-        "ORDER BY opus_range_id",
+        "SELECT opus_range_id FROM free_range WHERE opus_database_id = :db ORDER BY opus_range_id",
         {"db": database_id},
-        width=2,
-    )
-    return pd.DataFrame({"opus_range_id": values[:, 0], "row_version": values[:, 1]})
+    ).ravel()
+
+
+def published_versions(
+    connection: Connection, database_id: int, only: np.ndarray | None = None
+) -> pd.Series:
+    """Row version of published ranges by Opus id: all of them, or those in ``only``."""
+    if only is None:
+        values = bulk.read_int_columns(
+            connection,
+            "SELECT opus_range_id, row_version FROM free_range WHERE opus_database_id = :db",
+            {"db": database_id},
+            width=2,
+        )
+    else:
+        rows = bulk.select_joined(
+            connection,
+            pd.DataFrame({"id": only}),
+            "SELECT f.opus_range_id, f.row_version FROM {batch} b CROSS JOIN free_range f "
+            "WHERE f.opus_database_id = :db AND f.opus_range_id = b.id",
+            {"db": database_id},
+        )
+        values = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return pd.Series(values[:, 1], index=values[:, 0], name="row_version")
 
 
 def published_neighbours(
@@ -318,11 +375,12 @@ def _neighbour_rows(connection: Connection, database_id: int, batch: pd.DataFram
     return bulk.select_joined(
         connection,
         frame,
-        "SELECT f.opus_range_id, p.opus_clinician_id, f.starts_at, f.ends_at FROM {batch} b "
-        "JOIN practitioner p ON p.opus_database_id = :db AND p.opus_clinician_id = b.clinician "
-        "JOIN free_range f ON f.practitioner_id = p.id "
-        "AND f.starts_at < b.ends_at AND f.ends_at > b.starts_at "
-        "WHERE f.opus_database_id = :db",
+        # CROSS JOIN fixes SQLite's join order: batch row → practitioner → that
+        # practitioner's ranges by (practitioner_id, starts_at), never a table scan.
+        "SELECT f.opus_range_id, p.opus_clinician_id, f.starts_at, f.ends_at "
+        "FROM {batch} b CROSS JOIN practitioner p CROSS JOIN free_range f "
+        "WHERE p.opus_database_id = :db AND p.opus_clinician_id = b.clinician "
+        "AND f.practitioner_id = p.id AND f.starts_at < b.ends_at AND f.ends_at > b.starts_at",
         {"db": database_id},
     )
 
@@ -344,7 +402,7 @@ def replace_quarantine(
     plan: DatabasePlan,
     stream: str,
     refused: pd.DataFrame,
-    id_column: str,
+    id_columns: tuple[str, ...],
     clear_ids: Iterable[str] | None,
 ) -> None:
     """Record refused rows. ``clear_ids`` lists entries to drop (rows now valid or
@@ -353,7 +411,7 @@ def replace_quarantine(
     base = select(QuarantinedRow).where(
         QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream
     )
-    refused_ids = [_source_id(r, id_column) for r in refused.to_dict("records")]
+    refused_ids = [_source_id(r, id_columns) for r in refused.to_dict("records")]
     if clear_ids is None:
         session.execute(
             delete(QuarantinedRow)
@@ -395,12 +453,14 @@ def replace_quarantine(
     session.flush()
 
 
-def _source_id(row: dict, id_column: str) -> str:
-    value = row.get(id_column)
-    if value is None or pd.isna(value):
+def _source_id(row: dict, id_columns: tuple[str, ...]) -> str:
+    """The row's id in Opus ("123", or "7@UPP1" for a pair); a row without one gets
+    a digest of its content, so that it is still one stable quarantine entry."""
+    values = [row.get(column) for column in id_columns]
+    if any(v is None or pd.isna(v) for v in values):
         digest = hashlib.sha1(json.dumps(row, default=str, sort_keys=True).encode()).hexdigest()
         return f"#{digest[:16]}"
-    return str(value)
+    return "@".join(str(v) for v in values)
 
 
 def _chunks(items: list, size: int):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:05:11.771726
+Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
@@ -502,9 +502,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("free_range", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_free_range_clinic_start", ["clinic_id", "starts_at"], unique=False
-        )
-        batch_op.create_index(
             "ix_free_range_practitioner_start", ["practitioner_id", "starts_at"], unique=False
         )
 
@@ -544,7 +541,6 @@ def downgrade() -> None:
     op.drop_table("treatment_set_member")
     with op.batch_alter_table("free_range", schema=None) as batch_op:
         batch_op.drop_index("ix_free_range_practitioner_start")
-        batch_op.drop_index("ix_free_range_clinic_start")
 
     op.drop_table("free_range")
     with op.batch_alter_table("clinic_practitioner", schema=None) as batch_op:

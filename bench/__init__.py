@@ -1,0 +1,1 @@
+"""Benchmarks: run them, read their JSON line; never timed assertions in tests."""

@@ -1,0 +1,298 @@
+"""Schedule sync benchmark.
+
+    python -m bench.sync --ranges 1000000 [--stores sqlite,postgresql] [--repeat 3]
+
+Builds a demo Opus database (SQLite) with N free ranges, then for each store:
+a full sync into an empty store, and an incremental sync after 1% of the ranges
+changed and 0.1% were removed. Each is timed per step (extract, judge, publish),
+without Prefect (whose start-up costs seconds and is not the sync's work).
+In the same run, a naive baseline merges ranges into the store row by row with the
+ORM, on the first ``--baseline-rows`` of the same ranges.
+
+The last line printed is one JSON object with the medians over ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from connectors.opus.connection import OpusSource, opened
+from connectors.opus.reader import OpusReader
+from connectors.store import schedules as store
+from connectors.store.db import make_engine, migrate, session_scope
+from connectors.store.models import Clinic, FreeRange, Practitioner, TreatmentSet
+from demo.opus_data import DemoOpus, DemoSpec, generate, write
+from demo.store_seed import seed_demo_tenant
+from flows.schedule_sync import (
+    extract_database,
+    judge_database,
+    publish_tenant,
+    publishing_window,
+)
+from validations.gx import warm_up
+
+TIMEZONE = "Europe/Stockholm"
+DAYS = 84  # twelve weeks: inside the default three months to sync
+
+
+def build_opus(ranges: int, folder: Path) -> tuple[Path, DemoOpus]:
+    """A demo chain big enough for ``ranges`` free ranges, cut to exactly that many."""
+    per_clinician = 2.0 * DAYS * 5 / 7  # the day templates average two ranges a weekday
+    clinicians = max(4, int(ranges / per_clinician * 1.1) + 4)
+    demo = generate(
+        DemoSpec(
+            clinics=max(1, clinicians // 4),
+            clinicians_per_clinic=4,
+            days=DAYS,
+            start=date.today() + timedelta(days=1),
+        )
+    )
+    demo.free_ranges = demo.free_ranges.iloc[:ranges]
+    demo.free_range_treatments = demo.free_range_treatments[
+        demo.free_range_treatments["FreeRangeID"] <= ranges
+    ]
+    demo.appointments = demo.appointments.iloc[:0]
+    path = folder / "opus.db"
+    connection = sqlite3.connect(path)
+    write(demo, connection, "sqlite")
+    connection.close()
+    return path, demo
+
+
+def mutate_opus(path: Path, ranges: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Change 1% of ranges (end 15 minutes earlier) and remove 0.1%."""
+    ids = rng.permutation(np.arange(1, ranges + 1))
+    changed, removed = ids[: ranges // 100], ids[ranges // 100 : ranges // 100 + ranges // 1000]
+    connection = sqlite3.connect(path)
+    connection.executemany(
+        "UPDATE OnlineFreeRange SET EndTime = datetime(EndTime, '-15 minutes') "
+        "WHERE FreeRangeID = ?",
+        ((int(i),) for i in changed),
+    )
+    connection.executemany(
+        "DELETE FROM OnlineFreeRangeTreatment WHERE FreeRangeID = ?", ((int(i),) for i in removed)
+    )
+    connection.executemany(
+        "DELETE FROM OnlineFreeRange WHERE FreeRangeID = ?", ((int(i),) for i in removed)
+    )
+    connection.commit()
+    connection.close()
+    return len(changed), len(removed)
+
+
+def fresh_store(kind: str, folder: Path, postgres_url: str) -> tuple[str, callable]:
+    if kind == "sqlite":
+        path = folder / f"store-{uuid.uuid4().hex[:6]}.db"
+        return f"sqlite:///{path}", lambda: None
+    server = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"opus_bench_{uuid.uuid4().hex[:8]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def sync_once(engine, subdomain: str) -> dict[str, float]:
+    """One sync of one tenant, timed per step."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        plan = store.plan_tenant(session, subdomain)
+    verdicts = []
+    for database in plan.databases:
+        t = time.perf_counter()
+        extract = extract_database(database, plan.months_to_sync, timezone=TIMEZONE, timeout_s=30)
+        timings["extract_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        verdicts.append(judge_database(extract, engine))
+        timings["judge_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    counts = publish_tenant(engine, plan, verdicts)
+    timings["publish_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+    timings["counts"] = counts[0].__dict__
+    return timings
+
+
+def baseline(engine, subdomain: str, rows: int) -> float:
+    """Row-by-row ORM merge of the first ``rows`` ranges: what a naive sync does."""
+    with session_scope(engine) as session:
+        plan = store.plan_tenant(session, subdomain)
+        database = plan.databases[0]
+        months = plan.months_to_sync
+    window = publishing_window(pd.Timestamp.now(tz="UTC").to_pydatetime(), months, TIMEZONE)
+    with opened(OpusSource(database.name, database.connection_ref)) as connection:
+        extract = OpusReader(connection, TIMEZONE).free_ranges(window)
+    ranges = extract.ranges.head(rows)
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        clinics = {c.opus_clinic_id: c.id for c in session.scalars(select(Clinic))}
+        practitioners = {p.opus_clinician_id: p.id for p in session.scalars(select(Practitioner))}
+        treatment_set = TreatmentSet(opus_database_id=database.id, opus_treatment_ids="baseline")
+        session.add(treatment_set)
+        session.flush()
+        for row in ranges.itertuples():
+            session.merge(
+                FreeRange(
+                    opus_database_id=database.id,
+                    opus_range_id=int(row.FreeRangeID),
+                    tenant_id=database.tenant_id,
+                    clinic_id=clinics[row.ClinicID],
+                    practitioner_id=practitioners[int(row.ClinicianID)],
+                    treatment_set_id=treatment_set.id,
+                    starts_at=row.starts_at.to_pydatetime(),
+                    ends_at=row.ends_at.to_pydatetime(),
+                    row_version=int(row.RowVersion),
+                )
+            )
+            session.flush()
+    return len(ranges) / (time.perf_counter() - started)
+
+
+def published_count(engine) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(FreeRange))
+
+
+def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus, rng) -> dict:
+    """Full sync into an empty store, mutate Opus, incremental sync; checked and timed."""
+    opus_path = folder / f"opus-{kind}.db"
+    shutil.copyfile(opus_master, opus_path)
+    url, drop = fresh_store(kind, folder, args.postgres_url)
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        with session_scope(engine) as session:
+            subdomain = seed_demo_tenant(session, demo, opus_path).subdomain
+        full = sync_once(engine, subdomain)
+        changed, removed = mutate_opus(opus_path, args.ranges, rng)
+        incremental = sync_once(engine, subdomain)
+        # A fast sync that publishes the wrong thing is worth nothing: check it.
+        assert published_count(engine) == full["counts"]["added"] - removed
+        assert incremental["counts"]["changed"] == changed
+        assert incremental["counts"]["removed"] == removed
+        engine.dispose()
+        return {"full": full, "incremental": incremental}
+    finally:
+        drop()
+        opus_path.unlink(missing_ok=True)
+
+
+def measure_baseline(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus) -> float:
+    url, drop = fresh_store(kind, folder, args.postgres_url)
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        with session_scope(engine) as session:
+            subdomain = seed_demo_tenant(session, demo, opus_master).subdomain
+        rate = baseline(engine, subdomain, args.baseline_rows)
+        engine.dispose()
+        return rate
+    finally:
+        drop()
+
+
+def describe_run(kind: str, repeat: int, run: dict) -> str:
+    parts = []
+    for mode in ("full", "incremental"):
+        r = run[mode]
+        parts.append(
+            f"{mode} {r['total_s']:.3f} s (extract {r['extract_s']:.3f}, "
+            f"judge {r['judge_s']:.3f}, publish {r['publish_s']:.3f})"
+        )
+    return f"{kind} #{repeat + 1}: " + "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="opus-bench-"))
+    rng = np.random.default_rng(11)
+    # Importing Great Expectations costs seconds once per process, like Prefect's
+    # start-up: a served deployment pays it once, so the timed runs do not.
+    warm_up()
+    try:
+        t = time.perf_counter()
+        opus_master, demo = build_opus(args.ranges, folder)
+        print(f"built an Opus database of {args.ranges} ranges in {time.perf_counter() - t:.1f} s")
+        runs: dict[str, list[dict]] = {}
+        for kind in args.stores:
+            for repeat in range(args.repeat):
+                run_ = one_repeat(kind, args, folder, opus_master, demo, rng)
+                runs.setdefault(kind, []).append(run_)
+                print(describe_run(kind, repeat, run_), flush=True)
+        rate = measure_baseline(args.stores[0], args, folder, opus_master, demo)
+        return summarise(args, runs, rate)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 4)
+
+
+def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_rate: float) -> dict:
+    summary: dict = {
+        "ranges": args.ranges,
+        "repeat": args.repeat,
+        "full_rows_per_s": {},
+        "full_s": {},
+        "incremental_s": {},
+        "steps_s": {},
+        "baseline_rows_per_s": round(baseline_rate),
+        "baseline_rows": args.baseline_rows,
+        "baseline_store": args.stores[0],
+        "speedup_vs_baseline": {},
+    }
+    for kind, repeats in runs.items():
+        full_s = median([r["full"]["total_s"] for r in repeats])
+        summary["full_s"][kind] = full_s
+        summary["full_rows_per_s"][kind] = round(args.ranges / full_s)
+        summary["incremental_s"][kind] = median([r["incremental"]["total_s"] for r in repeats])
+        summary["speedup_vs_baseline"][kind] = round(args.ranges / full_s / baseline_rate, 1)
+        summary["steps_s"][kind] = {
+            mode: {
+                step: median([r[mode][step] for r in repeats])
+                for step in ("extract_s", "judge_s", "publish_s")
+            }
+            for mode in ("full", "incremental")
+        }
+    summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ranges", type=int, default=100_000)
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["sqlite", "postgresql"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-rows", type=int, default=5_000)
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="a server where the benchmark may create and drop databases",
+    )
+    args = parser.parse_args()
+    print(json.dumps(run(args)))
+
+
+if __name__ == "__main__":
+    main()

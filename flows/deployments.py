@@ -1,0 +1,33 @@
+"""The deployments `opus-online serve` registers, so operators see, schedule and
+trigger the flows in the Prefect UI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.sync_schedules import sync_all_tenants, sync_schedules
+from opus_online.config import get_settings
+
+
+def deployments() -> list[RunnerDeployment]:
+    settings = get_settings()
+    return [
+        sync_all_tenants.to_deployment(
+            name="every-tenant",
+            interval=timedelta(minutes=settings.sync_interval_minutes),
+            description="Opus → booking store, every tenant, on a schedule.",
+            tags=["sync"],
+        ),
+        sync_schedules.to_deployment(
+            name="one-tenant",
+            description="Opus → booking store for one tenant (its subdomain), run by hand.",
+            tags=["sync"],
+        ),
+    ]
+
+
+def serve_deployments() -> None:
+    serve(*deployments())

@@ -1,0 +1,84 @@
+"""The `opus-online` command.
+
+opus-online demo      everything on one machine: demo data, Prefect UI, flows, booking page
+opus-online serve     register the flows' deployments with Prefect and run them on schedule
+opus-online sync      one schedule sync of every tenant, then a summary
+opus-online migrate   bring the booking store's schema up to date
+opus-online app       the booking app alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from opus_online.config import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opus-online", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the whole demo on this machine")
+    demo.add_argument("--reset", action="store_true", help="rebuild the demo data from scratch")
+    commands.add_parser("serve", help="serve the Prefect deployments (with schedules)")
+    sync = commands.add_parser("sync", help="sync every tenant once and print a summary")
+    sync.add_argument("--tenant", help="only this tenant (subdomain)")
+    commands.add_parser("migrate", help="migrate the booking store")
+    commands.add_parser("app", help="run the booking app")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from demo.run import run_demo
+
+        return run_demo(reset=args.reset)
+    if args.command == "serve":
+        from flows.deployments import serve_deployments
+
+        serve_deployments()
+        return 0
+    if args.command == "sync":
+        return _sync(args.tenant)
+    if args.command == "migrate":
+        from connectors.store.db import migrate
+
+        migrate(get_settings().resolved_store_url)
+        return 0
+    if args.command == "app":
+        return _app()
+    return 2
+
+
+def _sync(only: str | None) -> int:
+    from connectors.store.db import engine_for, migrate, session_scope
+    from connectors.store.schedules import tenant_subdomains
+    from flows.sync_schedules import summary_line, sync_schedules
+
+    url = get_settings().resolved_store_url
+    migrate(url)
+    with session_scope(engine_for(url)) as session:
+        subdomains = [only] if only else tenant_subdomains(session)
+    failures = 0
+    for subdomain in subdomains:
+        state = sync_schedules(subdomain, return_state=True)
+        if state.is_completed():
+            for counts in state.result():
+                print(f"{subdomain}: {summary_line(counts)}")
+        else:
+            failures += 1
+            print(f"{subdomain}: FAILED: {state.message}", file=sys.stderr)
+    print(f"synced {len(subdomains) - failures} of {len(subdomains)} tenants")
+    return 1 if failures else 0
+
+
+def _app() -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "booking_app.main:create_app", factory=True, host=settings.app_host, port=settings.app_port
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Shared fixtures. Unit tests need nothing; integration fixtures use the real
+PostgreSQL server and ODBC driver, skip with the reason when one is missing, and
+fail instead when CI=true (a green CI run must have run everything)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from connectors.store.db import make_engine, migrate, session_scope
+from demo.opus_data import DemoOpus, DemoSpec, generate, write
+from demo.store_seed import seed_demo_tenant
+
+POSTGRES_URL = os.environ.get(
+    "OPUS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ODBC_DRIVER = os.environ.get("OPUS_TEST_ODBC_DRIVER", "PostgreSQL Unicode")
+
+
+def missing_service(reason: str) -> None:
+    """Skip for a missing service, except in CI where it is a failure."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: every service must be present)")
+    pytest.skip(reason)
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Engine:
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        missing_service(
+            f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable: {exc}"
+        )
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: Engine) -> Iterator[Callable[[str], str]]:
+    """Factory: a fresh, empty PostgreSQL database per call; dropped after the session."""
+    created: list[str] = []
+
+    def create(purpose: str) -> str:
+        name = f"opus_{purpose}_{uuid.uuid4().hex[:8]}"
+        with postgres_server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    with postgres_server.connect() as connection:
+        for name in created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# -- ODBC --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def odbc_driver() -> str:
+    try:
+        import pyodbc
+    except ImportError as exc:
+        missing_service(f"pyodbc cannot load unixODBC: {exc}")
+    if ODBC_DRIVER not in pyodbc.drivers():
+        missing_service(f"ODBC driver {ODBC_DRIVER!r} not installed (have {pyodbc.drivers()})")
+    return ODBC_DRIVER
+
+
+def odbc_connection_string(url: str, driver: str) -> str:
+    parsed = make_url(url)
+    return (
+        f"DRIVER={{{driver}}};SERVER={parsed.host or '127.0.0.1'};PORT={parsed.port or 5432};"
+        f"DATABASE={parsed.database};UID={parsed.username or 'postgres'};"
+        f"PWD={parsed.password or ''};"
+    )
+
+
+# -- stores and demo data ------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_day() -> date:
+    """Demo data starts tomorrow, so nothing in it has passed while a test runs."""
+    return date.today() + timedelta(days=1)
+
+
+@pytest.fixture
+def demo(start_day: date) -> DemoOpus:
+    return generate(DemoSpec(start=start_day, days=21))
+
+
+@pytest.fixture
+def opus_sqlite(tmp_path: Path, demo: DemoOpus) -> Path:
+    path = tmp_path / "opus.db"
+    connection = sqlite3.connect(path)
+    write(demo, connection, "sqlite")
+    connection.close()
+    return path
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Engine:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate(url)
+    return make_engine(url)
+
+
+@pytest.fixture
+def postgres_store(postgres_database: Callable[[str], str]) -> Iterator[Engine]:
+    url = postgres_database("store")
+    migrate(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Engine:
+    """Each store test runs on both stores."""
+    fixture = "sqlite_store" if request.param == "sqlite" else "postgres_store"
+    return request.getfixturevalue(fixture)
+
+
+@pytest.fixture
+def demo_tenant(store: Engine, demo: DemoOpus, opus_sqlite: Path) -> str:
+    with session_scope(store) as session:
+        return seed_demo_tenant(session, demo, opus_sqlite).subdomain
