@@ -8,7 +8,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -139,3 +139,22 @@ def store(request: pytest.FixtureRequest) -> Engine:
 def demo_tenant(store: Engine, demo: DemoOpus, opus_sqlite: Path) -> str:
     with session_scope(store) as session:
         return seed_demo_tenant(session, demo, opus_sqlite).subdomain
+
+
+def sync_tenant(engine: Engine, subdomain: str, now: datetime | None = None) -> list:
+    """One schedule sync of a tenant through the real steps, without Prefect."""
+    from connectors.store.schedules import plan_tenant
+    from flows.schedule_sync import extract_database, judge_database, publish_tenant
+
+    with session_scope(engine) as session:
+        plan = plan_tenant(session, subdomain)
+    verdicts = [
+        judge_database(
+            extract_database(
+                db, plan.months_to_sync, timezone="Europe/Stockholm", timeout_s=5, now=now
+            ),
+            engine,
+        )
+        for db in plan.databases
+    ]
+    return publish_tenant(engine, plan, verdicts)
