@@ -158,3 +158,37 @@ def sync_tenant(engine: Engine, subdomain: str, now: datetime | None = None) -> 
         for db in plan.databases
     ]
     return publish_tenant(engine, plan, verdicts)
+
+
+@pytest.fixture
+def demo_sqlite_tenant(sqlite_store: Engine, demo: DemoOpus, opus_sqlite: Path) -> str:
+    """The demo tenant in a SQLite store only (for tests that need one store)."""
+    with session_scope(sqlite_store) as session:
+        return seed_demo_tenant(session, demo, opus_sqlite).subdomain
+
+
+# -- Prefect -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def flow_settings(monkeypatch, sqlite_store: Engine, tmp_path: Path) -> Iterator[None]:
+    """Point the flows' settings at this test's store, with quick retries."""
+    from opus_online.config import get_settings
+
+    monkeypatch.setenv("OPUS_STORE_URL", str(sqlite_store.url))
+    monkeypatch.setenv("OPUS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPUS_OPUS_RETRIES", "2")
+    monkeypatch.setenv("OPUS_OPUS_RETRY_DELAY_S", "0")
+    monkeypatch.setenv("OPUS_OPUS_CONNECT_TIMEOUT_S", "2")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
