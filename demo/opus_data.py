@@ -532,9 +532,8 @@ def _appointments(
     room = (ranges["StartTime"] - previous_end).fillna(pd.Timedelta(days=1)) >= pd.Timedelta(
         minutes=45
     )
-    picks = ranges[room & (ranges["StartTime"].dt.hour >= 9)].sample(
-        n=min(40, len(ranges)), random_state=int(rng.integers(0, 2**31))
-    )
+    candidates = ranges[room & (ranges["StartTime"].dt.hour >= 9)]
+    picks = candidates.sample(n=min(40, len(candidates)), random_state=int(rng.integers(0, 2**31)))
     n = len(picks)
     frame = pd.DataFrame(
         {

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,15 +80,6 @@ def odbc_driver() -> str:
     return ODBC_DRIVER
 
 
-def odbc_connection_string(url: str, driver: str) -> str:
-    parsed = make_url(url)
-    return (
-        f"DRIVER={{{driver}}};SERVER={parsed.host or '127.0.0.1'};PORT={parsed.port or 5432};"
-        f"DATABASE={parsed.database};UID={parsed.username or 'postgres'};"
-        f"PWD={parsed.password or ''};"
-    )
-
-
 # -- stores and demo data ------------------------------------------------------------------
 
 
@@ -139,25 +130,6 @@ def store(request: pytest.FixtureRequest) -> Engine:
 def demo_tenant(store: Engine, demo: DemoOpus, opus_sqlite: Path) -> str:
     with session_scope(store) as session:
         return seed_demo_tenant(session, demo, opus_sqlite).subdomain
-
-
-def sync_tenant(engine: Engine, subdomain: str, now: datetime | None = None) -> list:
-    """One schedule sync of a tenant through the real steps, without Prefect."""
-    from connectors.store.schedules import plan_tenant
-    from flows.schedule_sync import extract_database, judge_database, publish_tenant
-
-    with session_scope(engine) as session:
-        plan = plan_tenant(session, subdomain)
-    verdicts = [
-        judge_database(
-            extract_database(
-                db, plan.months_to_sync, timezone="Europe/Stockholm", timeout_s=5, now=now
-            ),
-            engine,
-        )
-        for db in plan.databases
-    ]
-    return publish_tenant(engine, plan, verdicts)
 
 
 @pytest.fixture

@@ -38,6 +38,14 @@ NAMING = {
 }
 
 
+def _hex_colour(column: str) -> str:
+    """SQL that holds when ``column`` is '#RRGGBB'. Spelled out per character, since
+    SQLite has no regular expressions: a colour is pasted into the page's CSS."""
+    digits = "(" + ", ".join(f"'{d}'" for d in "0123456789abcdef") + ")"
+    characters = " AND ".join(f"lower(substr({column}, {i}, 1)) IN {digits}" for i in range(2, 8))
+    return f"(length({column}) = 7 AND substr({column}, 1, 1) = '#' AND {characters})"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime}
@@ -116,8 +124,7 @@ class TenantSettings(Base):
         CheckConstraint("change_cutoff_hours BETWEEN 0 AND 720", name="cutoff_range"),
         CheckConstraint("months_to_sync BETWEEN 1 AND 24", name="months_to_sync_range"),
         CheckConstraint(
-            "length(color_primary) = 7 AND substr(color_primary, 1, 1) = '#' "
-            "AND length(color_accent) = 7 AND substr(color_accent, 1, 1) = '#'",
+            f"{_hex_colour('color_primary')} AND {_hex_colour('color_accent')}",
             name="colours_are_hex",
         ),
         CheckConstraint("sms_sender IS NULL OR length(sms_sender) <= 11", name="sms_sender_len"),

@@ -25,7 +25,7 @@ from connectors.store.models import (
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
 from flows.schedule_sync import treatment_set_keys
-from tests.conftest import sync_tenant
+from tests.helpers import sync_tenant
 
 
 def published(engine: Engine) -> pd.DataFrame:

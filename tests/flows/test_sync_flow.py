@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from connectors.store.db import session_scope
 from connectors.store.models import FreeRange, OpusDatabase, SyncRun
-from tests.conftest import odbc_connection_string
+from tests.helpers import odbc_connection_string
 
 pytestmark = pytest.mark.prefect
 

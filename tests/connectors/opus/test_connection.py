@@ -18,12 +18,7 @@ from connectors.opus.connection import (
     redact,
     resolve_connection_string,
 )
-
-try:
-    from conftest import odbc_connection_string
-except ImportError:  # --import-mode=importlib registers it as tests.conftest
-    from tests.conftest import odbc_connection_string
-
+from tests.helpers import odbc_connection_string
 
 # -- redact ----------------------------------------------------------------------------------
 

@@ -22,11 +22,7 @@ from connectors.store.schedules import plan_tenant
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
 from flows.schedule_sync import extract_database, judge_database, publish_tenant
-
-try:
-    from conftest import odbc_connection_string
-except ImportError:  # --import-mode=importlib registers it as tests.conftest
-    from tests.conftest import odbc_connection_string
+from tests.helpers import odbc_connection_string
 
 pytestmark = [pytest.mark.odbc, pytest.mark.postgres]
 

@@ -53,6 +53,7 @@ def test_settings_have_the_defaults(store):
         {"months_to_sync": 0},
         {"sms_sender": "TandmottagningenAB"},  # longer than an SMS sender id may be
         {"color_primary": "blue"},
+        {"color_accent": "#;}*{x:"},  # seven characters, but CSS injection, not a colour
     ],
 )
 def test_settings_that_make_no_sense_are_refused_by_the_database(store, change):

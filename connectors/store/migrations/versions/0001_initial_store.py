@@ -304,16 +304,16 @@ def upgrade() -> None:
         sa.Column("analytics_script", sa.Text(), nullable=True),
         sa.Column("updated_at", connectors.store.types.UtcDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
+            "(length(color_primary) = 7 AND substr(color_primary, 1, 1) = '#' AND lower(substr(color_primary, 2, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_primary, 3, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_primary, 4, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_primary, 5, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_primary, 6, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_primary, 7, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f')) AND (length(color_accent) = 7 AND substr(color_accent, 1, 1) = '#' AND lower(substr(color_accent, 2, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_accent, 3, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_accent, 4, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_accent, 5, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_accent, 6, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f') AND lower(substr(color_accent, 7, 1)) IN ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'))",
+            name=op.f("ck_tenant_settings_colours_are_hex"),
+        ),
+        sa.CheckConstraint(
             "first_step IN ('clinic', 'treatment', 'practitioner', 'time')",
             name=op.f("ck_tenant_settings_first_step_known"),
         ),
         sa.CheckConstraint(
             "fourth_step IN ('clinic', 'treatment', 'practitioner', 'time')",
             name=op.f("ck_tenant_settings_fourth_step_known"),
-        ),
-        sa.CheckConstraint(
-            "length(color_primary) = 7 AND substr(color_primary, 1, 1) = '#' AND length(color_accent) = 7 AND substr(color_accent, 1, 1) = '#'",
-            name=op.f("ck_tenant_settings_colours_are_hex"),
         ),
         sa.CheckConstraint(
             "second_step IN ('clinic', 'treatment', 'practitioner', 'time')",

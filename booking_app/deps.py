@@ -1,0 +1,87 @@
+"""FastAPI dependencies, one ``Annotated`` alias each, as routes declare them:
+
+def page(tenant: OpenTenantDep, session: SessionDep, lang: LangDep): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from booking_app.messages import language
+from booking_app.tenancy import tenant_for_host
+from connectors.store.db import engine_for, session_scope
+from connectors.store.models import Tenant
+from opus_online.config import Settings
+
+
+class UnderMaintenance(Exception):
+    """The tenant has *Aktivera underhållsläge* on. Carries the name, not the ORM
+    object: the session has rolled back (and expired it) by the time a handler runs."""
+
+    def __init__(self, tenant_name: str) -> None:
+        super().__init__(tenant_name)
+        self.tenant_name = tenant_name
+
+
+def get_settings(request: Request) -> Settings:
+    # The app factory's settings, not the process-wide ones: tests and a second app
+    # in one process each keep their own store.
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """One transaction per request: commit when the route returns, roll back on error."""
+    with session_scope(engine_for(settings.resolved_store_url)) as session:
+        yield session
+
+
+# scope="function": the transaction ends before the response is sent, so a page never
+# tells the patient about something that a failed commit then takes back.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_language(request: Request) -> str:
+    # Read by hand rather than as a Query parameter: an odd ?lang= gives Swedish,
+    # never a 422.
+    return language(request.query_params.get("lang"))
+
+
+LangDep = Annotated[str, Depends(get_language)]
+
+
+def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> Tenant:
+    """The tenant of the request's ``Host`` header; 404 for any other host.
+    ``X-Forwarded-Host`` is ignored on purpose (see :mod:`booking_app.tenancy`)."""
+    tenant = tenant_for_host(session, request.headers.get("host"), settings.base_domain)
+    if tenant is None:
+        raise HTTPException(status_code=404)
+    return tenant
+
+
+TenantDep = Annotated[Tenant, Depends(get_tenant)]
+
+
+def get_open_tenant(tenant: TenantDep) -> Tenant:
+    """The tenant, unless its booking page is closed for maintenance (503)."""
+    if tenant.settings is not None and tenant.settings.maintenance_mode:
+        raise UnderMaintenance(tenant.name)
+    return tenant
+
+
+OpenTenantDep = Annotated[Tenant, Depends(get_open_tenant)]

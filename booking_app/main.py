@@ -1,0 +1,49 @@
+"""The booking app factory.
+
+    uvicorn booking_app.main:create_app --factory
+
+Nothing happens at import: settings are read and the store is opened only when an
+app is created (and the store only on the first request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from booking_app import errors, pages
+from booking_app.security import SecurityHeadersMiddleware
+from connectors.store.types import utcnow
+from opus_online.config import Settings, get_settings
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
+) -> FastAPI:
+    """A booking app over ``settings``' store (the environment's settings by default).
+    ``clock`` gives "now" in UTC; tests pass a fixed one."""
+    app = FastAPI(
+        title="Opus Online",
+        # No Swagger/ReDoc: they load scripts from a CDN, and patients need no API docs.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings or get_settings()
+    app.state.clock = clock
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+    errors.install(app)
+    return app
+
+
+def app() -> FastAPI:
+    """Factory for ``uvicorn booking_app.main:app --factory``."""
+    return create_app()
