@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
+    ArtifactFilterFlowRunId,
     ArtifactFilterKey,
     LogFilter,
     LogFilterFlowRunId,
@@ -17,6 +20,20 @@ from connectors.store.models import FreeRange, OpusDatabase, SyncRun
 from tests.helpers import odbc_connection_string
 
 pytestmark = pytest.mark.prefect
+
+
+def flow_run_logs(flow_run_id, containing: str, timeout_s: float = 20) -> list:
+    """The run's logs, once one of them mentions ``containing``: Prefect ships logs
+    to its API in the background, a moment after they are written."""
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            if any(containing in log.message for log in logs) or time.monotonic() > deadline:
+                return logs
+            time.sleep(0.2)
 
 
 def test_sync_flow_publishes_and_leaves_an_artifact(
@@ -35,7 +52,8 @@ def test_sync_flow_publishes_and_leaves_an_artifact(
     with get_client(sync_client=True) as client:
         (artifact,) = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[f"sync-{demo_sqlite_tenant}"])
+                key=ArtifactFilterKey(any_=[f"sync-{demo_sqlite_tenant}"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
             )
         )
     assert artifact.type == "table"
@@ -62,12 +80,8 @@ def test_unreachable_opus_fails_the_run_names_the_database_and_hides_the_passwor
     assert run.status == "failed"
     assert "Huvuddatabas" in run.message and "127.0.0.1:1" in run.message
     assert "hunter2secret" not in run.message
+    logs = flow_run_logs(state.state_details.flow_run_id, containing="Huvuddatabas")
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            log_filter=LogFilter(
-                flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
-            )
-        )
         task_runs = client.read_task_runs()
     text = "\n".join(log.message for log in logs)
     assert "hunter2secret" not in text
