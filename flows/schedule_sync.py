@@ -59,9 +59,16 @@ class Extract:
 
 
 def publishing_window(now: datetime, months: int, timezone: str) -> Window:
+    """From the start of today to ``months`` from now, in Opus's local time.
+
+    Starting at midnight rather than now means a range leaves the store on the day
+    after it ended, in the first run of the day, and not in every run as the day
+    goes: the booking pages show only times still to come anyway.
+    """
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
+    start = local_now.replace(hour=0, minute=0, second=0)
     end = (pd.Timestamp(local_now) + pd.DateOffset(months=months)).to_pydatetime()
-    return Window(start=local_now, end=end)
+    return Window(start=start, end=end)
 
 
 def fingerprint(reference: ReferenceData, plan: DatabasePlan, months: int) -> str:
@@ -92,10 +99,13 @@ def extract_database(
         reference = reader.reference_data()
         digest = fingerprint(reference, plan, months)
         incremental = plan.fingerprint == digest and plan.window_end_local is not None
+        new_day = plan.window_start_local is None or plan.window_start_local != window.start
         ranges = reader.free_ranges(
             window,
             changed_since=plan.row_version if incremental else None,
             previous_window_end=plan.window_end_local if incremental else None,
+            # On a new day yesterday's ranges go: only comparing ids finds them.
+            compare_ids=plan.compare_ids or new_day,
         )
     return Extract(plan, reference, ranges, digest, started)
 
@@ -155,10 +165,11 @@ def _published_neighbours(extract: Extract, engine: Engine) -> pd.DataFrame:
     batch = extract.ranges.ranges.dropna(subset=["ClinicianID", "starts_at", "ends_at"])
     with engine.begin() as connection:
         neighbours = store.published_neighbours(connection, extract.plan.id, batch)
+    ids = neighbours["opus_range_id"]
     replaced = extract.ranges.ranges["FreeRangeID"].dropna().astype("int64")
-    keep = ~neighbours["opus_range_id"].isin(replaced) & neighbours["opus_range_id"].isin(
-        extract.ranges.ids_in_window
-    )
+    keep = ~ids.isin(replaced) & ~ids.isin(extract.ranges.deleted_ids)
+    if extract.ranges.ids_in_window is not None:
+        keep &= ids.isin(extract.ranges.ids_in_window)
     return neighbours.loc[keep, ["ClinicianID", "starts_at", "ends_at"]]
 
 
@@ -176,6 +187,7 @@ class Counts:
     unchanged: int = 0
     quarantined: int = 0
     outside_window: int = 0
+    count_mismatch: bool = False
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -199,9 +211,18 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
     counts.extracted = len(extract.ranges.ranges)
 
     rows = _store_rows(session, plan, ranges.valid, extract.ranges.treatments, ids)
-    if extract.ranges.incremental:  # a million ids, but versions only of this batch
-        published_ids = store.published_ids(connection, plan.id)
-        versions = store.published_versions(connection, plan.id, rows["opus_range_id"].to_numpy())
+    batch = extract.ranges
+    refused = pd.concat([ranges.quarantined["FreeRangeID"], ranges.skipped["FreeRangeID"]])
+    refused = np.unique(refused.dropna().astype("int64").to_numpy())
+    if batch.incremental:
+        # Only the ids this run touches, unless it compares them all.
+        touched = np.concatenate([rows["opus_range_id"].to_numpy(), refused, batch.deleted_ids])
+        versions = store.published_versions(connection, plan.id, np.unique(touched))
+        published_ids = (
+            store.published_ids(connection, plan.id)
+            if batch.ids_in_window is not None
+            else np.sort(versions.index.to_numpy())
+        )
     else:
         versions = store.published_versions(connection, plan.id)
         published_ids = np.sort(versions.index.to_numpy())
@@ -214,13 +235,14 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
     counts.unchanged = int(unchanged.sum())
 
     # Published ranges to withdraw. A full run has seen every range in the window, so
-    # whatever it did not find valid goes. An incremental run withdraws ranges gone
-    # from the window in Opus, and those of its batch it now refuses.
-    if extract.ranges.incremental:
-        refused = pd.concat([ranges.quarantined["FreeRangeID"], ranges.skipped["FreeRangeID"]])
-        refused = np.unique(refused.dropna().astype("int64").to_numpy())
-        gone = _missing_from(published_ids, extract.ranges.ids_in_window)
-        withdrawn = np.union1d(gone, np.setdiff1d(refused, _missing_from(refused, published_ids)))
+    # whatever it did not find valid goes. An incremental run withdraws the ranges in
+    # Opus's deletion log, those of its batch it now refuses, and, when it compares
+    # ids, every published range the window no longer holds.
+    if batch.incremental:
+        gone = np.intersect1d(batch.deleted_ids, published_ids)
+        if batch.ids_in_window is not None:
+            gone = np.union1d(gone, _missing_from(published_ids, batch.ids_in_window))
+        withdrawn = np.union1d(gone, np.intersect1d(refused, published_ids))
     else:
         valid_ids = np.sort(rows["opus_range_id"].to_numpy())
         gone = withdrawn = _missing_from(published_ids, valid_ids)
@@ -238,9 +260,13 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         for reason in reasons.split(","):
             counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
     cleared = None  # a full run has seen the whole stream
-    if extract.ranges.incremental:
+    if batch.incremental:
         fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]])
-        cleared = set(fine.astype(str)) | set(map(str, gone.tolist()))
+        cleared = set(fine.astype(str)) | {str(i) for i in batch.deleted_ids.tolist()}
+        if batch.ids_in_window is not None:
+            in_window = set(batch.ids_in_window.tolist())
+            stale = store.quarantined_ids(session, plan, "free_range")
+            cleared |= {s for s in stale if not s.isdigit() or int(s) not in in_window}
     store.replace_quarantine(
         session,
         plan,
@@ -249,8 +275,16 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         STREAM_IDS["free_range"],
         cleared,
     )
+    counts.count_mismatch = _count_mismatch(session, connection, batch, plan)
     store.save_state(
-        session, plan, extract.ranges.watermark, extract.ranges.window.end, extract.fingerprint
+        session,
+        plan,
+        row_version=batch.watermark,
+        window_start_local=batch.window.start,
+        window_end_local=batch.window.end,
+        fingerprint=extract.fingerprint,
+        ids_compared=not batch.incremental or batch.ids_in_window is not None,
+        count_mismatch=counts.count_mismatch,
     )
     store.record_run(
         session,
@@ -265,6 +299,17 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         quarantined=counts.quarantined,
     )
     return counts
+
+
+def _count_mismatch(session: Session, connection: Connection, batch, plan) -> bool:
+    """Does the store, after this run, track as many ranges as Opus's window holds?
+    If not, a removal escaped the deletion log: the next run compares every id."""
+    if not batch.incremental or batch.ids_in_window is not None:
+        return False
+    tracked = store.published_count(connection, plan.id) + len(
+        store.quarantined_ids(session, plan, "free_range")
+    )
+    return tracked != batch.count_in_window
 
 
 def _publish_reference(session: Session, plan: DatabasePlan, reference: JudgedReference):

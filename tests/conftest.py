@@ -171,9 +171,13 @@ def flow_settings(monkeypatch, sqlite_store: Engine, tmp_path: Path) -> Iterator
 CHROMIUM = os.environ.get("OPUS_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    """Debian's Chromium driven by Playwright (which must not download a browser)."""
+    """Debian's Chromium driven by Playwright (which must not download a browser).
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is
+    open, which would turn Prefect's sync client into an async one in later tests.
+    """
     if not Path(CHROMIUM).exists():
         missing_service(f"Chromium not installed at {CHROMIUM}")
     try:

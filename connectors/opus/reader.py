@@ -20,6 +20,9 @@ from connectors.opus.connection import OpusConnection, OpusSchemaError, redact
 
 Kind = Literal["str", "int", "time", "bool"]
 _FETCH_ROWS = 100_000
+# A range is in the publishing window when it reaches into it. Rows without times are
+# counted in, so that validation sees them and reports them.
+_IN_WINDOW = "(({r}EndTime > ? AND {r}StartTime < ?) OR {r}StartTime IS NULL OR {r}EndTime IS NULL)"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ FREE_RANGES = Table(
         "RowVersion": "int",
     },
 )
+FREE_RANGE_DELETIONS = Table("OnlineFreeRangeDeleted", {"FreeRangeID": "int", "RowVersion": "int"})
 FREE_RANGE_TREATMENTS = Table(
     "OnlineFreeRangeTreatment", {"FreeRangeID": "int", "TreatmentID": "int"}
 )
@@ -133,11 +137,12 @@ ALL_TABLES = (
     TREATMENTS,
     FREE_RANGES,
     FREE_RANGE_TREATMENTS,
+    FREE_RANGE_DELETIONS,
     PATIENTS,
     APPOINTMENTS,
     PENDING_PATIENT_UPDATES,
 )
-SCHEDULE_TABLES = ALL_TABLES[:6]
+SCHEDULE_TABLES = ALL_TABLES[:7]
 
 
 @dataclass(frozen=True)
@@ -160,20 +165,23 @@ class ReferenceData:
 class FreeRangeExtract:
     """Free ranges read in one run, with the treatments each allows.
 
-    ``ranges`` has Opus's columns plus ``starts_at``/``ends_at`` in UTC.
-
-    ``ids_in_window`` lists every range now in the window (or without valid times), so
-    a range missing from it has been removed in Opus, or moved out of the window.
+    ``ranges`` has Opus's columns plus ``starts_at``/``ends_at`` in UTC. A full
+    extract holds every range in the window. An incremental one holds the ranges
+    changed since the last run and those the window has grown over; ``deleted_ids``
+    the ranges removed since; ``count_in_window`` how many ranges the window holds in
+    all (to check the store against); and, when asked for, ``ids_in_window`` every id
+    in the window (to find removals the deletion log missed).
     ``watermark`` is the row version up to which this run has seen every change.
     """
 
     ranges: pd.DataFrame
     treatments: pd.DataFrame
-    ids_in_window: np.ndarray
     watermark: int
-    incremental: bool
     window: Window
-    extra: dict[str, int] = field(default_factory=dict)
+    incremental: bool
+    deleted_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    count_in_window: int | None = None
+    ids_in_window: np.ndarray | None = None
 
 
 class OpusReader:
@@ -232,16 +240,15 @@ class OpusReader:
         *,
         changed_since: int | None = None,
         previous_window_end: datetime | None = None,
+        compare_ids: bool = False,
     ) -> FreeRangeExtract:
-        """All ranges in the window, or (with ``changed_since``) only those changed since
-        that row version plus those the window has grown over since the last run."""
-        watermark = self.watermark(FREE_RANGES)
+        """All ranges in the window, or (with ``changed_since``) only those changed
+        since that row version plus those the window has grown over since the last
+        run, with the removals since."""
+        watermark = self.watermark()
         param = self.connection.param
         if changed_since is None:
-            where = (
-                "WHERE (r.EndTime > ? AND r.StartTime < ?) "
-                "OR r.StartTime IS NULL OR r.EndTime IS NULL"
-            )
+            where = f"WHERE {_IN_WINDOW.format(r='r.')}"
             params: tuple = (param(window.start), param(window.end))
         else:
             grown_from = previous_window_end or window.end
@@ -256,28 +263,46 @@ class OpusReader:
             params,
             width=2,
         )
-        treatments = pd.DataFrame(links, columns=list(FREE_RANGE_TREATMENTS.columns))
-        return FreeRangeExtract(
+        extract = FreeRangeExtract(
             ranges=ranges,
-            treatments=treatments,
-            ids_in_window=self.free_range_ids(window),
+            treatments=pd.DataFrame(links, columns=list(FREE_RANGE_TREATMENTS.columns)),
             watermark=watermark,
-            incremental=changed_since is not None,
             window=window,
+            incremental=changed_since is not None,
         )
+        if changed_since is not None:
+            extract.deleted_ids = self._ints(
+                "SELECT FreeRangeID FROM OnlineFreeRangeDeleted WHERE RowVersion > ?",
+                (changed_since,),
+                width=1,
+            ).ravel()
+            extract.count_in_window = self.count_in_window(window)
+            if compare_ids:
+                extract.ids_in_window = self.free_range_ids(window)
+        return extract
+
+    def count_in_window(self, window: Window) -> int:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM OnlineFreeRange WHERE {_IN_WINDOW.format(r='')}",
+                (self.connection.param(window.start), self.connection.param(window.end)),
+            )
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
 
     def free_range_ids(self, window: Window) -> np.ndarray:
-        """Sorted ids of every range in the window (or without valid times)."""
+        """Sorted ids of every range in the window."""
         ids = self._ints(
-            "SELECT FreeRangeID FROM OnlineFreeRange "
-            "WHERE (EndTime > ? AND StartTime < ?) OR StartTime IS NULL OR EndTime IS NULL",
+            f"SELECT FreeRangeID FROM OnlineFreeRange WHERE {_IN_WINDOW.format(r='')}",
             (self.connection.param(window.start), self.connection.param(window.end)),
             width=1,
         )
         return np.sort(ids.ravel())
 
-    def watermark(self, table: Table) -> int:
-        """The row version up to which every change of ``table`` is committed.
+    def watermark(self) -> int:
+        """The row version up to which every change of the free ranges is committed.
 
         On SQL Server a transaction still in flight may hold a lower rowversion than one
         already committed, so we stop below MIN_ACTIVE_ROWVERSION(). Rows above the
@@ -286,7 +311,11 @@ class OpusReader:
         if self.connection.dialect == "mssql":
             sql = "SELECT CAST(MIN_ACTIVE_ROWVERSION() AS BIGINT) - 1"
         else:
-            sql = f"SELECT COALESCE(MAX(RowVersion), 0) FROM {table.name}"
+            sql = (
+                "SELECT COALESCE(MAX(v), 0) FROM ("
+                "SELECT MAX(RowVersion) AS v FROM OnlineFreeRange UNION ALL "
+                "SELECT MAX(RowVersion) AS v FROM OnlineFreeRangeDeleted) versions"
+            )
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql)

@@ -14,7 +14,8 @@ from typing import Literal
 
 Dialect = Literal["mssql", "postgresql", "sqlite"]
 
-# Tables whose rows carry a RowVersion that incremental reads depend on. A free range's
+# Tables whose rows carry a RowVersion that incremental reads depend on (and removed
+# free ranges leave a row in OnlineFreeRangeDeleted, stamped from the same counter). A free range's
 # RowVersion also grows when its allowed treatments (OnlineFreeRangeTreatment) change:
 # on SQL Server the view takes the greater of the two tables' rowversions.
 VERSIONED_TABLES = ("OnlineFreeRange", "OnlinePatient", "OnlineAppointment")
@@ -123,6 +124,12 @@ def _row_version_triggers(dialect: Dialect) -> list[str]:
             "CREATE TRIGGER TR_OnlineFreeRangeTreatment_Touch "
             "AFTER INSERT OR UPDATE OR DELETE ON OnlineFreeRangeTreatment "
             "FOR EACH ROW EXECUTE FUNCTION opus_touch_free_range()",
+            "CREATE FUNCTION opus_record_deletion() RETURNS trigger AS $$ "
+            "BEGIN INSERT INTO OnlineFreeRangeDeleted (FreeRangeID, RowVersion) "
+            "VALUES (OLD.FreeRangeID, nextval('opus_rowversion')); RETURN NULL; END "
+            "$$ LANGUAGE plpgsql",
+            "CREATE TRIGGER TR_OnlineFreeRange_Deleted AFTER DELETE ON OnlineFreeRange "
+            "FOR EACH ROW EXECUTE FUNCTION opus_record_deletion()",
         ]
     if dialect == "sqlite":
         bump = (
@@ -140,6 +147,12 @@ def _row_version_triggers(dialect: Dialect) -> list[str]:
                 f"CREATE TRIGGER TR_{table}_RowVersion_Update AFTER UPDATE ON {table} "
                 f"WHEN NEW.RowVersion = OLD.RowVersion " + bump.format(table=table)
             )
+        triggers.append(
+            "CREATE TRIGGER TR_OnlineFreeRange_Deleted AFTER DELETE ON OnlineFreeRange "
+            "BEGIN UPDATE OpusRowVersion SET Value = Value + 1; "
+            "INSERT INTO OnlineFreeRangeDeleted (FreeRangeID, RowVersion) "
+            "SELECT OLD.FreeRangeID, Value FROM OpusRowVersion; END"
+        )
         # A range's allowed treatments are part of the range: changing them bumps it.
         touch = (
             "UPDATE OnlineFreeRange SET RowVersion = RowVersion "

@@ -67,6 +67,17 @@ CREATE TABLE OnlineFreeRange (
 CREATE INDEX IX_OnlineFreeRange_RowVersion ON OnlineFreeRange (RowVersion);
 CREATE INDEX IX_OnlineFreeRange_StartTime ON OnlineFreeRange (StartTime);
 
+-- Free ranges removed from the book, with the row version of their removal, so that
+-- an incremental sync learns of removals without comparing every id. On SQL Server a
+-- site fills it with an AFTER DELETE trigger (or exposes CHANGETABLE as this view).
+-- The sync also counts and, now and then, compares ids: a site that forgets a removal
+-- here is corrected, only later.
+CREATE TABLE OnlineFreeRangeDeleted (
+    FreeRangeID     INT           NOT NULL,
+    RowVersion      BIGINT        NOT NULL
+);
+CREATE INDEX IX_OnlineFreeRangeDeleted_RowVersion ON OnlineFreeRangeDeleted (RowVersion);
+
 -- The treatments a free range may be booked for.
 CREATE TABLE OnlineFreeRangeTreatment (
     FreeRangeID     INT           NOT NULL,

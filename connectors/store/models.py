@@ -447,13 +447,19 @@ class SyncState(Base):
         ForeignKey("opus_database.id", ondelete="CASCADE"), primary_key=True
     )
     free_range_row_version: Mapped[int] = mapped_column(BigInteger, default=0)
-    # End of the publishing window at the last run, in Opus's local time (ISO text):
-    # ranges the window has grown over since then are read even if unchanged.
+    # The publishing window at the last run, in Opus's local time (ISO text): ranges
+    # the window has grown over since then are read even if unchanged; a new day
+    # (a new start) lets the day's past ranges go.
+    window_start_local: Mapped[str | None] = mapped_column(String(19))
     window_end_local: Mapped[str | None] = mapped_column(String(19))
     # What the validity of ranges depends on besides the ranges themselves (clinics,
     # clinicians, treatments, added practitioners, months to sync). When it changes,
     # every range is judged again: a full sync.
     reference_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Removals normally arrive through Opus's deletion log. Every so often, and when the
+    # store's count of ranges disagrees with Opus's, every id is compared instead.
+    ids_compared_at: Mapped[datetime | None]
+    count_mismatch: Mapped[bool] = mapped_column(default=False)
     last_success_at: Mapped[datetime | None]
 
 

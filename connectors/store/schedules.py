@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,11 @@ class DatabasePlan:
     name: str
     connection_ref: str
     row_version: int
+    window_start_local: datetime | None
     window_end_local: datetime | None
     fingerprint: str | None
+    compare_ids: bool
+    """Compare every id with Opus this run (see SyncState.count_mismatch)."""
     added: frozenset[tuple[str, int]]
     """(Opus ClinicID, Opus ClinicianID) of every practitioner the operator added."""
 
@@ -56,6 +59,14 @@ class TenantPlan:
     """*Publicera på "Opus Dental Online"* or *på "Boka vård"*: is anyone to be fed?"""
     months_to_sync: int
     databases: tuple[DatabasePlan, ...]
+
+
+COMPARE_IDS_EVERY = timedelta(hours=1)
+"""How often an incremental run compares every id with Opus even when counts agree."""
+
+
+def _local(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def tenant_subdomains(session: Session) -> list[str]:
@@ -71,20 +82,22 @@ def plan_tenant(session: Session, subdomain: str) -> TenantPlan:
     for database in tenant.databases:
         if not database.enabled:
             continue
-        state = session.get(SyncState, database.id)
+        state = session.get(SyncState, database.id) or SyncState()
         databases.append(
             DatabasePlan(
                 id=database.id,
                 tenant_id=tenant.id,
                 name=database.name,
                 connection_ref=database.connection_ref,
-                row_version=state.free_range_row_version if state else 0,
-                window_end_local=(
-                    datetime.fromisoformat(state.window_end_local)
-                    if state and state.window_end_local
-                    else None
+                row_version=state.free_range_row_version or 0,
+                window_start_local=_local(state.window_start_local),
+                window_end_local=_local(state.window_end_local),
+                fingerprint=state.reference_fingerprint,
+                compare_ids=bool(
+                    state.count_mismatch
+                    or state.ids_compared_at is None
+                    or state.ids_compared_at < utcnow() - COMPARE_IDS_EVERY
                 ),
-                fingerprint=state.reference_fingerprint if state else None,
                 added=frozenset(_added_practitioners(session, database.id)),
             )
         )
@@ -348,6 +361,22 @@ def published_versions(
     return pd.Series(values[:, 1], index=values[:, 0], name="row_version")
 
 
+def published_count(connection: Connection, database_id: int) -> int:
+    return connection.execute(
+        select(func.count()).select_from(FreeRange).where(FreeRange.opus_database_id == database_id)
+    ).scalar_one()
+
+
+def quarantined_ids(session: Session, plan: DatabasePlan, stream: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(QuarantinedRow.source_id).where(
+                QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream
+            )
+        )
+    )
+
+
 def published_neighbours(
     connection: Connection, database_id: int, batch: pd.DataFrame
 ) -> pd.DataFrame:
@@ -471,15 +500,23 @@ def _chunks(items: list, size: int):
 def save_state(
     session: Session,
     plan: DatabasePlan,
+    *,
     row_version: int,
+    window_start_local: datetime,
     window_end_local: datetime,
     fingerprint: str,
+    ids_compared: bool,
+    count_mismatch: bool,
 ) -> None:
     state = session.get(SyncState, plan.id) or SyncState(opus_database_id=plan.id)
     state.free_range_row_version = row_version
+    state.window_start_local = window_start_local.isoformat(sep=" ", timespec="seconds")
     state.window_end_local = window_end_local.isoformat(sep=" ", timespec="seconds")
     state.reference_fingerprint = fingerprint
+    state.count_mismatch = count_mismatch
     state.last_success_at = utcnow()
+    if ids_compared:
+        state.ids_compared_at = state.last_success_at
     session.add(state)
 
 
@@ -489,14 +526,3 @@ def record_run(session: Session, plan: DatabasePlan, **fields) -> SyncRun:
     )
     session.add(run)
     return run
-
-
-def quarantine_count(session: Session, tenant_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(QuarantinedRow)
-            .where(QuarantinedRow.tenant_id == tenant_id)
-        )
-        or 0
-    )

@@ -19,6 +19,7 @@ from connectors.store.models import (
     FreeRange,
     Practitioner,
     QuarantinedRow,
+    SyncState,
     TenantSettings,
     TreatmentSet,
 )
@@ -113,6 +114,38 @@ def test_incremental_sync_applies_changes_and_removals(store, demo_tenant: str, 
     assert not {5, 6, 7} & set(table.index)
     expected_end = pd.Timestamp(new_end).tz_localize("Europe/Stockholm").tz_convert("UTC")
     assert pd.Timestamp(table.loc[3, "ends_at"]) == expected_end
+
+
+def test_removals_arrive_through_opus_deletion_log_without_comparing_ids(
+    store, demo_tenant, opus_sqlite
+):
+    sync_tenant(store, demo_tenant)  # the first run compares ids; the next within the hour not
+    with opus(opus_sqlite) as connection:
+        connection.execute("DELETE FROM OnlineFreeRange WHERE FreeRangeID IN (5, 6)")
+
+    (counts,) = sync_tenant(store, demo_tenant)
+
+    assert (counts.mode, counts.removed, counts.count_mismatch) == ("incremental", 2, False)
+    with session_scope(store) as session:
+        assert session.scalars(select(SyncState)).one().ids_compared_at is not None
+    assert not {5, 6} & set(published(store).index)
+
+
+def test_a_removal_missing_from_the_deletion_log_is_found_by_the_count_then_the_ids(
+    store, demo_tenant, opus_sqlite
+):
+    sync_tenant(store, demo_tenant)
+    with opus(opus_sqlite) as connection:  # a site whose deletion log misses a removal
+        connection.execute("DELETE FROM OnlineFreeRange WHERE FreeRangeID = 5")
+        connection.execute("DELETE FROM OnlineFreeRangeDeleted WHERE FreeRangeID = 5")
+
+    (noticed,) = sync_tenant(store, demo_tenant)
+    assert (noticed.removed, noticed.count_mismatch) == (0, True)
+    assert 5 in published(store).index
+
+    (corrected,) = sync_tenant(store, demo_tenant)
+    assert (corrected.removed, corrected.count_mismatch) == (1, False)
+    assert 5 not in published(store).index
 
 
 def test_a_range_changed_into_an_overlap_is_withdrawn_and_quarantined(
@@ -236,7 +269,9 @@ def test_the_moving_window_publishes_new_days_and_drops_past_ones(store, tmp_pat
     window_end_then = pd.Timestamp(local(today)) + pd.DateOffset(months=1)
     window_end_now = pd.Timestamp(local(week_later)) + pd.DateOffset(months=1)
     entered = ((starts >= window_end_then) & (starts < window_end_now)).sum()
-    expired = ((ends <= local(week_later)) & (starts < window_end_then)).sum()
+    # The window starts at midnight: ranges that ended before today leave.
+    midnight = local(week_later).replace(hour=0, minute=0, second=0, microsecond=0)
+    expired = ((ends <= midnight) & (starts < window_end_then)).sum()
     assert counts.mode == "incremental"
     assert entered > 0 and expired > 0
     assert (counts.added, counts.removed, counts.changed) == (entered, expired, 0)

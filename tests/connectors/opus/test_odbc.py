@@ -96,7 +96,9 @@ def test_free_ranges_over_odbc_equal_those_from_sqlite(
         _sorted(from_odbc.treatments, ["FreeRangeID", "TreatmentID"]),
         _sorted(from_sqlite.treatments, ["FreeRangeID", "TreatmentID"]),
     )
-    assert sorted(from_odbc.ids_in_window) == sorted(from_sqlite.ids_in_window)
+    assert list(OpusReader(odbc).free_range_ids(window)) == list(
+        OpusReader(sqlite).free_range_ids(window)
+    )
     assert from_odbc.watermark == from_sqlite.watermark
 
 
@@ -147,16 +149,23 @@ def test_row_version_triggers_drive_incremental_reads_on_postgresql(
     cursor.close()
     odbc.commit()
 
-    after = reader.free_ranges(window, changed_since=before.watermark)
+    cursor = odbc.cursor()
+    cursor.execute("DELETE FROM OnlineFreeRange WHERE FreeRangeID = ?", ids[2])
+    cursor.close()
+    odbc.commit()
+
+    after = reader.free_ranges(window, changed_since=before.watermark, compare_ids=True)
     assert after.incremental
     assert set(after.ranges["FreeRangeID"]) == {moved, relinked, 900001}
     assert (after.ranges["RowVersion"] > before.watermark).all()
-    assert after.watermark == after.ranges["RowVersion"].max()
+    assert after.watermark > after.ranges["RowVersion"].max()  # the deletion came last
+    assert list(after.deleted_ids) == [ids[2]]
     end = after.ranges.set_index("FreeRangeID").loc[moved, "EndTime"]
     assert end == before.ranges.set_index("FreeRangeID").loc[moved, "EndTime"] - pd.Timedelta(
         minutes=15
     )
-    assert 900001 in after.ids_in_window
+    assert 900001 in after.ids_in_window and ids[2] not in after.ids_in_window
+    assert after.count_in_window == len(after.ids_in_window) == len(before.ranges)
 
 
 # -- the whole sync, from ODBC into the store --------------------------------------------------

@@ -203,7 +203,7 @@ def test_full_read_includes_ranges_without_times_for_quarantine(
     assert 9004 not in ids  # long past: outside the window
     no_times = extract.ranges.set_index("FreeRangeID").loc[[9001, 9003]]
     assert no_times["StartTime"].isna().all() and no_times["starts_at"].isna().all()
-    assert {9001, 9002, 9003} <= set(extract.ids_in_window)
+    assert {9001, 9002, 9003} <= set(OpusReader(connection).free_range_ids(window))
     assert len(extract.ranges) == len(_in_window(demo.free_ranges, window)) + 3
 
 
@@ -211,10 +211,11 @@ def test_ids_in_window_and_watermark(connection: OpusConnection, demo: DemoOpus)
     reader = OpusReader(connection)
     window = _window(demo)
     extract = reader.free_ranges(window)
-    assert extract.ids_in_window.dtype == "int64"
-    assert sorted(extract.ids_in_window) == sorted(
-        _in_window(demo.free_ranges, window)["FreeRangeID"]
-    )
+    ids = reader.free_range_ids(window)
+    assert ids.dtype == "int64"
+    assert list(ids) == sorted(_in_window(demo.free_ranges, window)["FreeRangeID"])
+    assert reader.count_in_window(window) == len(ids)
+    assert extract.ids_in_window is None  # a full extract has every range itself
     # the watermark is the table's, not the window's
     assert extract.watermark == demo.free_ranges["RowVersion"].max()
     assert extract.watermark > extract.ranges["RowVersion"].max()
@@ -236,6 +237,7 @@ def test_incremental_read_returns_changed_rows_and_rows_the_window_grew_over(
     ranges = demo.free_ranges
     inside = _in_window(ranges, first)
     changed = int(inside["FreeRangeID"].iloc[3])
+    removed = int(inside["FreeRangeID"].iloc[4])
     far_future = int(ranges.loc[ranges["StartTime"].idxmax(), "FreeRangeID"])
     _execute(
         connection,
@@ -250,8 +252,9 @@ def test_incremental_read_returns_changed_rows_and_rows_the_window_grew_over(
     )
 
     second = Window(start=first.start + timedelta(days=1), end=first.end + timedelta(days=2))
+    _execute(connection, "DELETE FROM OnlineFreeRange WHERE FreeRangeID = ?", (removed,))
     extract = reader.free_ranges(
-        second, changed_since=before.watermark, previous_window_end=first.end
+        second, changed_since=before.watermark, previous_window_end=first.end, compare_ids=True
     )
     grown = ranges[(ranges["StartTime"] >= first.end) & (ranges["StartTime"] < second.end)]
     assert len(grown) > 0
@@ -270,8 +273,11 @@ def test_incremental_read_returns_changed_rows_and_rows_the_window_grew_over(
     assert (
         (extract.treatments["FreeRangeID"] == far_future) & (extract.treatments["TreatmentID"] == 8)
     ).any()
-    # ids_in_window is always complete, whatever the mode
-    assert sorted(extract.ids_in_window) == sorted(_in_window(ranges, second)["FreeRangeID"])
+    # removals come from Opus's deletion log; compare_ids reads every id as well
+    assert list(extract.deleted_ids) == [removed]
+    expected_ids = sorted(set(_in_window(ranges, second)["FreeRangeID"]) - {removed})
+    assert list(extract.ids_in_window) == expected_ids
+    assert extract.count_in_window == len(expected_ids)
 
 
 def test_incremental_read_without_changes_or_growth_is_empty(
@@ -286,6 +292,7 @@ def test_incremental_read_without_changes_or_growth_is_empty(
     assert again.treatments.empty
     assert list(again.ranges.columns) == [*FREE_RANGES.columns, "starts_at", "ends_at"]
     assert again.watermark == before.watermark
+    assert len(again.deleted_ids) == 0 and again.ids_in_window is None
 
 
 # -- time zones and types --------------------------------------------------------------------

@@ -253,8 +253,13 @@ def upgrade() -> None:
         "sync_state",
         sa.Column("opus_database_id", sa.Integer(), nullable=False),
         sa.Column("free_range_row_version", sa.BigInteger(), nullable=False),
+        sa.Column("window_start_local", sa.String(length=19), nullable=True),
         sa.Column("window_end_local", sa.String(length=19), nullable=True),
         sa.Column("reference_fingerprint", sa.String(length=64), nullable=True),
+        sa.Column(
+            "ids_compared_at", connectors.store.types.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("count_mismatch", sa.Boolean(), nullable=False),
         sa.Column(
             "last_success_at", connectors.store.types.UtcDateTime(timezone=True), nullable=True
         ),
