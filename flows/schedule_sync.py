@@ -164,7 +164,7 @@ def _published_neighbours(extract: Extract, engine: Engine) -> pd.DataFrame:
     or finds removed."""
     batch = extract.ranges.ranges.dropna(subset=["ClinicianID", "starts_at", "ends_at"])
     with engine.begin() as connection:
-        neighbours = store.published_neighbours(connection, extract.plan.id, batch)
+        neighbours = store.published_neighbours(connection, extract.plan, batch)
     ids = neighbours["opus_range_id"]
     replaced = extract.ranges.ranges["FreeRangeID"].dropna().astype("int64")
     keep = ~ids.isin(replaced) & ~ids.isin(extract.ranges.deleted_ids)
@@ -285,6 +285,7 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         fingerprint=extract.fingerprint,
         ids_compared=not batch.incremental or batch.ids_in_window is not None,
         count_mismatch=counts.count_mismatch,
+        longest_range_s=_longest_range_s(rows, plan.longest_range_s if batch.incremental else 0),
     )
     store.record_run(
         session,
@@ -299,6 +300,15 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         quarantined=counts.quarantined,
     )
     return counts
+
+
+def _longest_range_s(rows: pd.DataFrame, longest_before: int) -> int:
+    """The longest range published after this run, or a little more: removals do not
+    shrink it, which only makes the neighbour search a little wider."""
+    if rows.empty:
+        return longest_before
+    durations = (rows["ends_at"] - rows["starts_at"]).dt.total_seconds()
+    return max(longest_before, int(np.ceil(durations.max())))
 
 
 def _count_mismatch(session: Session, connection: Connection, batch, plan) -> bool:

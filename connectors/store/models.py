@@ -459,6 +459,9 @@ class SyncState(Base):
     # Removals normally arrive through Opus's deletion log. Every so often, and when the
     # store's count of ranges disagrees with Opus's, every id is compared instead.
     ids_compared_at: Mapped[datetime | None]
+    # The longest published range, in seconds: ranges that could overlap a changed one
+    # start at most this long before it, which bounds the index walk that finds them.
+    longest_range_s: Mapped[int] = mapped_column(default=0)
     count_mismatch: Mapped[bool] = mapped_column(default=False)
     last_success_at: Mapped[datetime | None]
 

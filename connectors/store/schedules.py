@@ -47,6 +47,7 @@ class DatabasePlan:
     fingerprint: str | None
     compare_ids: bool
     """Compare every id with Opus this run (see SyncState.count_mismatch)."""
+    longest_range_s: int
     added: frozenset[tuple[str, int]]
     """(Opus ClinicID, Opus ClinicianID) of every practitioner the operator added."""
 
@@ -99,6 +100,7 @@ def plan_tenant(session: Session, subdomain: str) -> TenantPlan:
                     or state.ids_compared_at < utcnow() - COMPARE_IDS_EVERY
                 ),
                 added=frozenset(_added_practitioners(session, database.id)),
+                longest_range_s=state.longest_range_s or 0,
             )
         )
     return TenantPlan(
@@ -378,7 +380,7 @@ def quarantined_ids(session: Session, plan: DatabasePlan, stream: str) -> list[s
 
 
 def published_neighbours(
-    connection: Connection, database_id: int, batch: pd.DataFrame
+    connection: Connection, plan: DatabasePlan, batch: pd.DataFrame
 ) -> pd.DataFrame:
     """Published ranges that overlap a range of ``batch`` (Opus ``ClinicianID``,
     ``starts_at``, ``ends_at``) of the same clinician: the only ones a batch of changed
@@ -386,31 +388,36 @@ def published_neighbours(
     columns = ["opus_range_id", "ClinicianID", "starts_at", "ends_at"]
     rows: list[tuple] = []
     if not batch.empty:
-        rows = _neighbour_rows(connection, database_id, batch)
+        rows = _neighbour_rows(connection, plan, batch)
     result = pd.DataFrame(rows, columns=columns).drop_duplicates("opus_range_id")
     for column in ("starts_at", "ends_at"):
         result[column] = pd.to_datetime(result[column], utc=True, format="ISO8601")
     return result
 
 
-def _neighbour_rows(connection: Connection, database_id: int, batch: pd.DataFrame) -> list[tuple]:
+def _neighbour_rows(connection: Connection, plan: DatabasePlan, batch: pd.DataFrame) -> list[tuple]:
+    starts = batch["starts_at"].astype("datetime64[us, UTC]")
     frame = pd.DataFrame(
         {
             "clinician": batch["ClinicianID"].astype("int64").to_numpy(),
-            "starts_at": batch["starts_at"].to_numpy(),
-            "ends_at": batch["ends_at"].to_numpy(),
+            "starts_at": starts.to_numpy(),
+            "ends_at": batch["ends_at"].astype("datetime64[us, UTC]").to_numpy(),
+            # No published range is longer than longest_range_s, so none that starts
+            # earlier than this can reach the batch range.
+            "earliest": (starts - pd.Timedelta(seconds=plan.longest_range_s)).to_numpy(),
         }
-    ).astype({"starts_at": "datetime64[us, UTC]", "ends_at": "datetime64[us, UTC]"})
+    )
     return bulk.select_joined(
         connection,
         frame,
         # CROSS JOIN fixes SQLite's join order: batch row → practitioner → that
-        # practitioner's ranges by (practitioner_id, starts_at), never a table scan.
+        # practitioner's ranges by (practitioner_id, starts_at) from `earliest` on.
         "SELECT f.opus_range_id, p.opus_clinician_id, f.starts_at, f.ends_at "
         "FROM {batch} b CROSS JOIN practitioner p CROSS JOIN free_range f "
         "WHERE p.opus_database_id = :db AND p.opus_clinician_id = b.clinician "
-        "AND f.practitioner_id = p.id AND f.starts_at < b.ends_at AND f.ends_at > b.starts_at",
-        {"db": database_id},
+        "AND f.practitioner_id = p.id AND f.starts_at >= b.earliest "
+        "AND f.starts_at < b.ends_at AND f.ends_at > b.starts_at",
+        {"db": plan.id},
     )
 
 
@@ -507,6 +514,7 @@ def save_state(
     fingerprint: str,
     ids_compared: bool,
     count_mismatch: bool,
+    longest_range_s: int,
 ) -> None:
     state = session.get(SyncState, plan.id) or SyncState(opus_database_id=plan.id)
     state.free_range_row_version = row_version
@@ -514,6 +522,7 @@ def save_state(
     state.window_end_local = window_end_local.isoformat(sep=" ", timespec="seconds")
     state.reference_fingerprint = fingerprint
     state.count_mismatch = count_mismatch
+    state.longest_range_s = longest_range_s
     state.last_success_at = utcnow()
     if ids_compared:
         state.ids_compared_at = state.last_success_at

@@ -174,6 +174,33 @@ def test_a_range_changed_into_an_overlap_is_withdrawn_and_quarantined(
     assert quarantine(store) == {f"free_range:{other}": "overlaps"}
 
 
+def test_a_new_range_inside_a_long_published_one_is_caught(store, demo_tenant, opus_sqlite):
+    with opus(opus_sqlite) as connection:  # a whole day, published on the first run
+        (after_the_demo,) = connection.execute(
+            "SELECT date(MAX(StartTime), '+1 day') FROM OnlineFreeRange"
+        ).fetchone()
+        day = f"'{after_the_demo}'"
+        connection.execute(
+            "INSERT INTO OnlineFreeRange (FreeRangeID, ClinicID, ClinicianID, StartTime, EndTime) "
+            f"VALUES (7001, 'UPP1', 1, datetime({day}, '+7 hours'), datetime({day}, '+18 hours'))"
+        )
+        connection.execute("INSERT INTO OnlineFreeRangeTreatment VALUES (7001, 1)")
+    sync_tenant(store, demo_tenant)
+    assert 7001 in published(store).index
+    with opus(opus_sqlite) as connection:  # late in that day, long after it started
+        connection.execute(
+            "INSERT INTO OnlineFreeRange (FreeRangeID, ClinicID, ClinicianID, StartTime, EndTime) "
+            f"VALUES (7002, 'UPP1', 1, datetime({day}, '+16 hours'), datetime({day}, '+17 hours'))"
+        )
+        connection.execute("INSERT INTO OnlineFreeRangeTreatment VALUES (7002, 1)")
+
+    (counts,) = sync_tenant(store, demo_tenant)
+
+    assert counts.mode == "incremental"
+    assert counts.reasons == {"overlaps": 1}
+    assert 7002 not in published(store).index
+
+
 def test_bad_rows_are_quarantined_with_reasons_and_the_rest_published(store, tmp_path, start_day):
     demo = generate(DemoSpec(start=start_day, days=14, bad_rows=True))
     path = tmp_path / "bad.db"

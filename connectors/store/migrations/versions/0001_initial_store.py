@@ -259,6 +259,7 @@ def upgrade() -> None:
         sa.Column(
             "ids_compared_at", connectors.store.types.UtcDateTime(timezone=True), nullable=True
         ),
+        sa.Column("longest_range_s", sa.Integer(), nullable=False),
         sa.Column("count_mismatch", sa.Boolean(), nullable=False),
         sa.Column(
             "last_success_at", connectors.store.types.UtcDateTime(timezone=True), nullable=True
