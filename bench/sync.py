@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from connectors.opus.connection import OpusSource, opened
 from connectors.opus.reader import OpusReader
 from connectors.store import schedules as store
 from connectors.store.db import make_engine, migrate, session_scope
-from connectors.store.models import Clinic, FreeRange, Practitioner, TreatmentSet
+from connectors.store.models import Clinic, FreeRange, Practitioner, SyncState, TreatmentSet
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
 from flows.schedule_sync import (
@@ -175,7 +175,8 @@ def published_count(engine) -> int:
 
 
 def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus, rng) -> dict:
-    """Full sync into an empty store, mutate Opus, incremental sync; checked and timed."""
+    """Full sync into an empty store, mutate Opus, incremental sync; then, with nothing
+    changed, the hourly incremental run that compares every id. Checked and timed."""
     opus_path = folder / f"opus-{kind}.db"
     shutil.copyfile(opus_master, opus_path)
     url, drop = fresh_store(kind, folder, args.postgres_url)
@@ -191,8 +192,13 @@ def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus,
         assert published_count(engine) == full["counts"]["added"] - removed
         assert incremental["counts"]["changed"] == changed
         assert incremental["counts"]["removed"] == removed
+        assert not incremental["counts"]["count_mismatch"]
+        with session_scope(engine) as session:  # as if the last comparison were an hour ago
+            session.execute(update(SyncState).values(ids_compared_at=None))
+        comparing = sync_once(engine, subdomain)
+        assert comparing["counts"]["removed"] == 0
         engine.dispose()
-        return {"full": full, "incremental": incremental}
+        return {"full": full, "incremental": incremental, "comparing": comparing}
     finally:
         drop()
         opus_path.unlink(missing_ok=True)
@@ -214,7 +220,7 @@ def measure_baseline(kind: str, args, folder: Path, opus_master: Path, demo: Dem
 
 def describe_run(kind: str, repeat: int, run: dict) -> str:
     parts = []
-    for mode in ("full", "incremental"):
+    for mode in ("full", "incremental", "comparing"):
         r = run[mode]
         parts.append(
             f"{mode} {r['total_s']:.3f} s (extract {r['extract_s']:.3f}, "
@@ -256,6 +262,7 @@ def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_ra
         "full_rows_per_s": {},
         "full_s": {},
         "incremental_s": {},
+        "incremental_comparing_ids_s": {},
         "steps_s": {},
         "baseline_rows_per_s": round(baseline_rate),
         "baseline_rows": args.baseline_rows,
@@ -267,13 +274,16 @@ def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_ra
         summary["full_s"][kind] = full_s
         summary["full_rows_per_s"][kind] = round(args.ranges / full_s)
         summary["incremental_s"][kind] = median([r["incremental"]["total_s"] for r in repeats])
+        summary["incremental_comparing_ids_s"][kind] = median(
+            [r["comparing"]["total_s"] for r in repeats]
+        )
         summary["speedup_vs_baseline"][kind] = round(args.ranges / full_s / baseline_rate, 1)
         summary["steps_s"][kind] = {
             mode: {
                 step: median([r[mode][step] for r in repeats])
                 for step in ("extract_s", "judge_s", "publish_s")
             }
-            for mode in ("full", "incremental")
+            for mode in ("full", "incremental", "comparing")
         }
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return summary

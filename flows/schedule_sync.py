@@ -7,14 +7,16 @@ A run is *full* the first time and whenever something that decides a range's
 validity has changed (clinics, clinicians, treatments, added practitioners, months
 to sync): every range in the window is read and judged again. Otherwise it is
 *incremental*: only ranges whose row version grew, plus those the moving window has
-reached, are read; ranges gone from Opus are found by comparing ids.
+reached, are read, and removals come from Opus's deletion log. The store then counts
+what it holds against Opus's count; on a difference, on a new day and at least hourly,
+a run compares every id as well, so a removal the log missed is still found.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -203,29 +205,23 @@ def publish_tenant(engine: Engine, plan: TenantPlan, verdicts: list[Verdict]) ->
 
 def _publish_database(session: Session, connection: Connection, verdict: Verdict) -> Counts:
     extract, plan, ranges = verdict.extract, verdict.plan, verdict.ranges
+    batch = extract.ranges
     if verdict.reference is None:
         ids = store.published_reference(session, plan).ids
     else:
         ids = _publish_reference(session, plan, verdict.reference)
-    counts = Counts(plan.name, "incremental" if extract.ranges.incremental else "full")
-    counts.extracted = len(extract.ranges.ranges)
+    counts = Counts(plan.name, "incremental" if batch.incremental else "full")
+    counts.extracted = len(batch.ranges)
+    counts.quarantined = len(ranges.quarantined)
+    counts.outside_window = len(ranges.skipped)
+    for reasons in ranges.quarantined["reasons"]:
+        for reason in reasons.split(","):
+            counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
 
-    rows = _store_rows(session, plan, ranges.valid, extract.ranges.treatments, ids)
-    batch = extract.ranges
+    rows = _store_rows(session, plan, ranges.valid, batch.treatments, ids)
     refused = pd.concat([ranges.quarantined["FreeRangeID"], ranges.skipped["FreeRangeID"]])
     refused = np.unique(refused.dropna().astype("int64").to_numpy())
-    if batch.incremental:
-        # Only the ids this run touches, unless it compares them all.
-        touched = np.concatenate([rows["opus_range_id"].to_numpy(), refused, batch.deleted_ids])
-        versions = store.published_versions(connection, plan.id, np.unique(touched))
-        published_ids = (
-            store.published_ids(connection, plan.id)
-            if batch.ids_in_window is not None
-            else np.sort(versions.index.to_numpy())
-        )
-    else:
-        versions = store.published_versions(connection, plan.id)
-        published_ids = np.sort(versions.index.to_numpy())
+    versions, published_ids = _published_state(connection, plan, batch, rows, refused)
     version_then = versions.astype("Int64").reindex(rows["opus_range_id"].to_numpy())
     was_published = version_then.notna().to_numpy()
     unchanged = version_then.fillna(-1).to_numpy("int64") == rows["row_version"].to_numpy()
@@ -234,18 +230,7 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
     counts.changed = int(changed.sum())
     counts.unchanged = int(unchanged.sum())
 
-    # Published ranges to withdraw. A full run has seen every range in the window, so
-    # whatever it did not find valid goes. An incremental run withdraws the ranges in
-    # Opus's deletion log, those of its batch it now refuses, and, when it compares
-    # ids, every published range the window no longer holds.
-    if batch.incremental:
-        gone = np.intersect1d(batch.deleted_ids, published_ids)
-        if batch.ids_in_window is not None:
-            gone = np.union1d(gone, _missing_from(published_ids, batch.ids_in_window))
-        withdrawn = np.union1d(gone, np.intersect1d(refused, published_ids))
-    else:
-        valid_ids = np.sort(rows["opus_range_id"].to_numpy())
-        gone = withdrawn = _missing_from(published_ids, valid_ids)
+    gone, withdrawn = _withdrawals(batch, published_ids, refused, rows)
     counts.removed = len(withdrawn)
     store.replace_ranges(
         connection,
@@ -253,28 +238,7 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         np.union1d(withdrawn, rows.loc[changed, "opus_range_id"].to_numpy()),
         rows[~unchanged],
     )
-
-    counts.quarantined = len(ranges.quarantined)
-    counts.outside_window = len(ranges.skipped)
-    for reasons in ranges.quarantined["reasons"]:
-        for reason in reasons.split(","):
-            counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
-    cleared = None  # a full run has seen the whole stream
-    if batch.incremental:
-        fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]])
-        cleared = set(fine.astype(str)) | {str(i) for i in batch.deleted_ids.tolist()}
-        if batch.ids_in_window is not None:
-            in_window = set(batch.ids_in_window.tolist())
-            stale = store.quarantined_ids(session, plan, "free_range")
-            cleared |= {s for s in stale if not s.isdigit() or int(s) not in in_window}
-    store.replace_quarantine(
-        session,
-        plan,
-        "free_range",
-        ranges.quarantined.drop(columns=["starts_at", "ends_at"]),
-        STREAM_IDS["free_range"],
-        cleared,
-    )
+    _record_quarantine(session, plan, batch, ranges, gone)
     counts.count_mismatch = _count_mismatch(session, connection, batch, plan)
     store.save_state(
         session,
@@ -300,6 +264,69 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         quarantined=counts.quarantined,
     )
     return counts
+
+
+def _published_state(
+    connection: Connection,
+    plan: DatabasePlan,
+    batch: FreeRangeExtract,
+    rows: pd.DataFrame,
+    refused: np.ndarray,
+) -> tuple[pd.Series, np.ndarray]:
+    """Row versions of the published ranges this run touches, and the sorted ids of
+    those it must know about: all of them, unless an incremental run need not
+    compare every id (then only the touched ones, a few thousand, not a million)."""
+    if not batch.incremental:
+        versions = store.published_versions(connection, plan.id)
+        return versions, np.sort(versions.index.to_numpy())
+    touched = np.unique(
+        np.concatenate([rows["opus_range_id"].to_numpy(), refused, batch.deleted_ids])
+    )
+    versions = store.published_versions(connection, plan.id, touched)
+    if batch.ids_in_window is not None:
+        return versions, store.published_ids(connection, plan.id)
+    return versions, np.sort(versions.index.to_numpy())
+
+
+def _withdrawals(
+    batch: FreeRangeExtract, published_ids: np.ndarray, refused: np.ndarray, rows: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Published ranges gone from Opus's window, and all published ranges to withdraw.
+
+    A full run has seen every range in the window, so whatever it did not find valid
+    goes. An incremental run withdraws the ranges in Opus's deletion log, those of its
+    batch it now refuses, and, when it compares ids, every published range the window
+    no longer holds.
+    """
+    if not batch.incremental:
+        gone = _missing_from(published_ids, np.sort(rows["opus_range_id"].to_numpy()))
+        return gone, gone
+    gone = np.intersect1d(batch.deleted_ids, published_ids)
+    if batch.ids_in_window is not None:
+        gone = np.union1d(gone, _missing_from(published_ids, batch.ids_in_window))
+    return gone, np.union1d(gone, np.intersect1d(refused, published_ids))
+
+
+def _record_quarantine(
+    session: Session, plan: DatabasePlan, batch: FreeRangeExtract, ranges: Judged, gone: np.ndarray
+) -> None:
+    """Refused ranges into the quarantine; entries of ranges now fine or gone out."""
+    cleared = None  # a full run has seen the whole stream: every other entry goes
+    if batch.incremental:
+        fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]])
+        cleared = set(fine.astype(str)) | {str(i) for i in np.union1d(gone, batch.deleted_ids)}
+        if batch.ids_in_window is not None:
+            in_window = set(batch.ids_in_window.tolist())
+            stale = store.quarantined_ids(session, plan, "free_range")
+            cleared |= {s for s in stale if not s.isdigit() or int(s) not in in_window}
+    store.replace_quarantine(
+        session,
+        plan,
+        "free_range",
+        ranges.quarantined.drop(columns=["starts_at", "ends_at"]),
+        STREAM_IDS["free_range"],
+        cleared,
+    )
 
 
 def _longest_range_s(rows: pd.DataFrame, longest_before: int) -> int:
@@ -398,7 +425,3 @@ def _missing_from(ids: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
         return ids
     at = np.searchsorted(sorted_pool, ids).clip(max=len(sorted_pool) - 1)
     return ids[sorted_pool[at] != ids]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
