@@ -86,6 +86,8 @@ def select_joined(
     connection.execute(text(f"DROP TABLE IF EXISTS {_BATCH_TABLE}"))
     connection.execute(text(f"CREATE TEMP TABLE {_BATCH_TABLE} ({definition}){suffix}"))
     insert_frame(connection, _BATCH_TABLE, frame)
+    if postgres:  # a temporary table has no statistics: say it is small, or PostgreSQL
+        connection.execute(text(f"ANALYZE {_BATCH_TABLE}"))  # may scan what it joins
     return [tuple(row) for row in connection.execute(text(sql.format(batch=_BATCH_TABLE)), params)]
 
 

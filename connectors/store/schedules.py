@@ -396,15 +396,16 @@ def published_neighbours(
 
 
 def _neighbour_rows(connection: Connection, plan: DatabasePlan, batch: pd.DataFrame) -> list[tuple]:
+    batch = batch.reset_index(drop=True)
     starts = batch["starts_at"].astype("datetime64[us, UTC]")
     frame = pd.DataFrame(
         {
-            "clinician": batch["ClinicianID"].astype("int64").to_numpy(),
-            "starts_at": starts.to_numpy(),
-            "ends_at": batch["ends_at"].astype("datetime64[us, UTC]").to_numpy(),
+            "clinician": batch["ClinicianID"].astype("int64"),
+            "starts_at": starts,
+            "ends_at": batch["ends_at"].astype("datetime64[us, UTC]"),
             # No published range is longer than longest_range_s, so none that starts
             # earlier than this can reach the batch range.
-            "earliest": (starts - pd.Timedelta(seconds=plan.longest_range_s)).to_numpy(),
+            "earliest": starts - pd.Timedelta(seconds=plan.longest_range_s),
         }
     )
     return bulk.select_joined(
@@ -444,34 +445,23 @@ def replace_quarantine(
     """Record refused rows. ``clear_ids`` lists entries to drop (rows now valid or
     gone); ``None`` means this run saw the whole stream, so every other entry goes."""
     now = utcnow()
-    base = select(QuarantinedRow).where(
-        QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream
+    in_stream = (QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream)
+    records = refused.to_dict("records")
+    refused_ids = [_source_id(r, id_columns) for r in records]
+    existing = {q.source_id: q for q in session.scalars(select(QuarantinedRow).where(*in_stream))}
+    # Most cleared ids were never quarantined: delete only the entries there are.
+    stale = (
+        set(existing) - set(refused_ids)
+        if clear_ids is None
+        else set(existing).intersection(clear_ids) - set(refused_ids)
     )
-    refused_ids = [_source_id(r, id_columns) for r in refused.to_dict("records")]
-    if clear_ids is None:
+    for chunk in _chunks(sorted(stale), 500):
         session.execute(
             delete(QuarantinedRow)
-            .where(QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream)
-            .where(QuarantinedRow.source_id.not_in(refused_ids))
+            .where(*in_stream, QuarantinedRow.source_id.in_(chunk))
             .execution_options(synchronize_session=False)
         )
-    else:
-        for chunk in _chunks(list(clear_ids), 500):
-            session.execute(
-                delete(QuarantinedRow)
-                .where(QuarantinedRow.opus_database_id == plan.id, QuarantinedRow.stream == stream)
-                .where(QuarantinedRow.source_id.in_(chunk))
-                .execution_options(synchronize_session=False)
-            )
-    existing = (
-        {
-            q.source_id: q
-            for q in session.scalars(base.where(QuarantinedRow.source_id.in_(refused_ids)))
-        }
-        if refused_ids
-        else {}
-    )
-    for source_id, row in zip(refused_ids, refused.to_dict("records"), strict=True):
+    for source_id, row in zip(refused_ids, records, strict=True):
         entry = existing.get(source_id)
         if entry is None:
             entry = QuarantinedRow(
