@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -174,48 +175,48 @@ def published_count(engine) -> int:
         return session.scalar(select(func.count()).select_from(FreeRange))
 
 
-def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus, rng) -> dict:
-    """Full sync into an empty store, mutate Opus, incremental sync; then, with nothing
-    changed, the hourly incremental run that compares every id. Checked and timed."""
-    opus_path = folder / f"opus-{kind}.db"
-    shutil.copyfile(opus_master, opus_path)
+@contextmanager
+def seeded_store(kind: str, args, folder: Path, demo: DemoOpus, opus_path: Path):
+    """A fresh store of ``kind`` with the demo tenant pointing at ``opus_path``."""
     url, drop = fresh_store(kind, folder, args.postgres_url)
     try:
         migrate(url)
         engine = make_engine(url)
         with session_scope(engine) as session:
             subdomain = seed_demo_tenant(session, demo, opus_path).subdomain
-        full = sync_once(engine, subdomain)
-        changed, removed = mutate_opus(opus_path, args.ranges, rng)
-        incremental = sync_once(engine, subdomain)
-        # A fast sync that publishes the wrong thing is worth nothing: check it.
-        assert published_count(engine) == full["counts"]["added"] - removed
-        assert incremental["counts"]["changed"] == changed
-        assert incremental["counts"]["removed"] == removed
-        assert not incremental["counts"]["count_mismatch"]
-        with session_scope(engine) as session:  # as if the last comparison were an hour ago
-            session.execute(update(SyncState).values(ids_compared_at=None))
-        comparing = sync_once(engine, subdomain)
-        assert comparing["counts"]["removed"] == 0
+        yield engine, subdomain
         engine.dispose()
-        return {"full": full, "incremental": incremental, "comparing": comparing}
     finally:
         drop()
+
+
+def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus, rng) -> dict:
+    """Full sync into an empty store, mutate Opus, incremental sync; then, with nothing
+    changed, the hourly incremental run that compares every id. Checked and timed."""
+    opus_path = folder / f"opus-{kind}.db"
+    shutil.copyfile(opus_master, opus_path)
+    try:
+        with seeded_store(kind, args, folder, demo, opus_path) as (engine, subdomain):
+            full = sync_once(engine, subdomain)
+            changed, removed = mutate_opus(opus_path, args.ranges, rng)
+            incremental = sync_once(engine, subdomain)
+            # A fast sync that publishes the wrong thing is worth nothing: check it.
+            assert published_count(engine) == full["counts"]["added"] - removed
+            assert incremental["counts"]["changed"] == changed
+            assert incremental["counts"]["removed"] == removed
+            assert not incremental["counts"]["count_mismatch"]
+            with session_scope(engine) as session:  # as if the last comparison were long ago
+                session.execute(update(SyncState).values(ids_compared_at=None))
+            comparing = sync_once(engine, subdomain)
+            assert comparing["counts"]["removed"] == 0
+        return {"full": full, "incremental": incremental, "comparing": comparing}
+    finally:
         opus_path.unlink(missing_ok=True)
 
 
 def measure_baseline(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus) -> float:
-    url, drop = fresh_store(kind, folder, args.postgres_url)
-    try:
-        migrate(url)
-        engine = make_engine(url)
-        with session_scope(engine) as session:
-            subdomain = seed_demo_tenant(session, demo, opus_master).subdomain
-        rate = baseline(engine, subdomain, args.baseline_rows)
-        engine.dispose()
-        return rate
-    finally:
-        drop()
+    with seeded_store(kind, args, folder, demo, opus_master) as (engine, subdomain):
+        return baseline(engine, subdomain, args.baseline_rows)
 
 
 def describe_run(kind: str, repeat: int, run: dict) -> str:
