@@ -25,6 +25,7 @@ from connectors.opus.schema import (
     create_schema,
     set_row_version_counter,
 )
+from validations.patient import luhn_check_digit
 
 TOWNS = [
     (
@@ -454,14 +455,6 @@ def _free_ranges(
         {"FreeRangeID": np.concatenate(link_ids), "TreatmentID": np.concatenate(link_treatments)}
     )
     return ranges, links.sort_values(["FreeRangeID", "TreatmentID"], ignore_index=True)
-
-
-def luhn_check_digit(nine_digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(nine_digits):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return (10 - total % 10) % 10
 
 
 def _patients(rng: np.random.Generator, count: int) -> pd.DataFrame:

@@ -4,10 +4,12 @@ embedded demo: a SQLite store and a SQLite Opus database under ``./data``."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,12 +32,29 @@ class Settings(BaseSettings):
     opus_retries: int = Field(3, ge=0, description="Prefect retries of an Opus extract.")
     opus_retry_delay_s: float = Field(10.0, ge=0)
     timezone: str = "Europe/Stockholm"
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs forms and keys codes; without it a random key is kept in data_dir.",
+    )
 
     @property
     def resolved_store_url(self) -> str:
         if self.store_url:
             return self.store_url
         return f"sqlite:///{(self.data_dir / 'store.db').resolve()}"
+
+    def secret(self) -> bytes:
+        """The application's secret: OPUS_SECRET_KEY, or a random one made once and
+        kept (readable by the owner only) in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
 
     @property
     def demo_opus_path(self) -> Path:

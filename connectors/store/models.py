@@ -123,6 +123,7 @@ class TenantSettings(Base):
         ),
         CheckConstraint("change_cutoff_hours BETWEEN 0 AND 720", name="cutoff_range"),
         CheckConstraint("months_to_sync BETWEEN 1 AND 24", name="months_to_sync_range"),
+        CheckConstraint("min_notice_minutes BETWEEN 0 AND 20160", name="min_notice_range"),
         CheckConstraint(
             f"{_hex_colour('color_primary')} AND {_hex_colour('color_accent')}",
             name="colours_are_hex",
@@ -176,6 +177,8 @@ class TenantSettings(Base):
     change_cutoff_hours: Mapped[int] = mapped_column(default=24)
     # How far ahead free times are published (Opus's MonthsToSync)
     months_to_sync: Mapped[int] = mapped_column(default=3)
+    # How soon a patient may book: no time that starts within this many minutes
+    min_notice_minutes: Mapped[int] = mapped_column(default=120)
 
     # Media
     welcome_text: Mapped[str | None] = mapped_column(Text)
@@ -240,7 +243,10 @@ class Clinic(Base):
     """A clinic (*företag*) of an Opus database, with the operator's presentation."""
 
     __tablename__ = "clinic"
-    __table_args__ = (UniqueConstraint("opus_database_id", "opus_clinic_id"),)
+    __table_args__ = (
+        UniqueConstraint("opus_database_id", "opus_clinic_id"),
+        CheckConstraint("time_grid_minutes IN (5, 10, 15, 20, 30, 60)", name="grid_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
@@ -261,6 +267,8 @@ class Clinic(Base):
     group_name: Mapped[str | None] = mapped_column(String(100))  # Grupp
     display_order: Mapped[int] = mapped_column(default=0)
     clinic_text: Mapped[str | None] = mapped_column(Text)  # Klinikspecifik text
+    # Start times offered to patients fall on this grid (08:00, 08:15, ... for 15)
+    time_grid_minutes: Mapped[int] = mapped_column(default=15)
 
     practitioners: Mapped[list[ClinicPractitioner]] = relationship(
         back_populates="clinic", order_by="ClinicPractitioner.display_order"
@@ -488,3 +496,143 @@ class SyncRun(Base):
     removed: Mapped[int] = mapped_column(default=0)
     quarantined: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+# -- bookings ---------------------------------------------------------------------------
+
+ACTIVE_BOOKING = ("held", "confirmed")
+"""Statuses in which a booking occupies its practitioner's time."""
+
+
+class Booking(Base):
+    """A patient's booking, from the moment a time is held until it is cancelled.
+
+    ``starts_at``/``ends_at`` is the appointment; ``blocks_from``/``blocks_until``
+    adds the treatment's warm-up and cool-down: the practitioner's time it occupies.
+    Two active bookings (held or confirmed) of one practitioner never share a moment
+    of that time: PostgreSQL enforces it with an exclusion constraint, SQLite with
+    triggers (migration 0002), both inside the transaction that holds the time.
+
+    A hold (``held``) lapses at ``hold_expires_at``; the next hold of an overlapping
+    time marks it ``expired`` in its own transaction. Bookings are never deleted:
+    cancelled and rebooked ones are status changes, for write-back and statistics.
+    Personal data lives here and in the outbox only, never in URLs or logs: pages
+    refer to a booking by its random ``reference``.
+    """
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('held', 'confirmed', 'cancelled', 'expired', 'conflict')",
+            name="status_known",
+        ),
+        CheckConstraint("channel IN ('site', 'api', 'boka_vard')", name="channel_known"),
+        CheckConstraint(
+            "ends_at > starts_at AND blocks_from <= starts_at AND blocks_until >= ends_at",
+            name="times_in_order",
+        ),
+        CheckConstraint("status <> 'held' OR hold_expires_at IS NOT NULL", name="hold_expires"),
+        CheckConstraint("code_attempts BETWEEN 0 AND 5", name="code_attempts_limit"),
+        CheckConstraint(
+            "personal_number IS NULL OR length(personal_number) = 12", name="personal_number_form"
+        ),
+        ForeignKeyConstraint(
+            ["clinic_id", "practitioner_id", "tenant_id"],
+            [
+                "clinic_practitioner.clinic_id",
+                "clinic_practitioner.practitioner_id",
+                "clinic_practitioner.tenant_id",
+            ],
+            name="fk_booking_clinic_practitioner",
+        ),
+        Index("ix_booking_practitioner_blocks", "practitioner_id", "blocks_from"),
+        Index("ix_booking_tenant_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    tenant_id: Mapped[int]
+    clinic_id: Mapped[int]
+    practitioner_id: Mapped[int]
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    blocks_from: Mapped[datetime]
+    blocks_until: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="held")
+    hold_expires_at: Mapped[datetime | None]
+    channel: Mapped[str] = mapped_column(String(10), default="site")
+    # The patient chose "Vilken behandlare som helst" / "Vilken klinik som helst"
+    any_practitioner: Mapped[bool] = mapped_column(default=False)
+    any_clinic: Mapped[bool] = mapped_column(default=False)
+    language: Mapped[str] = mapped_column(String(2), default="sv")
+    # Every booking reaches Opus once: the key travels with the Opus appointment.
+    idempotency_key: Mapped[str] = mapped_column(String(36), unique=True)
+
+    # Dina uppgifter
+    personal_number: Mapped[str | None] = mapped_column(String(12))
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(16))  # E.164
+    address1: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(50))
+    message: Mapped[str | None] = mapped_column(String(500))  # Användarmeddelande
+    campaign_code: Mapped[str | None] = mapped_column(String(30))  # Kampanjkod
+    logged_in_with_eid: Mapped[bool] = mapped_column(default=False)
+
+    # Använd e-post/SMS-kod utmaning
+    code_hash: Mapped[str | None] = mapped_column(String(128))
+    code_channel: Mapped[str | None] = mapped_column(String(5))
+    code_expires_at: Mapped[datetime | None]
+    code_sent_at: Mapped[datetime | None]
+    code_attempts: Mapped[int] = mapped_column(default=0)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to a patient, queued in the transaction of the change that causes it
+    and delivered (once) by the notifications flow."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint(
+            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict')", name="kind_known"
+        ),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    channel: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[str] = mapped_column(Text)  # JSON: the merge fields
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A key to the tenant's public API (header ``apiKey``). Only its SHA-256 is kept:
+    the key is random and long, so a slow hash adds nothing."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
