@@ -205,7 +205,7 @@ def _slots(
     keep = np.ones(len(starts), dtype=bool)
     if not rules.weekends:
         local = starts.tz_convert(STOCKHOLM)
-        keep &= local.dayofweek < 5
+        keep &= local.day_of_week < 5
         keep &= ~np.isin(
             local.date, list(_holidays_between(local.min().date(), local.max().date()))
         )
