@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
-import numpy as np
 import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -39,7 +38,6 @@ from connectors.store.models import (
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-_MINUTE_US = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -107,10 +105,14 @@ def bookable_times(
     ranges = _free_ranges(
         session, tenant_id, clinic_id, treatment.id, start - margin, end + margin, practitioner_ids
     )
-    if ranges.empty:
+    if not ranges:
         return []
-    taken = _taken(session, ranges["practitioner_id"].unique(), start - margin, end + margin, now)
+    taken = _taken(session, {r[0] for r in ranges}, start - margin, end + margin, now)
     return _slots(ranges, taken, rules, start, end, clinic_id)
+
+
+Span = tuple[int, datetime, datetime]
+"""(practitioner id, from, until): a free range, or time a booking occupies."""
 
 
 def _free_ranges(
@@ -121,7 +123,7 @@ def _free_ranges(
     start: datetime,
     end: datetime,
     practitioner_ids: Iterable[int] | None,
-) -> pd.DataFrame:
+) -> list[Span]:
     query = (
         select(FreeRange.practitioner_id, FreeRange.starts_at, FreeRange.ends_at)
         .join(
@@ -150,94 +152,81 @@ def _free_ranges(
     )
     if practitioner_ids is not None:
         query = query.where(FreeRange.practitioner_id.in_(list(practitioner_ids)))
-    rows = session.execute(query).all()
-    return pd.DataFrame(rows, columns=["practitioner_id", "starts_at", "ends_at"])
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _taken(
-    session: Session, practitioners: np.ndarray, start: datetime, end: datetime, now: datetime
-) -> pd.DataFrame:
+    session: Session, practitioners: set[int], start: datetime, end: datetime, now: datetime
+) -> list[Span]:
     """The time active bookings occupy; a hold past its expiry no longer counts."""
     rows = session.execute(
         select(Booking.practitioner_id, Booking.blocks_from, Booking.blocks_until).where(
-            Booking.practitioner_id.in_([int(p) for p in practitioners]),
+            Booking.practitioner_id.in_(practitioners),
             Booking.status.in_(ACTIVE_BOOKING),
             Booking.blocks_from < end,
             Booking.blocks_until > start,
             (Booking.status == "confirmed") | (Booking.hold_expires_at > now),
         )
-    ).all()
-    return pd.DataFrame(rows, columns=["practitioner_id", "starts_at", "ends_at"])
-
-
-def _micros(values: pd.Series | list[datetime]) -> np.ndarray:
-    series = pd.Series(pd.to_datetime(values, utc=True))
-    return series.dt.tz_localize(None).astype("datetime64[us]").to_numpy().view("int64")
+    )
+    return [tuple(row) for row in rows]
 
 
 def _slots(
-    ranges: pd.DataFrame,
-    taken: pd.DataFrame,
+    ranges: list[Span],
+    taken: list[Span],
     rules: Rules,
     start: datetime,
     end: datetime,
     clinic_id: int,
 ) -> list[Slot]:
-    free = _subtract(ranges, taken)
-    if free.empty:
-        return []
-    grid = rules.grid_minutes * _MINUTE_US
-    before = int(rules.warm_up.total_seconds() * 1e6)
-    after = int((rules.duration + rules.cool_down).total_seconds() * 1e6)
-    lo, hi = _micros([start])[0], _micros([end])[0]
-    # The first and last grid start each free segment allows, clipped to [start, end).
-    first = np.maximum(free["from"].to_numpy() + before, lo)
-    first = -(-first // grid) * grid  # round up to the grid
-    last = np.minimum(free["until"].to_numpy() - after, hi - 1)
-    count = np.where(last >= first, (last - first) // grid + 1, 0)
-    if count.sum() == 0:
-        return []
-    owner = np.repeat(np.arange(len(free)), count)
-    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    starts_us = first[owner] + offset * grid
-    practitioners = free["practitioner_id"].to_numpy()[owner]
-    starts = pd.to_datetime(starts_us, unit="us", utc=True)
-    keep = np.ones(len(starts), dtype=bool)
+    """Cut free time into starts. Plain Python on purpose: a query holds tens of
+    ranges, and at that size pandas' set-up costs more than the arithmetic."""
+    grid = timedelta(minutes=rules.grid_minutes)
+    found: list[tuple[datetime, int]] = []
+    for practitioner, free_from, free_until in _subtract(ranges, taken):
+        first = max(free_from + rules.warm_up, start)
+        last = min(free_until - rules.duration - rules.cool_down, end - timedelta(microseconds=1))
+        moment = _EPOCH + -(-(first - _EPOCH) // grid) * grid  # round up to the grid
+        while moment <= last:
+            found.append((moment, practitioner))
+            moment += grid
     if not rules.weekends:
-        local = starts.tz_convert(STOCKHOLM)
-        keep &= local.day_of_week < 5
-        keep &= ~np.isin(
-            local.date, list(_holidays_between(local.min().date(), local.max().date()))
-        )
-    order = np.lexsort((practitioners[keep], starts_us[keep]))
-    duration = rules.duration
-    kept_starts, kept_practitioners = starts[keep][order], practitioners[keep][order]
+        found = [(moment, p) for moment, p in found if _weekday(moment)]
+    found.sort()
     return [
-        Slot(s.to_pydatetime(), (s + duration).to_pydatetime(), int(p), clinic_id)
-        for s, p in zip(kept_starts, kept_practitioners, strict=True)
+        Slot(moment, moment + rules.duration, practitioner, clinic_id)
+        for moment, practitioner in found
     ]
 
 
-def _subtract(ranges: pd.DataFrame, taken: pd.DataFrame) -> pd.DataFrame:
-    """Free ranges minus taken intervals, per practitioner, as microsecond segments."""
-    segments = []
-    taken_by = {
-        p: sorted(zip(_micros(g["starts_at"]), _micros(g["ends_at"]), strict=True))
-        for p, g in taken.groupby("practitioner_id")
-    }
-    for practitioner, group in ranges.groupby("practitioner_id"):
-        blocks = taken_by.get(practitioner, [])
-        for a, b in zip(_micros(group["starts_at"]), _micros(group["ends_at"]), strict=True):
-            cursor = a
-            for t0, t1 in blocks:
-                if t1 <= cursor or t0 >= b:
-                    continue
-                if t0 > cursor:
-                    segments.append((practitioner, cursor, t0))
-                cursor = max(cursor, t1)
-            if cursor < b:
-                segments.append((practitioner, cursor, b))
-    return pd.DataFrame(segments, columns=["practitioner_id", "from", "until"])
+def _subtract(ranges: list[Span], taken: list[Span]) -> list[Span]:
+    """Free ranges minus taken time, per practitioner."""
+    taken_by: dict[int, list[tuple[datetime, datetime]]] = {}
+    for practitioner, blocked_from, blocked_until in taken:
+        taken_by.setdefault(practitioner, []).append((blocked_from, blocked_until))
+    for blocks in taken_by.values():
+        blocks.sort()
+    free = []
+    for practitioner, range_from, range_until in ranges:
+        cursor = range_from
+        for blocked_from, blocked_until in taken_by.get(practitioner, ()):
+            if blocked_until <= cursor or blocked_from >= range_until:
+                continue
+            if blocked_from > cursor:
+                free.append((practitioner, cursor, blocked_from))
+            cursor = max(cursor, blocked_until)
+        if cursor < range_until:
+            free.append((practitioner, cursor, range_until))
+    return free
+
+
+def _weekday(moment: datetime) -> bool:
+    """A weekday in Stockholm that is not a public holiday."""
+    day = moment.astimezone(STOCKHOLM).date()
+    return day.weekday() < 5 and not is_public_holiday(day)
+
+
+_EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday at midnight UTC: grids line up on it
 
 
 @cache
@@ -246,10 +235,6 @@ def _holidays_of(year: int) -> frozenset[date]:
     jul- and nyårsafton)."""
     days = holidays.Sweden(years=year, include_sundays=False, categories=("public", "de_facto"))
     return frozenset(days)
-
-
-def _holidays_between(first: date, last: date) -> set[date]:
-    return set().union(*(_holidays_of(y) for y in range(first.year, last.year + 1)))
 
 
 def is_public_holiday(day: date) -> bool:

@@ -14,6 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_IMMEDIATE = "sqlite_begin_immediate"
+# Up to 50 connections: more than the 40 threads FastAPI runs sync endpoints and
+# dependencies on. With fewer, 40 requests can each hold a thread while waiting for a
+# connection that only a thread could give back, and the app stalls.
+_POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
 
 
 def make_engine(url: str) -> Engine:
@@ -26,13 +31,22 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **_POOL)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
         # transaction starts when SQLAlchemy says so (needed for BEGIN IMMEDIATE).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **_POOL)
+
+
+def _sqlite_begin(conn) -> None:
+    # BEGIN IMMEDIATE for a transaction opened by write_session_scope: it takes the
+    # write lock first and waits out the busy timeout for it. A plain BEGIN reads first,
+    # and when another writer commits meanwhile its upgrade to writing fails at once
+    # with "database is locked" (WAL cannot move a reader's snapshot forward).
+    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -61,6 +75,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
     with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def write_session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction that will write: like :func:`session_scope`, but on SQLite it
+    holds the write lock from its first statement, so concurrent writers queue (up to
+    the busy timeout) instead of failing. Other databases ignore the option."""
+    immediate = engine.execution_options(**{_IMMEDIATE: True})
+    with session_factory(immediate)() as session, session.begin():
         yield session
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import pytest
 
 from connectors.store.availability import Rules, _slots, is_public_holiday
@@ -26,14 +25,11 @@ def rules(**changes) -> Rules:
     return Rules(**values)
 
 
-def ranges(*spans: tuple[datetime, datetime], practitioner: int = 1) -> pd.DataFrame:
-    return pd.DataFrame(
-        [(practitioner, a, b) for a, b in spans],
-        columns=["practitioner_id", "starts_at", "ends_at"],
-    )
+def ranges(*spans: tuple[datetime, datetime], practitioner: int = 1) -> list:
+    return [(practitioner, a, b) for a, b in spans]
 
 
-NONE_TAKEN = pd.DataFrame(columns=["practitioner_id", "starts_at", "ends_at"])
+NONE_TAKEN: list = []
 
 
 def starts(slots) -> list[str]:
@@ -78,15 +74,9 @@ def test_an_unaligned_range_starts_at_the_next_grid_line():
 
 
 def test_taken_time_is_cut_out_per_practitioner():
-    taken = pd.DataFrame(
-        [(1, MONDAY + timedelta(minutes=30), MONDAY + timedelta(minutes=60))],
-        columns=["practitioner_id", "starts_at", "ends_at"],
-    )
-    both = pd.concat(
-        [
-            ranges((MONDAY, MONDAY + timedelta(hours=2))),
-            ranges((MONDAY, MONDAY + timedelta(hours=1)), practitioner=2),
-        ]
+    taken = [(1, MONDAY + timedelta(minutes=30), MONDAY + timedelta(minutes=60))]
+    both = ranges((MONDAY, MONDAY + timedelta(hours=2))) + ranges(
+        (MONDAY, MONDAY + timedelta(hours=1)), practitioner=2
     )
     slots = _slots(both, taken, rules(), MONDAY, MONDAY + timedelta(days=1), 1)
     mine = [s for s in slots if s.practitioner_id == 1]

@@ -1,0 +1,206 @@
+"""Booking-site benchmark: the available-times endpoint under load.
+
+    python -m bench.site --ranges 1000000 [--stores sqlite,postgresql] [--seconds 15]
+
+For each store: N free ranges, synced into it by the real sync; the booking app
+served by uvicorn in a process of its own; ``wrk`` (Debian package ``wrk``) with 64
+connections asks the public API's available-times endpoint for a week of times at
+clinics and weeks drawn at random, then asks ``/healthz`` (constant JSON, same app,
+same server) for the ceiling. Every response must be 200.
+
+The last line printed is one JSON object: per store ``p50_ms``, ``p99_ms``, ``rps``,
+``ceiling_rps`` and ``rps_vs_ceiling``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from bench.sync import build_opus, seeded_store, sync_once
+from connectors.store.db import session_scope
+from connectors.store.models import Clinic, Treatment
+from demo.store_seed import DEMO_API_KEY
+from validations.gx import warm_up
+
+HOST = "tandmottagningen.localhost"
+ENDPOINT = "/api/public/v1/appointments/schedule/availabletimes"
+
+LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i], {["Host"] = "%(host)s", ["apiKey"] = "%(key)s"})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("NON200 %%d\\n", summary.errors.status))
+  io.write(string.format("P50US %%d\\n", latency:percentile(50)))
+  io.write(string.format("P99US %%d\\n", latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(store_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "OPUS_STORE_URL": store_url,
+        "OPUS_BASE_DOMAIN": "localhost",
+        "OPUS_DATA_DIR": str(folder),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "booking_app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the booking app did not start")
+
+
+def request_paths(engine, count: int, rng: random.Random) -> list[str]:
+    """Available-times queries of one week at random clinics and weeks."""
+    with session_scope(engine) as session:
+        clinics = list(session.scalars(select(Clinic.opus_clinic_id)))
+        treatments = list(
+            session.scalars(select(Treatment.opus_treatment_id).where(Treatment.create_in_web))
+        )
+    paths = []
+    for _ in range(count):
+        monday = date.today() + timedelta(days=7 * rng.randrange(0, 10))
+        monday -= timedelta(days=monday.weekday())
+        sunday_night = monday + timedelta(days=7)
+        paths.append(
+            f"{ENDPOINT}?request.clinicID={rng.choice(clinics)}"
+            f"&request.treatmentID={rng.choice(treatments)}"
+            f"&request.from={monday}T00:00:00&request.to={sunday_night}T00:00:00"
+        )
+    return paths
+
+
+def run_wrk(base: str, paths: list[str], seconds: int, connections: int, folder: Path) -> dict:
+    paths_file = folder / "paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    script = folder / "bench.lua"
+    script.write_text(LUA % {"paths": paths_file, "host": HOST, "key": DEMO_API_KEY})
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non200 = int(re.search(r"NON200 (\d+)", out).group(1))
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "p50_ms": int(re.search(r"P50US (\d+)", out).group(1)) / 1000,
+        "p99_ms": int(re.search(r"P99US (\d+)", out).group(1)) / 1000,
+        "rps": round(rps),
+        "non_200": non200,
+        "socket_errors": socket_errors.group(1) if socket_errors else None,
+    }
+
+
+def check_endpoint(base: str, path: str) -> int:
+    response = httpx.get(base + path, headers={"Host": HOST, "apiKey": DEMO_API_KEY}, timeout=10)
+    response.raise_for_status()
+    return len(response.json())
+
+
+def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
+    with seeded_store(kind, args, folder, demo, opus) as (engine, subdomain):
+        sync_once(engine, subdomain)
+        paths = request_paths(engine, 2000, random.Random(5))
+        url = engine.url.render_as_string(hide_password=False)
+        server, base = serve(url, folder)
+        try:
+            times = sum(check_endpoint(base, p) for p in paths[:20])
+            print(f"{kind}: the first 20 queries return {times} times in all", flush=True)
+            run_wrk(base, paths, 3, args.connections, folder)  # warm-up
+            result = run_wrk(base, paths, args.seconds, args.connections, folder)
+            ceiling = run_wrk(base, ["/healthz"], args.seconds, args.connections, folder)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    result["ceiling_rps"] = ceiling["rps"]
+    result["ceiling_p99_ms"] = ceiling["p99_ms"]
+    result["rps_vs_ceiling"] = round(result["rps"] / ceiling["rps"], 3)
+    print(f"{kind}: {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ranges", type=int, default=100_000)
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["sqlite", "postgresql"])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    warm_up()
+    folder = Path(tempfile.mkdtemp(prefix="opus-bench-site-"))
+    try:
+        opus, demo = build_opus(args.ranges, folder)
+        results = {kind: measure(kind, args, folder, opus, demo) for kind in args.stores}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps({"ranges": args.ranges, "connections": args.connections, **results}))
+
+
+if __name__ == "__main__":
+    main()
