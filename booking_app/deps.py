@@ -5,7 +5,7 @@ def page(tenant: OpenTenantDep, session: SessionDep, lang: LangDep): ...
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from booking_app.messages import language
 from booking_app.tenancy import tenant_for_host
-from connectors.store.db import engine_for, session_scope
+from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
 
@@ -37,15 +37,30 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    """One transaction per request: commit when the route returns, roll back on error."""
+async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    """One transaction per request: commit when the route returns, roll back on error.
+
+    An async dependency on purpose: its commit then runs on the event loop, not on a
+    worker thread. As a sync one, a burst of writers could take every worker thread
+    waiting for SQLite's write lock while the lock's holder waited for a thread to
+    commit, until the busy timeout failed them all.
+    """
     with session_scope(engine_for(settings.resolved_store_url)) as session:
+        yield session
+
+
+async def get_write_session(settings: SettingsDep) -> AsyncIterator[Session]:
+    """Like :func:`get_session`, for requests that write: on SQLite the transaction
+    takes the write lock at its first statement (BEGIN IMMEDIATE), so a read cannot
+    find later that it may not write."""
+    with write_session_scope(engine_for(settings.resolved_store_url)) as session:
         yield session
 
 
 # scope="function": the transaction ends before the response is sent, so a page never
 # tells the patient about something that a failed commit then takes back.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
 def get_now(request: Request) -> datetime:

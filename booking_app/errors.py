@@ -8,7 +8,9 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from booking_app.csrf import CsrfRejected
 from booking_app.deps import UnderMaintenance
+from booking_app.forms import BadForm, FormTooLarge
 from booking_app.templating import templates
 
 RETRY_AFTER_SECONDS = 600
@@ -60,6 +62,21 @@ async def _maintenance(request: Request, exc: Exception) -> Response:
     )
 
 
+# The patient forms' refusals, each a page in the patient's language.
+FORM_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    CsrfRejected: (403, "csrf"),
+    FormTooLarge: (413, "form_too_large"),
+    BadForm: (400, "bad_form"),
+}
+
+
+async def _form_error(request: Request, exc: Exception) -> Response:
+    status, key = FORM_ERRORS[type(exc)]
+    return error_page(request, status_code=status, title_key=f"{key}_title", body_key=f"{key}_body")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(UnderMaintenance, _maintenance)
+    for exception in FORM_ERRORS:
+        app.add_exception_handler(exception, _form_error)

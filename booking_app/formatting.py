@@ -7,7 +7,7 @@ nothing of FastAPI or the store: it turns aware datetimes into text.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -69,3 +69,71 @@ def iso_local(moment: datetime, tz: tzinfo = STOCKHOLM) -> str:
     """Machine-readable local time with its offset, for ``<time datetime=…>`` and
     calendar files: ``2026-12-02T08:00:00+01:00``."""
     return local(moment, tz).isoformat(timespec="seconds")
+
+
+# Full names, for accessible names and headings that must read as a sentence
+# ("torsdag 26 november 2026 kl. 08:00"): a screen reader says "tors" badly.
+WEEKDAYS_LONG = {
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS_LONG = {
+    "sv": (
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+_AT_CLOCK = {"sv": "kl.", "en": "at"}
+
+
+def format_day(day: date, lang: str = DEFAULT_LANGUAGE, year: bool = True) -> str:
+    """A calendar day, written out: ``torsdag 26 november 2026`` / ``Thursday 26
+    November 2026``. Takes a local date (a day in the booking calendar), not a moment."""
+    weekdays = WEEKDAYS_LONG.get(lang, WEEKDAYS_LONG[DEFAULT_LANGUAGE])
+    months = MONTHS_LONG.get(lang, MONTHS_LONG[DEFAULT_LANGUAGE])
+    text = f"{weekdays[day.weekday()]} {day.day} {months[day.month - 1]}"
+    return f"{text} {day.year}" if year else text
+
+
+def format_month(day: date, lang: str = DEFAULT_LANGUAGE) -> str:
+    """``november 2026`` / ``November 2026``: the month ``day`` is in."""
+    months = MONTHS_LONG.get(lang, MONTHS_LONG[DEFAULT_LANGUAGE])
+    return f"{months[day.month - 1]} {day.year}"
+
+
+def format_long_datetime(
+    moment: datetime, lang: str = DEFAULT_LANGUAGE, tz: tzinfo = STOCKHOLM
+) -> str:
+    """``torsdag 26 november 2026 kl. 08:00`` / ``Thursday 26 November 2026 at 08:00``."""
+    wall = local(moment, tz)
+    at = _AT_CLOCK.get(lang, _AT_CLOCK[DEFAULT_LANGUAGE])
+    return f"{format_day(wall.date(), lang)} {at} {format_clock(moment, tz)}"
+
+
+def local_day(moment: datetime, tz: tzinfo = STOCKHOLM) -> date:
+    """The local calendar day of ``moment``."""
+    return local(moment, tz).date()

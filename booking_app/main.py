@@ -15,7 +15,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from booking_app import errors, pages
+from booking_app import api as public_api
+from booking_app import booking, errors, pages
+from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
 from connectors.store.types import utcnow
 from opus_online.config import Settings, get_settings
@@ -37,9 +39,12 @@ def create_app(
     )
     app.state.settings = settings or get_settings()
     app.state.clock = clock
+    app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(booking.router)
+    app.include_router(public_api.router)
     errors.install(app)
     return app
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, TenantDep
 from booking_app.queries import front_page_clinics, group_clinics
 from booking_app.templating import templates
 from booking_app.theme import theme_css
+from connectors.store.models import Image
 
 router = APIRouter()
 
@@ -48,6 +49,36 @@ def front_page(
             "themed": True,
             "welcome_text": settings.welcome_text if settings else None,
             "published": published,
+            # Links into the booking steps; the steps say why when booking needs a login.
+            "booking_open": published and settings.new_booking_enabled,
+            "logo_id": settings.logo_image_id if settings else None,
             "groups": groups,
+        },
+    )
+
+
+IMAGE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/svg+xml"}
+)
+# An uploaded SVG could carry script; opened on its own it must not run any.
+IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+@router.get("/bild/{image_id}")
+def image(image_id: str, tenant: TenantDep, session: SessionDep) -> Response:
+    """A logo or practitioner photo of this tenant's, as uploaded. Ids are never
+    reused for other content (a new upload is a new row), so browsers may cache long."""
+    if not image_id.isdigit() or len(image_id) > 10:
+        raise HTTPException(status_code=404)
+    row = session.get(Image, int(image_id))
+    if row is None or row.tenant_id != tenant.id or row.content_type not in IMAGE_TYPES:
+        raise HTTPException(status_code=404)
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "ETag": f'"{row.sha256}"',
+            "Content-Security-Policy": IMAGE_POLICY,
         },
     )

@@ -117,7 +117,7 @@ TREATMENTS = [
     (
         1,
         "Undersökning",
-        "Undersökning med röntgen hos tandläkare",
+        "Undersökning med röntgen",
         45,
         0,
         5,

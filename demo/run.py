@@ -23,7 +23,7 @@ import httpx
 
 from connectors.store.db import engine_for, migrate, session_scope
 from demo.opus_data import DemoSpec, generate, write
-from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
+from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from opus_online.config import Settings, get_settings
 
 RUNS_DRY_WITHIN = timedelta(days=14)
@@ -80,6 +80,9 @@ def run_demo(reset: bool = False) -> int:
         print(
             "\nOpus Online demo is running:\n"
             f"  booking page (demo tenant)  {booking}\n"
+            f"  public API (Opus v1)        {booking}api/public/v1/clinics\n"
+            f"    API key (header apiKey)   {DEMO_API_KEY}\n"
+            f"    OpenAPI document          {booking}api/public/v1/swagger.json\n"
             f"  Prefect UI (flows, runs)    {prefect_url}/\n"
             "Press Ctrl-C to stop.\n",
             flush=True,

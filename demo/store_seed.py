@@ -1,6 +1,7 @@
 """The demo tenant in the booking store, set up as an operator would have done it:
 the Opus database chosen, clinics grouped by town (one left ungrouped), every
-practitioner added except those the demo data marks otherwise, and a welcome text."""
+practitioner added except those the demo data marks otherwise, a welcome text, and a
+key to the public API."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connectors.store.api_keys import create_api_key, key_hash
 from connectors.store.models import (
+    ApiKey,
     Clinic,
     ClinicPractitioner,
     OpusDatabase,
@@ -20,6 +23,9 @@ from connectors.store.models import (
 from demo.opus_data import DemoOpus
 
 DEMO_SUBDOMAIN = "tandmottagningen"
+DEMO_API_KEY = "oo_demo_tandmottagningen_not_a_secret"
+"""The demo tenant's public API key: fixed, so the README and the demo's banner can show
+it. Only the demo tenant gets it; a real tenant's keys are random (``create_api_key``)."""
 DEMO_WELCOME = (
     "Välkommen till Tandmottagningen! Här bokar du tid hos oss i Uppsala, Västerås och Enköping."
 )
@@ -31,6 +37,7 @@ def seed_demo_tenant(
     """Create the demo tenant (or return it when it exists)."""
     existing = session.scalars(select(Tenant).where(Tenant.subdomain == subdomain)).one_or_none()
     if existing is not None:
+        _ensure_demo_api_key(session, existing)  # a store seeded before the API had keys
         return existing
     tenant = Tenant(name="Tandmottagningen", subdomain=subdomain)
     tenant.settings = TenantSettings(welcome_text=DEMO_WELCOME)
@@ -75,4 +82,13 @@ def seed_demo_tenant(
             )
         )
     session.flush()
+    _ensure_demo_api_key(session, tenant)
     return tenant
+
+
+def _ensure_demo_api_key(session: Session, tenant: Tenant) -> None:
+    if tenant.subdomain != DEMO_SUBDOMAIN:
+        return
+    known = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == key_hash(DEMO_API_KEY)))
+    if known.first() is None:
+        create_api_key(session, tenant.id, "Demo", key=DEMO_API_KEY)

@@ -90,7 +90,7 @@ def mobile(text: str) -> str:
 
 def email(text: str) -> str:
     value = (text or "").strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not value.isprintable() or not _EMAIL.match(value):
         raise Invalid("email_format")
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"

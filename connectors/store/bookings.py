@@ -13,11 +13,12 @@ import hmac
 import json
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,9 @@ CODE_RESEND_AFTER = timedelta(seconds=60)
 MAX_CODE_ATTEMPTS = 5
 FAIRNESS_HORIZON = timedelta(days=30)
 OVERLAP_CONSTRAINT = "ex_booking_practitioner_time"
+ADVISORY_LOCK_SPACE = 0x0B0C
+"""First key of the PostgreSQL advisory locks on a practitioner's time (second: the
+practitioner's store id)."""
 
 
 class BookingError(Exception):
@@ -103,6 +107,7 @@ def hold(session: Session, request: Request, now: datetime, lasts: timedelta = H
     free = [s.practitioner_id for s in slots if s.starts_at == request.starts_at]
     if not free:
         raise TimeTaken()
+    lock_practitioners(session, free)
     for practitioner_id in fair_order(session, free, now) if wanted is None else free:
         booking = Booking(
             reference=secrets.token_urlsafe(16),
@@ -125,6 +130,25 @@ def hold(session: Session, request: Request, now: datetime, lasts: timedelta = H
         if _take(session, booking, now):
             return booking
     raise TimeTaken()
+
+
+def lock_practitioners(session: Session, practitioner_ids: Iterable[int]) -> None:
+    """Queue behind other writers to these practitioners' time.
+
+    The exclusion constraint decides who gets a time; but two transactions that each
+    expire a lapsed hold and insert can deadlock inside its check, which PostgreSQL
+    settles by failing one with an error instead of a clean "taken". Taking a
+    transaction-scoped advisory lock per practitioner first (in sorted order, so two
+    writers never wait on each other) makes them queue. SQLite needs none: a write
+    transaction there already holds the database's one write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for practitioner_id in sorted(set(practitioner_ids)):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:id AS integer))"),
+            {"space": ADVISORY_LOCK_SPACE, "id": practitioner_id},
+        )
 
 
 def _take(session: Session, booking: Booking, now: datetime) -> bool:
@@ -190,6 +214,7 @@ def confirm(session: Session, booking: Booking, now: datetime) -> Booking:
         return booking
     if booking.status != "held":
         raise HoldLost()
+    lock_practitioners(session, [booking.practitioner_id])
     try:
         with session.begin_nested():
             confirmed = session.execute(

@@ -21,6 +21,7 @@ from opus_online.config import Settings
 
 BASE_DOMAIN = "booking.test"
 TENANT_HOST = f"{DEMO_SUBDOMAIN}.{BASE_DOMAIN}"
+SECRET = "test-secret-not-for-production"
 
 
 def store_url(engine: Engine) -> str:
@@ -31,7 +32,7 @@ def client_for(
     engine: Engine, host: str = TENANT_HOST, clock: Callable[[], datetime] = utcnow
 ) -> TestClient:
     """A client whose requests carry ``Host: <host>``, against ``engine``'s store."""
-    settings = Settings(store_url=store_url(engine), base_domain=BASE_DOMAIN)
+    settings = Settings(store_url=store_url(engine), base_domain=BASE_DOMAIN, secret_key=SECRET)
     return TestClient(create_app(settings, clock=clock), base_url=f"http://{host}")
 
 

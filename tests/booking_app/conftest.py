@@ -3,14 +3,16 @@ client that reaches the demo tenant's page by its host name."""
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from connectors.store.db import session_scope
-from demo.opus_data import DemoOpus
+from connectors.store.db import make_engine, migrate, session_scope
+from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
 from tests.booking_app.booking_pages import client_for
 from tests.helpers import sync_tenant
@@ -28,3 +30,47 @@ def synced_store(sqlite_store: Engine, demo: DemoOpus, opus_sqlite: Path) -> Eng
 @pytest.fixture
 def client(synced_store: Engine) -> TestClient:
     return client_for(synced_store)
+
+
+# -- the booking path's tests: one synced store per session, copied per test -------------
+
+
+@pytest.fixture(scope="session")
+def booking_demo() -> DemoOpus:
+    """The demo chain, starting tomorrow, for three weeks."""
+    return generate(DemoSpec(start=date.today() + timedelta(days=1), days=21))
+
+
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory, booking_demo: DemoOpus) -> Path:
+    """A SQLite store synced once from the demo's Opus database, for copying: the
+    real sync costs half a second, a copy a few milliseconds."""
+    folder = tmp_path_factory.mktemp("booking-template")
+    opus = folder / "opus.db"
+    connection = sqlite3.connect(opus)
+    write(booking_demo, connection, "sqlite")
+    connection.close()
+    url = f"sqlite:///{folder / 'store.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        seed_demo_tenant(session, booking_demo, opus)
+    sync_tenant(engine, DEMO_SUBDOMAIN)
+    engine.dispose()
+    return folder / "store.db"
+
+
+@pytest.fixture
+def booking_store(synced_template: Path, tmp_path: Path) -> Engine:
+    """A private copy of the synced store (SQLite's backup API copies WAL content too)."""
+    target = tmp_path / "store.db"
+    source, copy = sqlite3.connect(synced_template), sqlite3.connect(target)
+    source.backup(copy)
+    source.close()
+    copy.close()
+    return make_engine(f"sqlite:///{target}")
+
+
+@pytest.fixture
+def booking_client(booking_store: Engine) -> TestClient:
+    return client_for(booking_store)

@@ -51,7 +51,7 @@ def test_first_page_renders_in_chromium_without_csp_violations(chromium, served:
     assert response.status == 200
     headings = page.locator("h2, h3").all_inner_texts()
     assert "Uppsala" in headings and "Ogrupperade kliniker" in headings
-    assert page.get_by_text("Tandmottagningen Enköping").is_visible()
+    assert page.get_by_role("heading", name="Tandmottagningen Enköping").is_visible()
     # The tenant's theme and the site's stylesheet were applied (served by the app).
     background = page.evaluate(
         "getComputedStyle(document.documentElement).getPropertyValue('--color-primary')"

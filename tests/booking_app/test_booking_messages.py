@@ -21,7 +21,7 @@ def test_every_text_exists_in_every_language(key: str):
 def test_every_key_the_templates_use_exists():
     used = set()
     for template in TEMPLATES.glob("*.html"):
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", template.read_text()))
+        used |= set(re.findall(r"""\btf?\(\s*["']([a-z_]+)["']\s*[,)]""", template.read_text()))
     assert used, "the pattern found no keys: the test would pass vacuously"
     assert used <= MESSAGES.keys(), used - MESSAGES.keys()
 
@@ -47,3 +47,50 @@ def test_missing_translation_falls_back_to_swedish(monkeypatch: pytest.MonkeyPat
 def test_unknown_key_is_an_error():
     with pytest.raises(KeyError):
         t("no_such_key")
+
+
+def test_every_key_the_booking_code_builds_exists():
+    """Keys put together at run time, which the template scan above cannot see."""
+    from booking_app import details
+    from booking_app.errors import FORM_ERRORS
+
+    keys = {
+        "personal_number_format",
+        "personal_number_date",
+        "personal_number_checksum",
+        "mobile_format",
+        "mobile_not_swedish_mobile",
+        "email_format",
+        "postal_code_format",
+        "code_channel_required",
+        "code_format",
+        "code_wrong",
+        "code_expired",
+        "captcha_invalid",
+        "captcha_expired",
+    }
+    every_field = [
+        details.PERSONAL_NUMBER,
+        *details.NAME_FIELDS,
+        *details.CONTACT_FIELDS,
+        *details.ADDRESS_FIELDS,
+        details.MESSAGE,
+        details.CAMPAIGN_CODE,
+    ]
+    for field in every_field:
+        keys.add(field.label_key)
+        if field.hint_key:
+            keys.add(field.hint_key)
+        if field.required:
+            keys.add(f"{field.name}_required")
+        if field.name not in ("personal_number", "mobile", "email", "postal_code"):
+            keys |= {f"{field.name}_too_long", f"{field.name}_invalid"}
+    for channel in ("email", "sms"):
+        keys |= {f"code_by_{channel}", f"code_sent_by_{channel}"}
+    keys |= {"details_submit_code", "details_submit_book"}
+    for page in ("time_taken", "hold_lost", "code_locked", "booking_closed", "login_required"):
+        keys |= {f"{page}_title", f"{page}_body"}
+    keys |= {"new_booking_disabled_title", "new_booking_disabled_body"}
+    for _status, key in FORM_ERRORS.values():
+        keys |= {f"{key}_title", f"{key}_body"}
+    assert keys <= MESSAGES.keys(), keys - MESSAGES.keys()

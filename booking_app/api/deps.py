@@ -1,0 +1,85 @@
+"""What every API route starts from: the request's transaction and tenant (by host
+name, then by API key), "now", the client's language, and the body.
+
+A route opens its transaction itself (``with api.reading()`` / ``api.writing()``) and
+does all its store work inside that one block, in one call on one worker thread.
+Not as a generator dependency, like the pages' ``SessionDep``: FastAPI runs a sync
+dependency's setup, the route and its teardown as separate thread-pool calls, so a
+transaction would stay open between them while the request waits for a free thread.
+For a writer that means holding SQLite's write lock (or a PostgreSQL advisory lock)
+while every pool thread waits for that lock: under a burst of bookings, the pool
+starves and nothing moves until the busy timeout fails them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from booking_app.api.binding import RawBody, read_body
+from booking_app.api.errors import NotFound, Unauthorized, request_language
+from booking_app.tenancy import tenant_for_host
+from connectors.store.api_keys import is_valid_key
+from connectors.store.db import engine_for, session_scope, write_session_scope
+from connectors.store.models import Tenant
+from opus_online.config import Settings
+
+KEY_HEADERS = ("apikey", "api_key")
+"""The spec's header, and the spelling clients in the wild use. (A proxy in front must
+pass underscores in header names: nginx drops them unless underscores_in_headers is on.)
+Keys are not read from the query string, where they would end up in access logs."""
+
+
+@dataclass(frozen=True)
+class Api:
+    request: Request
+    settings: Settings
+    now: datetime
+    lang: str
+
+    @contextmanager
+    def reading(self) -> Iterator[tuple[Session, Tenant]]:
+        """A read transaction and the tenant whose key the request carries."""
+        with session_scope(engine_for(self.settings.resolved_store_url)) as session:
+            yield session, self._tenant(session)
+
+    @contextmanager
+    def writing(self) -> Iterator[tuple[Session, Tenant]]:
+        """The same for a route that writes: on SQLite the transaction holds the write
+        lock from its first statement (``write_session_scope``). It commits when the
+        block ends, before the answer is sent: a client is never told "booked" about a
+        booking that a failed commit undid."""
+        with write_session_scope(engine_for(self.settings.resolved_store_url)) as session:
+            yield session, self._tenant(session)
+
+    def _tenant(self, session: Session) -> Tenant:
+        headers = self.request.headers
+        tenant = tenant_for_host(session, headers.get("host"), self.settings.base_domain)
+        if tenant is None:
+            raise NotFound("unknown_tenant")
+        key = next((headers[h] for h in KEY_HEADERS if headers.get(h)), None)
+        if key is None:
+            raise Unauthorized("api_key_missing")
+        if not is_valid_key(session, tenant.id, key.strip()):
+            raise Unauthorized("api_key_invalid")
+        return tenant
+
+
+async def get_api(request: Request) -> Api:
+    # async and reading app.state directly (as the pages' SettingsDep and NowDep do):
+    # a sync dependency costs a thread-pool round trip, and this one runs per request.
+    app = request.app
+    return Api(request, app.state.settings, app.state.clock(), request_language(request))
+
+
+ApiDep = Annotated[Api, Depends(get_api)]
+
+# Read in full, size-limited, before the route opens its transaction: a slow upload
+# never holds a lock. Parsed only inside the transaction, once the key has been checked.
+BodyDep = Annotated[RawBody, Depends(read_body)]

@@ -1,0 +1,240 @@
+"""The Opus public API's data, field for field as its spec names them
+(``opus-public-api-v1.yaml``, ``Opus.Online.OnlineBooking.Model.DTO.*``): the DTOs that
+go out and come in, and the query "Request" objects of the GET operations.
+
+Attributes are snake_case; the JSON names are the aliases. Only the fields this
+service fills or reads are declared: other spec fields in a request are ignored, as
+the original server's binder ignores unknown ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from booking_app.api.binding import (
+    FreeText,
+    Int32,
+    OptionalDateTime,
+    OptionalInt32,
+    OptionalOpusIdText,
+    OpusModel,
+    QueryModel,
+)
+
+# -- reference data (out) ----------------------------------------------------------------
+
+
+class ClinicianDTO(OpusModel):
+    """One clinician at one clinic: a clinician working at two clinics is listed once
+    per clinic, each with its ``ClinicID``."""
+
+    id: int = Field(alias="ID", description="The Opus clinician id.")
+    name: str | None = Field(None, alias="Name")
+    title: str | None = Field(None, alias="Title")
+    active: bool = Field(True, alias="Active")
+    clinic_id: str | None = Field(None, alias="ClinicID")
+    info: str | None = Field(None, alias="Info")
+
+
+class ClinicDTO(OpusModel):
+    id: str = Field(alias="ID", description="The Opus clinic id.")
+    name: str | None = Field(None, alias="Name")
+    address1: str | None = Field(None, alias="Address1")
+    address2: str | None = Field(None, alias="Address2")
+    postal_code: str | None = Field(None, alias="Postalcode")
+    city: str | None = Field(None, alias="City")
+    home: str | None = Field(None, alias="Home")
+    work: str | None = Field(None, alias="Work", description="The clinic's phone.")
+    fax: str | None = Field(None, alias="Fax")
+    mobile: str | None = Field(None, alias="Mobile")
+    email: str | None = Field(None, alias="Email")
+    group: str | None = Field(None, alias="Group")
+    clinicians: list[ClinicianDTO] = Field(default_factory=list, alias="Clinicians")
+
+
+class TreatmentDTO(OpusModel):
+    id: int = Field(alias="ID", description="The Opus treatment (booking template) id.")
+    name: str | None = Field(None, alias="Name")
+    description: str | None = Field(None, alias="Description")
+    duration: int = Field(alias="Duration", description="Minutes.")
+
+
+# -- times, reservations, bookings (out and in) ------------------------------------------
+
+
+class TimeSlotDTO(OpusModel):
+    """A bookable time. Out: ``ID`` is 0 (a free time is no reservation yet). In:
+    ``ID`` is optional; where it counts (``POST /bookings``) it is a reservation id
+    from ``PUT /reservations``, and 0 means none."""
+
+    id: OptionalInt32 = Field(None, alias="ID")
+    start: OptionalDateTime = Field(None, alias="Start")
+    end: OptionalDateTime = Field(None, alias="End")
+    clinic_id: OptionalOpusIdText = Field(None, alias="ClinicID")
+    clinician_id: OptionalInt32 = Field(
+        None, alias="ClinicianID", description="Absent or 0 when booking: any clinician."
+    )
+    treatment_id: OptionalInt32 = Field(None, alias="TreatmentID")
+
+
+class PersonalIdentification(OpusModel):
+    """A personal number in parts (``Model.PersonalIdentification``). Clients also send
+    the number as one string in its place; that is accepted too."""
+
+    year: OptionalInt32 = Field(None, alias="Year")
+    month: OptionalInt32 = Field(None, alias="Month")
+    day: OptionalInt32 = Field(None, alias="Day")
+    extra_digits: FreeText = Field(None, alias="ExtraDigits")
+    whole: SkipJsonSchema[str | None] = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str | int) and not isinstance(data, bool):
+            return {"whole": str(data)}
+        return data
+
+    def as_text(self) -> str | None:
+        if self.whole is not None:
+            return self.whole
+        if self.year is None and self.month is None and self.day is None:
+            return self.extra_digits
+        if None in (self.year, self.month, self.day, self.extra_digits):
+            return ""  # parts missing: an invalid number, not an absent one
+        return f"{self.year:04d}{self.month:02d}{self.day:02d}{self.extra_digits}"
+
+
+class PatientDTO(OpusModel):
+    """The patient fields a booking reads (``Model.DTO.PatientDTO``; ``Adress1`` is
+    spelled as in the spec)."""
+
+    patient_personal_identification: FreeText = Field(None, alias="PatientPersonalIdentification")
+    personal_number: PersonalIdentification | None = Field(None, alias="PersonalNumber")
+    first_name: FreeText = Field(None, alias="FirstName")
+    last_name: FreeText = Field(None, alias="LastName")
+    address1: FreeText = Field(None, alias="Adress1")
+    postal_code: FreeText = Field(None, alias="PostalCode")
+    city: FreeText = Field(None, alias="City")
+    email: FreeText = Field(None, alias="Email")
+    mobile_phone_number: FreeText = Field(None, alias="MobilePhoneNumber")
+
+
+class BookingDTO(OpusModel):
+    """``POST /bookings``' body (``Model.DTO.BookingDTO``)."""
+
+    id: OptionalInt32 = Field(None, alias="ID", description="Ignored on create.")
+    patient: PatientDTO | None = Field(None, alias="Patient")
+    time_slot: TimeSlotDTO | None = Field(None, alias="TimeSlot")
+    campaign_code: FreeText = Field(
+        None, alias="CampaignCode", description="Only when the clinic uses campaign codes."
+    )
+    free_text_message: FreeText = Field(
+        None,
+        alias="FreeTextMessage",
+        description="Only when the clinic accepts messages (Användarmeddelande).",
+    )
+
+
+class ErrorDTO(OpusModel):
+    """Every error answer (as ASP.NET Web API shapes them)."""
+
+    message: str = Field(alias="Message")
+    model_state: dict[str, list[str]] | None = Field(
+        None, alias="ModelState", description="400: the invalid fields and why."
+    )
+    nearest_free_times: list[TimeSlotDTO] | None = Field(
+        None, alias="NearestFreeTimes", description="409: the free times nearest the asked one."
+    )
+
+
+# -- query "Request" objects -------------------------------------------------------------
+
+
+class ClinicsQuery(QueryModel):
+    clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
+    treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
+    only_with_free_times: bool | None = Field(None, alias="onlyWithFreeTimes")
+    group_name: OptionalOpusIdText = Field(None, alias="groupName")
+
+
+class CliniciansQuery(QueryModel):
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
+    only_with_free_times: bool | None = Field(None, alias="onlyWithFreeTimes")
+    group_name: OptionalOpusIdText = Field(None, alias="groupName")
+
+
+class TreatmentsQuery(QueryModel):
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
+    group_name: OptionalOpusIdText = Field(None, alias="groupName")
+
+
+class AvailableTimesQuery(QueryModel):
+    """``GetAvailableTime.Request`` and ``GetOverview.Request`` (the same fields)."""
+
+    from_: OptionalDateTime = Field(None, alias="from")
+    to: OptionalDateTime = Field(None, alias="to")
+    treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
+    group_name: OptionalOpusIdText = Field(None, alias="groupName")
+
+
+class CalendarQuery(QueryModel):
+    """``GET /timeslots``: the spec gives these names no prefix (``request.`` is still
+    accepted, like everywhere)."""
+
+    prefix: ClassVar[str] = ""
+
+    year: Int32 = Field(alias="year")
+    month: Int32 = Field(alias="month")
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
+    treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
+    delay: OptionalInt32 = Field(
+        None, alias="delay", description="Minutes of extra notice (the spec gives no unit)."
+    )
+    group_name: OptionalOpusIdText = Field(None, alias="groupName")
+
+
+class TimeSlotQuery(QueryModel):
+    """``GET /reservations/available``: a TimeSlotDTO flattened as ``timeSlotToCheck.*``."""
+
+    prefix: ClassVar[str] = "timeSlotToCheck."
+
+    id: OptionalInt32 = Field(None, alias="iD")
+    start: OptionalDateTime = Field(None, alias="start")
+    end: OptionalDateTime = Field(None, alias="end")
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
+    treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
+
+    def as_slot(self) -> TimeSlotDTO:
+        return TimeSlotDTO.model_construct(
+            id=self.id,
+            start=self.start,
+            end=self.end,
+            clinic_id=self.clinic_id,
+            clinician_id=self.clinician_id,
+            treatment_id=self.treatment_id,
+        )
+
+
+class ReservationQuery(QueryModel):
+    """``DELETE /reservations``: the spec declares the id in the query (``reservationId``
+    and ``request.reservationId``) although its path template has it too."""
+
+    reservation_id: OptionalInt32 = Field(None, alias="reservationId")
+
+
+class BookingFlags(QueryModel):
+    """``POST /bookings``' query flags (no prefix in the spec)."""
+
+    prefix: ClassVar[str] = ""
+
+    notify_patient: bool | None = Field(None, alias="notifyPatient")
+    activate_patient: bool | None = Field(None, alias="activatePatient")

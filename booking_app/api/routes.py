@@ -1,0 +1,281 @@
+"""The public API's routes, under ``/api/public/v1``: paths, operation ids and names as
+the Opus spec has them. Each route only binds, calls one function and answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
+from pydantic_core import to_json
+from starlette.routing import Match
+
+from booking_app.api import booking, reference, times
+from booking_app.api.binding import parse_dto
+from booking_app.api.deps import ApiDep, BodyDep
+from booking_app.api.dto import (
+    AvailableTimesQuery,
+    BookingDTO,
+    BookingFlags,
+    CalendarQuery,
+    ClinicDTO,
+    ClinicianDTO,
+    CliniciansQuery,
+    ClinicsQuery,
+    ReservationQuery,
+    TimeSlotDTO,
+    TimeSlotQuery,
+    TreatmentDTO,
+    TreatmentsQuery,
+)
+from booking_app.api.errors import ApiRoute, BadRequest, MethodNotAllowed, NotFound
+from booking_app.api.openapi import (
+    DELETE_RESPONSES,
+    ERROR_RESPONSES,
+    WRITE_RESPONSES,
+    openapi_document,
+    request_body,
+)
+
+PREFIX = "/api/public/v1"
+
+router = APIRouter(prefix=PREFIX, route_class=ApiRoute)
+
+_CLINICS = TypeAdapter(list[ClinicDTO])
+_CLINIC = TypeAdapter(ClinicDTO)
+_CLINICIANS = TypeAdapter(list[ClinicianDTO])
+_TREATMENTS = TypeAdapter(list[TreatmentDTO])
+
+
+def _json(adapter: TypeAdapter, value: Any) -> Response:
+    # Serialised here rather than through response_model: no second validation of
+    # values that the store just produced.
+    return Response(adapter.dump_json(value, by_alias=True), media_type="application/json")
+
+
+def _times(slots: list[dict[str, Any]]) -> Response:
+    # Already JSON-ready (times.slot_json); response_model only documents them.
+    return Response(to_json(slots), media_type="application/json")
+
+
+# -- reference data ----------------------------------------------------------------------
+
+
+@router.get(
+    "/clinics",
+    operation_id="ClinicsV1_GetClinics",
+    tags=["Clinics"],
+    response_model=list[ClinicDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=ClinicsQuery.openapi(),
+)
+def get_clinics(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = ClinicsQuery.bind(api.request)
+        return _json(_CLINICS, reference.clinics(session, tenant, query, api.now))
+
+
+@router.get(
+    "/clinics/{id}",
+    operation_id="ClinicsV1_GetClinic",
+    tags=["Clinics"],
+    response_model=ClinicDTO,
+    responses=ERROR_RESPONSES,
+)
+def get_clinic(id: str, api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        return _json(_CLINIC, reference.clinic(session, tenant, id))
+
+
+@router.get(
+    "/clinicians",
+    operation_id="CliniciansV1_GetClinicians",
+    tags=["Clinicians"],
+    response_model=list[ClinicianDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=CliniciansQuery.openapi(),
+)
+def get_clinicians(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = CliniciansQuery.bind(api.request)
+        return _json(_CLINICIANS, reference.clinicians(session, tenant, query, api.now))
+
+
+@router.get(
+    "/treatments",
+    operation_id="TreatmentsV1_GetTreatments",
+    tags=["Treatments"],
+    response_model=list[TreatmentDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=TreatmentsQuery.openapi(),
+)
+def get_treatments(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = TreatmentsQuery.bind(api.request)
+        return _json(_TREATMENTS, reference.treatments(session, tenant, query, api.now))
+
+
+# -- availability ------------------------------------------------------------------------
+
+
+@router.get(
+    "/appointments/schedule/availabletimes",
+    operation_id="AppointmentsV1_GetAvailableTimesForScheduling",
+    tags=["Availability"],
+    response_model=list[TimeSlotDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=AvailableTimesQuery.openapi(),
+    description="Every bookable start in the window (default 14 days, at most 31).",
+)
+def get_available_times(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = AvailableTimesQuery.bind(api.request)
+        return _times(times.available_times(session, tenant, query, api.now))
+
+
+@router.get(
+    "/appointments/schedule/overview/availabletimes",
+    operation_id="AppointmentsV1_GetOverView",
+    tags=["Availability"],
+    response_model=list[TimeSlotDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=AvailableTimesQuery.openapi(),
+    description="The first bookable start of each day, per clinic and clinician.",
+)
+def get_overview(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = AvailableTimesQuery.bind(api.request)
+        return _times(times.overview(session, tenant, query, api.now))
+
+
+@router.get(
+    "/timeslots",
+    operation_id="TimeSlotsV1_GetCalendar",
+    tags=["Availability"],
+    response_model=list[TimeSlotDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=CalendarQuery.openapi(),
+    description="Every bookable start in one month (Swedish time).",
+)
+def get_calendar(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = CalendarQuery.bind(api.request)
+        return _times(times.calendar(session, tenant, query, api.now))
+
+
+# -- reservations ------------------------------------------------------------------------
+
+
+@router.put(
+    "/reservations",
+    operation_id="ReservationsV1_MakeReservation",
+    tags=["Reservations"],
+    response_model=int,
+    responses=WRITE_RESPONSES,
+    openapi_extra=request_body(TimeSlotDTO),
+    description="Holds the time for 10 minutes; answers the reservation id.",
+)
+def make_reservation(body: BodyDep, api: ApiDep) -> Response:
+    with api.writing() as (session, tenant):
+        slot = parse_dto(TimeSlotDTO, body.data())
+        return JSONResponse(booking.reserve(session, tenant, slot, api.now, api.lang))
+
+
+@router.get(
+    "/reservations/available",
+    operation_id="ReservationsV1_IsTimeAvailable",
+    tags=["Reservations"],
+    response_model=bool,
+    responses=ERROR_RESPONSES,
+    openapi_extra=TimeSlotQuery.openapi(),
+)
+def is_time_available(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = TimeSlotQuery.bind(api.request)
+        return JSONResponse(booking.is_available(session, tenant, query, api.now))
+
+
+@router.delete(
+    "/reservations/{ReservationId}",
+    operation_id="ReservationsV1_DeleteReservation",
+    tags=["Reservations"],
+    response_model=dict,
+    responses=DELETE_RESPONSES,
+    openapi_extra=ReservationQuery.openapi(unprefixed_too=True),
+    description="Lets the reservation go. The id may be in the path or in the query.",
+)
+def delete_reservation(ReservationId: str, api: ApiDep) -> Response:  # the spec's name
+    # The spec's template has the id in the path but declares it in the query; clients
+    # fill one or the other (or send the template literally).
+    path_id = ReservationId.strip()
+    from_path = int(path_id) if path_id.isdigit() and len(path_id) <= 10 else None
+    with api.writing() as (session, tenant):
+        booking.release(session, tenant, _reservation_id(api.request, from_path))
+        return JSONResponse({})
+
+
+@router.delete("/reservations", include_in_schema=False)
+def delete_reservation_by_query(api: ApiDep) -> Response:
+    with api.writing() as (session, tenant):
+        booking.release(session, tenant, _reservation_id(api.request, None))
+        return JSONResponse({})
+
+
+def _reservation_id(request: Request, from_path: int | None) -> int:
+    from_query = ReservationQuery.bind(request).reservation_id
+    reservation_id = from_query if from_query is not None else from_path
+    if reservation_id is None:
+        raise BadRequest("invalid_request", fields={"reservationId": ["field_required"]})
+    return reservation_id
+
+
+# -- bookings ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/bookings",
+    operation_id="BookingsV1_AddBooking",
+    tags=["Bookings"],
+    response_model=int,
+    responses=WRITE_RESPONSES,
+    openapi_extra={**request_body(BookingDTO), **BookingFlags.openapi()},
+    description="Validates the patient, holds the time (or takes over the reservation "
+    "in TimeSlot.ID) and confirms it, in one transaction; answers the booking id. "
+    "Sending the same booking again answers the same id.",
+)
+def add_booking(body: BodyDep, api: ApiDep) -> Response:
+    with api.writing() as (session, tenant):
+        dto = parse_dto(BookingDTO, body.data())
+        notify = BookingFlags.bind(api.request).notify_patient is not False
+        booking_id = booking.book(session, tenant, dto, api.now, api.lang, notify_patient=notify)
+        return JSONResponse(booking_id)
+
+
+# -- the document, and everything else under the prefix ----------------------------------
+
+
+@router.get("/swagger.json", include_in_schema=False)
+@router.get("/openapi.json", include_in_schema=False)
+def openapi() -> JSONResponse:
+    return JSONResponse(openapi_document(router.routes))
+
+
+@router.api_route(
+    "/{rest:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    include_in_schema=False,
+)
+def unknown(request: Request, rest: str) -> Response:
+    """A JSON 404 (or 405 for a known path with another method) instead of the
+    patient pages' HTML error page."""
+    allowed = sorted(
+        method
+        for route in router.routes
+        if route.matches(request.scope)[0] is Match.PARTIAL
+        for method in getattr(route, "methods", ())
+    )
+    if allowed:
+        raise MethodNotAllowed("method_not_allowed", headers={"Allow": ", ".join(allowed)})
+    raise NotFound("not_found_path")

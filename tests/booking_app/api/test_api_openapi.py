@@ -1,0 +1,127 @@
+"""The API's own OpenAPI document: served as JSON, naming the spec's operations,
+paths, parameters and fields. The app's CDN-loading docs pages stay off."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.booking_app.api.api_client import API
+
+OPERATIONS = {
+    ("get", "/clinics"): "ClinicsV1_GetClinics",
+    ("get", "/clinics/{id}"): "ClinicsV1_GetClinic",
+    ("get", "/clinicians"): "CliniciansV1_GetClinicians",
+    ("get", "/treatments"): "TreatmentsV1_GetTreatments",
+    ("get", "/appointments/schedule/availabletimes"): (
+        "AppointmentsV1_GetAvailableTimesForScheduling"
+    ),
+    ("get", "/appointments/schedule/overview/availabletimes"): "AppointmentsV1_GetOverView",
+    ("get", "/timeslots"): "TimeSlotsV1_GetCalendar",
+    ("put", "/reservations"): "ReservationsV1_MakeReservation",
+    ("get", "/reservations/available"): "ReservationsV1_IsTimeAvailable",
+    ("delete", "/reservations/{ReservationId}"): "ReservationsV1_DeleteReservation",
+    ("post", "/bookings"): "BookingsV1_AddBooking",
+}
+QUERY_NAMES = {
+    "/clinics": [
+        "request.clinicianID",
+        "request.treatmentID",
+        "request.onlyWithFreeTimes",
+        "request.groupName",
+    ],
+    "/clinicians": [
+        "request.clinicID",
+        "request.treatmentID",
+        "request.onlyWithFreeTimes",
+        "request.groupName",
+    ],
+    "/treatments": ["request.clinicID", "request.clinicianID", "request.groupName"],
+    "/appointments/schedule/availabletimes": [
+        "request.from",
+        "request.to",
+        "request.treatmentID",
+        "request.clinicID",
+        "request.clinicianID",
+        "request.groupName",
+    ],
+    "/timeslots": ["year", "month", "clinicID", "clinicianID", "treatmentID", "delay", "groupName"],
+    "/reservations/available": [
+        "timeSlotToCheck.iD",
+        "timeSlotToCheck.start",
+        "timeSlotToCheck.end",
+        "timeSlotToCheck.clinicID",
+        "timeSlotToCheck.clinicianID",
+        "timeSlotToCheck.treatmentID",
+    ],
+}
+
+
+@pytest.fixture
+def document(api: TestClient) -> dict:
+    response = api.get(f"{API}/swagger.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
+
+
+def test_both_addresses_serve_the_same_document_without_a_key(api: TestClient, document):
+    api.headers.pop("apiKey")
+    assert api.get(f"{API}/openapi.json").json() == document
+    assert document["openapi"].startswith("3.")
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "apiKey",
+    }
+
+
+def test_the_spec_operations_with_their_ids_and_query_names(document):
+    paths = document["paths"]
+    found = {
+        (method, path.removeprefix(API)): operation["operationId"]
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    assert found == OPERATIONS
+    for path, names in QUERY_NAMES.items():
+        params = paths[API + path]["get"]["parameters"]
+        assert [p["name"] for p in params] == names, path
+    calendar = {p["name"]: p["required"] for p in paths[API + "/timeslots"]["get"]["parameters"]}
+    assert (calendar["year"], calendar["month"], calendar["clinicID"]) == (True, True, False)
+    delete = paths[API + "/reservations/{ReservationId}"]["delete"]["parameters"]
+    assert {p["name"] for p in delete} == {
+        "ReservationId",
+        "request.reservationId",
+        "reservationId",
+    }
+    for method, path in (("put", "/reservations"), ("post", "/bookings")):
+        body = paths[API + path][method]["requestBody"]["content"]
+        assert set(body) == {"application/json", "application/x-www-form-urlencoded"}
+    assert all(
+        "422" not in operation["responses"] for m in paths.values() for operation in m.values()
+    )
+
+
+def test_the_dto_fields_are_the_specs(document):
+    schemas = document["components"]["schemas"]
+
+    def fields(name: str) -> list[str]:
+        return list(schemas[name]["properties"])
+
+    assert fields("TimeSlotDTO") == ["ID", "Start", "End", "ClinicID", "ClinicianID", "TreatmentID"]
+    assert fields("ClinicianDTO") == ["ID", "Name", "Title", "Active", "ClinicID", "Info"]
+    assert fields("TreatmentDTO") == ["ID", "Name", "Description", "Duration"]
+    assert fields("ClinicDTO")[:3] == ["ID", "Name", "Address1"]
+    assert "Postalcode" in fields("ClinicDTO")
+    assert {"Patient", "TimeSlot", "CampaignCode", "FreeTextMessage"} <= set(fields("BookingDTO"))
+    assert {"PersonalNumber", "PatientPersonalIdentification", "Adress1", "MobilePhoneNumber"} <= (
+        set(fields("PatientDTO"))
+    )
+    assert fields("PersonalIdentification") == ["Year", "Month", "Day", "ExtraDigits"]
+    assert fields("ErrorDTO") == ["Message", "ModelState", "NearestFreeTimes"]
+
+
+def test_the_apps_docs_pages_stay_off(api: TestClient):
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        assert api.get(path).status_code == 404, path
