@@ -49,12 +49,13 @@ async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
         yield session
 
 
-async def get_write_session(settings: SettingsDep) -> AsyncIterator[Session]:
+async def get_write_session(request: Request, settings: SettingsDep) -> AsyncIterator[Session]:
     """Like :func:`get_session`, for requests that write: on SQLite the transaction
     takes the write lock at its first statement (BEGIN IMMEDIATE), so a read cannot
     find later that it may not write."""
     with write_session_scope(engine_for(settings.resolved_store_url)) as session:
         yield session
+    request.app.state.answer_cache.forget(request.headers.get("host", ""))
 
 
 # scope="function": the transaction ends before the response is sent, so a page never

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from booking_app import api as public_api
 from booking_app import booking, errors, pages
+from booking_app.api.cache import AnswerCache
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
 from connectors.store.types import utcnow
@@ -39,6 +40,7 @@ def create_app(
     )
     app.state.settings = settings or get_settings()
     app.state.clock = clock
+    app.state.answer_cache = AnswerCache()
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

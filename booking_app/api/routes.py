@@ -4,17 +4,21 @@ the Opus spec has them. Each route only binds, calls one function and answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 from pydantic_core import to_json
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from booking_app.api import booking, reference, times
 from booking_app.api.binding import parse_dto
-from booking_app.api.deps import ApiDep, BodyDep
+from booking_app.api.cache import AnswerCache, question
+from booking_app.api.deps import KEY_HEADERS, ApiDep, BodyDep
 from booking_app.api.dto import (
     AvailableTimesQuery,
     BookingDTO,
@@ -38,6 +42,7 @@ from booking_app.api.openapi import (
     openapi_document,
     request_body,
 )
+from connectors.store.models import Tenant
 
 PREFIX = "/api/public/v1"
 
@@ -120,6 +125,25 @@ def get_treatments(api: ApiDep) -> Response:
 # -- availability ------------------------------------------------------------------------
 
 
+async def _remembered(
+    api: ApiDep, answer: Callable[[Session, Tenant], list[dict[str, Any]]]
+) -> Response:
+    """Answer from the app's :class:`AnswerCache` when the same question was asked in
+    the last few seconds; otherwise in a worker thread, remembering the answer."""
+    cache: AnswerCache = api.request.app.state.answer_cache
+    question_key = question(api.request, KEY_HEADERS)
+    body = cache.get(question_key)
+    if body is None:
+
+        def compute() -> bytes:
+            with api.reading() as (session, tenant):
+                return to_json(answer(session, tenant))
+
+        body = await run_in_threadpool(compute)
+        cache.put(question_key, body)
+    return Response(body, media_type="application/json")
+
+
 @router.get(
     "/appointments/schedule/availabletimes",
     operation_id="AppointmentsV1_GetAvailableTimesForScheduling",
@@ -129,10 +153,11 @@ def get_treatments(api: ApiDep) -> Response:
     openapi_extra=AvailableTimesQuery.openapi(),
     description="Every bookable start in the window (default 14 days, at most 31).",
 )
-def get_available_times(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = AvailableTimesQuery.bind(api.request)
-        return _times(times.available_times(session, tenant, query, api.now))
+async def get_available_times(api: ApiDep) -> Response:
+    return await _remembered(
+        api,
+        lambda s, t: times.available_times(s, t, AvailableTimesQuery.bind(api.request), api.now),
+    )
 
 
 @router.get(
@@ -144,10 +169,10 @@ def get_available_times(api: ApiDep) -> Response:
     openapi_extra=AvailableTimesQuery.openapi(),
     description="The first bookable start of each day, per clinic and clinician.",
 )
-def get_overview(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = AvailableTimesQuery.bind(api.request)
-        return _times(times.overview(session, tenant, query, api.now))
+async def get_overview(api: ApiDep) -> Response:
+    return await _remembered(
+        api, lambda s, t: times.overview(s, t, AvailableTimesQuery.bind(api.request), api.now)
+    )
 
 
 @router.get(
@@ -159,10 +184,10 @@ def get_overview(api: ApiDep) -> Response:
     openapi_extra=CalendarQuery.openapi(),
     description="Every bookable start in one month (Swedish time).",
 )
-def get_calendar(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = CalendarQuery.bind(api.request)
-        return _times(times.calendar(session, tenant, query, api.now))
+async def get_calendar(api: ApiDep) -> Response:
+    return await _remembered(
+        api, lambda s, t: times.calendar(s, t, CalendarQuery.bind(api.request), api.now)
+    )
 
 
 # -- reservations ------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""A few seconds' memory of availability answers.
+
+Free times are advice, not a promise: the hold decides, in the database, whether a
+time is still free, and a patient shown a time someone took a moment ago is told so
+and shown the nearest others. So the same question asked again within a few seconds
+(the same host, key and query) is answered from memory, on the event loop, without a
+worker thread or a query. A write through this app forgets its host's answers at
+once; one through another process is seen within ``TTL_S``. The API key is part of
+the question, so a wrong key never gets an answer from here; a revoked key may, for
+at most ``TTL_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+from fastapi import Request
+
+TTL_S = 5.0
+MAX_ENTRIES = 4096
+
+
+class AnswerCache:
+    def __init__(self, ttl_s: float = TTL_S, max_entries: int = MAX_ENTRIES) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] < time.monotonic():
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def forget(self, host: str) -> None:
+        """Drop the answers for one host: it has just written (held or booked), and
+        its own next question should see that."""
+        prefix = f"{host.lower()}|"
+        with self._lock:
+            for key in [k for k in self._entries if k.startswith(prefix)]:
+                del self._entries[key]
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl_s, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+def question(request: Request, key_headers: tuple[str, ...]) -> str:
+    """What identifies an answer: host, path, query and a digest of the API key."""
+    headers = request.headers
+    key = next((headers[h] for h in key_headers if headers.get(h)), "")
+    digest = hashlib.sha256(key.strip().encode()).hexdigest()
+    language = headers.get("accept-language", "")
+    host = headers.get("host", "").lower()
+    return f"{host}|{request.url.path}|{request.url.query}|{digest}|{language}"
