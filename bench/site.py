@@ -9,7 +9,8 @@ clinics and weeks drawn at random, then asks ``/healthz`` (constant JSON, same a
 same server) for the ceiling. Every response must be 200.
 
 The last line printed is one JSON object: per store ``p50_ms``, ``p99_ms``, ``rps``,
-``ceiling_rps`` and ``rps_vs_ceiling``.
+``ceiling_rps`` and ``rps_vs_ceiling`` for questions that are all different, and the
+same under ``popular`` for a dozen questions asked over and over.
 """
 
 from __future__ import annotations
@@ -99,16 +100,21 @@ def serve(store_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the booking app did not start")
 
 
-def request_paths(engine, count: int, rng: random.Random) -> list[str]:
-    """Available-times queries of one week at random clinics and weeks."""
+def request_paths(engine, count: int, rng: random.Random, popular: bool = False) -> list[str]:
+    """Available-times queries of one week at random clinics and weeks: every one a
+    different question (the worst case for the app's few seconds of memory). With
+    ``popular``: a dozen questions asked over and over, as patients of one chain ask
+    about this week and the next at its main clinics."""
     with session_scope(engine) as session:
         clinics = list(session.scalars(select(Clinic.opus_clinic_id)))
         treatments = list(
             session.scalars(select(Treatment.opus_treatment_id).where(Treatment.create_in_web))
         )
+    if popular:
+        clinics, treatments = clinics[:3], treatments[:2]
     paths = []
     for _ in range(count):
-        monday = date.today() + timedelta(days=7 * rng.randrange(0, 10))
+        monday = date.today() + timedelta(days=7 * rng.randrange(0, 2 if popular else 10))
         monday -= timedelta(days=monday.weekday())
         sunday_night = monday + timedelta(days=7)
         paths.append(
@@ -169,6 +175,8 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
             print(f"{kind}: the first 20 queries return {times} times in all", flush=True)
             run_wrk(base, paths, 3, args.connections, folder)  # warm-up
             result = run_wrk(base, paths, args.seconds, args.connections, folder)
+            popular = request_paths(engine, 2000, random.Random(6), popular=True)
+            result["popular"] = run_wrk(base, popular, args.seconds, args.connections, folder)
             ceiling = run_wrk(base, ["/healthz"], args.seconds, args.connections, folder)
         finally:
             server.terminate()

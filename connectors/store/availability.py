@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -40,9 +41,9 @@ from connectors.store.models import (
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-@dataclass(frozen=True)
-class Slot:
-    """One bookable appointment: when, with whom, where."""
+class Slot(NamedTuple):
+    """One bookable appointment: when, with whom, where. (A tuple: a week's times are
+    hundreds of these per request, and a frozen dataclass is slow to make.)"""
 
     starts_at: datetime
     ends_at: datetime
