@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Liveness for the demo runner, on any host; it does not touch the store, so a
     busy store does not make the process look dead."""
     return {"status": "ok"}
