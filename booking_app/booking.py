@@ -548,7 +548,8 @@ def code_page(
     )
 
 
-def _code_booking(
+def _booking_awaiting(
+    mode: str,
     request: Request,
     tenant: Tenant,
     session: Session,
@@ -557,10 +558,11 @@ def _code_booking(
     patient: LoggedInPatient | None,
     reference: str,
 ) -> tuple[Booking, Steps, Response | None]:
+    """The open booking, if the tenant confirms by ``mode`` and the patient has come
+    that far (a code sent, or details given for the captcha); else where to go."""
     booking, steps, instead = _open_booking(request, tenant, session, now, lang, patient, reference)
-    if instead is None and (
-        confirmation_mode(tenant.settings) != "code" or booking.code_sent_at is None
-    ):
+    come_far = booking.code_sent_at if mode == "code" else booking.first_name
+    if instead is None and (confirmation_mode(tenant.settings) != mode or come_far is None):
         instead = redirect(booking_url(booking.reference, "uppgifter", lang))
     return booking, steps, instead
 
@@ -575,7 +577,9 @@ def code_form(
     lang: LangDep,
     patient: PatientDep,
 ) -> Response:
-    booking, steps, instead = _code_booking(request, tenant, session, now, lang, patient, reference)
+    booking, steps, instead = _booking_awaiting(
+        "code", request, tenant, session, now, lang, patient, reference
+    )
     if instead:
         return instead
     notice = t("code_resent", lang) if request.query_params.get("ny") == "1" else None
@@ -594,7 +598,9 @@ def check_code_form(
     form: PostedForm,
     secret: SecretDep,
 ) -> Response:
-    booking, steps, instead = _code_booking(request, tenant, session, now, lang, patient, reference)
+    booking, steps, instead = _booking_awaiting(
+        "code", request, tenant, session, now, lang, patient, reference
+    )
     if instead:
         return instead
     code = "".join(form.get("code", "").split())
@@ -624,7 +630,9 @@ def resend_code(
     form: PostedForm,
     secret: SecretDep,
 ) -> Response:
-    booking, steps, instead = _code_booking(request, tenant, session, now, lang, patient, reference)
+    booking, steps, instead = _booking_awaiting(
+        "code", request, tenant, session, now, lang, patient, reference
+    )
     if instead:
         return instead
     channel = form.get("code_channel", "")
@@ -667,23 +675,6 @@ def captcha_page(
     )
 
 
-def _captcha_booking(
-    request: Request,
-    tenant: Tenant,
-    session: Session,
-    now: Any,
-    lang: str,
-    patient: LoggedInPatient | None,
-    reference: str,
-) -> tuple[Booking, Steps, Response | None]:
-    booking, steps, instead = _open_booking(request, tenant, session, now, lang, patient, reference)
-    if instead is None and (
-        confirmation_mode(tenant.settings) != "captcha" or booking.first_name is None
-    ):
-        instead = redirect(booking_url(booking.reference, "uppgifter", lang))
-    return booking, steps, instead
-
-
 @router.get("/boka/{reference}/bekrafta")
 def captcha_form(
     request: Request,
@@ -695,8 +686,8 @@ def captcha_form(
     patient: PatientDep,
     secret: SecretDep,
 ) -> Response:
-    booking, steps, instead = _captcha_booking(
-        request, tenant, session, now, lang, patient, reference
+    booking, steps, instead = _booking_awaiting(
+        "captcha", request, tenant, session, now, lang, patient, reference
     )
     if instead:
         return instead
@@ -715,8 +706,8 @@ def captcha_confirm(
     form: PostedForm,
     secret: SecretDep,
 ) -> Response:
-    booking, steps, instead = _captcha_booking(
-        request, tenant, session, now, lang, patient, reference
+    booking, steps, instead = _booking_awaiting(
+        "captcha", request, tenant, session, now, lang, patient, reference
     )
     if instead:
         return instead
