@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from connectors.store.availability import practitioners_at
+from connectors.store.availability import practitioners_at, range_membership
 from connectors.store.models import (
     Booking,
     Clinic,
@@ -65,7 +65,7 @@ def _clinic_option(clinic: Clinic) -> ClinicOption:
     return ClinicOption(
         id=clinic.id,
         name=clinic.name,
-        group_name=(clinic.group_name or "").strip() or None,
+        group_name=clinic.group,
         address1=clinic.address1,
         postal_code=clinic.postal_code,
         city=clinic.city,
@@ -136,14 +136,7 @@ def _offered_ranges(
     """Coming free ranges of added practitioners at ``clinic_ids`` (a select)."""
     query = (
         select(FreeRange.treatment_set_id, FreeRange.practitioner_id)
-        .join(
-            ClinicPractitioner,
-            and_(
-                ClinicPractitioner.clinic_id == FreeRange.clinic_id,
-                ClinicPractitioner.practitioner_id == FreeRange.practitioner_id,
-                ClinicPractitioner.tenant_id == tenant_id,
-            ),
-        )
+        .join(ClinicPractitioner, range_membership(tenant_id))
         .where(
             FreeRange.tenant_id == tenant_id,
             FreeRange.clinic_id.in_(clinic_ids),

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from connectors.store.availability import range_membership
 from connectors.store.models import Clinic, ClinicPractitioner, FreeRange, Practitioner
 
 NEXT_FREE_RANGES = 5
@@ -92,14 +93,7 @@ def next_free_times(
                 Practitioner.tenant_id == tenant_id,
             ),
         )
-        .join(
-            ClinicPractitioner,
-            and_(
-                ClinicPractitioner.clinic_id == FreeRange.clinic_id,
-                ClinicPractitioner.practitioner_id == FreeRange.practitioner_id,
-                ClinicPractitioner.tenant_id == tenant_id,
-            ),
-        )
+        .join(ClinicPractitioner, range_membership(tenant_id))
         .where(
             FreeRange.tenant_id == tenant_id,
             FreeRange.clinic_id == clinic_id,
@@ -125,7 +119,7 @@ def front_page_clinics(session: Session, tenant_id: int, now: datetime) -> list[
         ClinicListing(
             id=clinic.id,
             name=clinic.name,
-            group_name=(clinic.group_name or "").strip() or None,
+            group_name=clinic.group,
             address1=clinic.address1,
             address2=clinic.address2,
             postal_code=clinic.postal_code,

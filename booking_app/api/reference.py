@@ -67,7 +67,7 @@ def listed_clinics(session: Session, tenant_id: int, group_name: str | None = No
         return list(clinics)
     # In Python: SQLite's lower() knows no å, ä, ö, and a tenant has few clinics.
     wanted = group_name.strip().casefold()
-    return [c for c in clinics if (c.group_name or "").strip().casefold() == wanted]
+    return [c for c in clinics if (c.group or "").casefold() == wanted]
 
 
 def clinic_by_opus_id(session: Session, tenant_id: int, opus_clinic_id: str) -> Clinic:
@@ -232,7 +232,7 @@ def clinic_dto(clinic: Clinic, members: list[Staff]) -> ClinicDTO:
         city=clinic.city,
         work=clinic.phone,
         email=clinic.email,
-        group=(clinic.group_name or "").strip() or None,
+        group=clinic.group,
         clinicians=[clinician_dto(m) for m in members if m.clinic.id == clinic.id],
     )
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from connectors.store.models import (
@@ -116,6 +116,16 @@ Span = tuple[int, datetime, datetime]
 """(practitioner id, from, until): a free range, or time a booking occupies."""
 
 
+def range_membership(tenant_id: int) -> ColumnElement[bool]:
+    """Join condition: a free range with its practitioner's membership of its clinic,
+    within one tenant (where *Lägg till* lives)."""
+    return and_(
+        ClinicPractitioner.clinic_id == FreeRange.clinic_id,
+        ClinicPractitioner.practitioner_id == FreeRange.practitioner_id,
+        ClinicPractitioner.tenant_id == tenant_id,
+    )
+
+
 def _free_ranges(
     session: Session,
     tenant_id: int,
@@ -127,14 +137,7 @@ def _free_ranges(
 ) -> list[Span]:
     query = (
         select(FreeRange.practitioner_id, FreeRange.starts_at, FreeRange.ends_at)
-        .join(
-            ClinicPractitioner,
-            and_(
-                ClinicPractitioner.clinic_id == FreeRange.clinic_id,
-                ClinicPractitioner.practitioner_id == FreeRange.practitioner_id,
-                ClinicPractitioner.tenant_id == tenant_id,
-            ),
-        )
+        .join(ClinicPractitioner, range_membership(tenant_id))
         .join(
             TreatmentSetMember,
             and_(

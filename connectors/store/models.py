@@ -274,6 +274,11 @@ class Clinic(Base):
         back_populates="clinic", order_by="ClinicPractitioner.display_order"
     )
 
+    @property
+    def group(self) -> str | None:
+        """*Grupp* as patients see it: a blank group is no group."""
+        return (self.group_name or "").strip() or None
+
 
 class Practitioner(Base):
     """A clinician (*behandlare*) of an Opus database."""
