@@ -304,17 +304,6 @@ def test_the_moving_window_publishes_new_days_and_drops_past_ones(store, tmp_pat
     assert (counts.added, counts.removed, counts.changed) == (entered, expired, 0)
 
 
-def test_a_tenant_that_publishes_nowhere_is_not_synced(store, demo_tenant):
-    with session_scope(store) as session:
-        session.execute(
-            update(TenantSettings).values(publish_opus_online=False, publish_boka_vard=False)
-        )
-    from connectors.store.schedules import plan_tenant
-
-    with session_scope(store) as session:
-        assert plan_tenant(session, demo_tenant).publishing is False
-
-
 def test_clinic_gone_from_opus_is_hidden_not_deleted(store, demo_tenant, opus_sqlite):
     sync_tenant(store, demo_tenant)
     with opus(opus_sqlite) as connection:

@@ -93,3 +93,20 @@ def test_unreachable_opus_fails_the_run_names_the_database_and_hides_the_passwor
         if t.name.startswith("extract") and t.flow_run_id == state.state_details.flow_run_id
     ]
     assert [t.run_count for t in extract_runs] == [3]
+
+
+def test_a_tenant_that_publishes_nowhere_is_not_synced(
+    prefect_harness, flow_settings, sqlite_store, demo_sqlite_tenant
+):
+    from connectors.store.models import TenantSettings
+    from flows.sync_schedules import sync_schedules
+
+    with session_scope(sqlite_store) as session:
+        session.execute(
+            update(TenantSettings).values(publish_opus_online=False, publish_boka_vard=False)
+        )
+
+    assert sync_schedules(demo_sqlite_tenant) == []
+    with session_scope(sqlite_store) as session:
+        assert session.scalar(select(func.count()).select_from(FreeRange)) == 0
+        assert session.scalar(select(func.count()).select_from(SyncRun)) == 0
