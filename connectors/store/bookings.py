@@ -87,9 +87,28 @@ class Request:
     language: str = "sv"
 
 
-def hold(session: Session, request: Request, now: datetime, lasts: timedelta = HOLD) -> Booking:
+class NotActive(BookingError):
+    """The booking is not (or no longer) confirmed: nothing to cancel or move."""
+
+    key = "not_active"
+
+
+def hold(
+    session: Session,
+    request: Request,
+    now: datetime,
+    lasts: timedelta = HOLD,
+    replaces: Booking | None = None,
+) -> Booking:
     """Hold the asked-for time for ``lasts``, with the asked-for practitioner or, for
-    "any", the one with the fewest coming bookings among those free then."""
+    "any", the one with the fewest coming bookings among those free then.
+
+    With ``replaces`` the hold is a rebooking of that (confirmed) booking: it carries
+    the patient's details and the Opus appointment's key over, and confirming it
+    retires the old booking (see :func:`confirm`).
+    """
+    if replaces is not None and replaces.status != "confirmed":
+        raise NotActive()
     treatment, clinic, settings = _context(session, request)
     rules = rules_for(settings, treatment, clinic, now)
     wanted = None if request.practitioner_id is None else [request.practitioner_id]
@@ -109,9 +128,12 @@ def hold(session: Session, request: Request, now: datetime, lasts: timedelta = H
         raise TimeTaken()
     lock_practitioners(session, free)
     for practitioner_id in fair_order(session, free, now) if wanted is None else free:
+        key = str(uuid.uuid4())
         booking = Booking(
             reference=secrets.token_urlsafe(16),
-            idempotency_key=str(uuid.uuid4()),
+            idempotency_key=key,
+            appointment_key=key if replaces is None else replaces.appointment_key,
+            rebooked_from_id=None if replaces is None else replaces.id,
             tenant_id=request.tenant_id,
             clinic_id=clinic.id,
             practitioner_id=practitioner_id,
@@ -127,6 +149,8 @@ def hold(session: Session, request: Request, now: datetime, lasts: timedelta = H
             any_clinic=request.any_clinic,
             language=request.language,
         )
+        if replaces is not None:
+            _carry_patient_over(replaces, booking)
         if _take(session, booking, now):
             return booking
     raise TimeTaken()
@@ -204,23 +228,55 @@ def extend_hold(session: Session, booking: Booking, now: datetime, lasts: timede
     session.flush()
 
 
+_PATIENT_FIELDS = (
+    "personal_number",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile",
+    "address1",
+    "postal_code",
+    "city",
+    "message",
+    "campaign_code",
+    "logged_in_with_eid",
+)
+
+
+def _carry_patient_over(old: Booking, new: Booking) -> None:
+    for field in _PATIENT_FIELDS:
+        setattr(new, field, getattr(old, field))
+
+
 def confirm(session: Session, booking: Booking, now: datetime) -> Booking:
-    """Turn a hold into a booking, and queue the patient's confirmation messages.
+    """Turn a hold into a booking, make write-back to Opus due, and queue the
+    patient's confirmation messages, all in the caller's transaction.
 
     Confirming twice (a double submit) returns the booking confirmed the first time.
-    A hold that lapsed is still confirmed if nobody took its time meanwhile.
+    A hold that lapsed is still confirmed if nobody took its time meanwhile. A
+    rebooking's hold retires the booking it replaces (status ``rebooked``).
     """
     if booking.status == "confirmed":
         return booking
     if booking.status != "held":
         raise HoldLost()
+    replaced = None
+    if booking.rebooked_from_id is not None:
+        replaced = session.get(Booking, booking.rebooked_from_id, with_for_update=True)
+        if replaced is None or replaced.status != "confirmed":
+            raise NotActive()  # cancelled or moved elsewhere meanwhile
     lock_practitioners(session, [booking.practitioner_id])
     try:
         with session.begin_nested():
             confirmed = session.execute(
                 update(Booking)
                 .where(Booking.id == booking.id, Booking.status == "held")
-                .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
+                .values(
+                    status="confirmed",
+                    confirmed_at=now,
+                    hold_expires_at=None,
+                    **_write_back_due(now),
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
     except IntegrityError as exc:  # the lapsed hold's time was taken, and confirmed
@@ -230,8 +286,46 @@ def confirm(session: Session, booking: Booking, now: datetime) -> Booking:
     session.refresh(booking)
     if not confirmed:
         raise HoldLost()
-    queue_messages(session, booking, "new")
+    if replaced is not None:
+        # The new booking's write-back moves the one Opus appointment; the old one has
+        # nothing more to tell Opus, so its sequence numbers are left as they are.
+        replaced.status = "rebooked"
+        replaced.cancelled_at = now
+        session.flush()
+    queue_messages(session, booking, "new" if replaced is None else "rebook")
     return booking
+
+
+def cancel(session: Session, booking: Booking, now: datetime) -> Booking:
+    """Cancel a confirmed booking: its time is free at once in the store, write-back
+    cancels the Opus appointment, and the patient is told. Cancelling twice is one
+    cancellation. Whether the patient *may* cancel (the clinic's rules, the cut-off)
+    is the caller's question."""
+    if booking.status == "cancelled":
+        return booking
+    if booking.status != "confirmed":
+        raise NotActive()
+    done = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == "confirmed")
+        .values(status="cancelled", cancelled_at=now, **_write_back_due(now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(booking)
+    if not done:
+        raise NotActive()
+    queue_messages(session, booking, "cancel")
+    return booking
+
+
+def _write_back_due(now: datetime) -> dict:
+    """Column values that tell write-back: Opus must now hear of this booking."""
+    return {
+        "change_seq": Booking.change_seq + 1,
+        "write_back_next_at": now,
+        "write_back_attempts": 0,
+        "write_back_error": None,
+    }
 
 
 def release(session: Session, booking: Booking) -> None:

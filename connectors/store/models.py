@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -509,6 +510,10 @@ ACTIVE_BOOKING = ("held", "confirmed")
 """Statuses in which a booking occupies its practitioner's time."""
 
 
+def _own_idempotency_key(context) -> str:
+    return context.get_current_parameters()["idempotency_key"]
+
+
 class Booking(Base):
     """A patient's booking, from the moment a time is held until it is cancelled.
 
@@ -523,14 +528,22 @@ class Booking(Base):
     cancelled and rebooked ones are status changes, for write-back and statistics.
     Personal data lives here and in the outbox only, never in URLs or logs: pages
     refer to a booking by its random ``reference``.
+
+    Write-back to Opus reconciles, it does not replay: every change Opus must hear of
+    (confirm, cancel, rebook) bumps ``change_seq``; write-back makes the Opus
+    appointment keyed ``appointment_key`` match the booking's current state and then
+    records the ``change_seq`` it saw as ``written_seq``, only if no newer change came
+    meanwhile. A rebooking is a new booking (``rebooked_from_id``) that inherits the
+    ``appointment_key``, so the one Opus appointment moves instead of a second appearing.
     """
 
     __tablename__ = "booking"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('held', 'confirmed', 'cancelled', 'expired', 'conflict')",
+            "status IN ('held', 'confirmed', 'cancelled', 'expired', 'conflict', 'rebooked')",
             name="status_known",
         ),
+        CheckConstraint("written_seq <= change_seq", name="written_not_ahead"),
         CheckConstraint("channel IN ('site', 'api', 'boka_vard')", name="channel_known"),
         CheckConstraint(
             "ends_at > starts_at AND blocks_from <= starts_at AND blocks_until >= ends_at",
@@ -552,6 +565,13 @@ class Booking(Base):
         ),
         Index("ix_booking_practitioner_blocks", "practitioner_id", "blocks_from"),
         Index("ix_booking_tenant_status", "tenant_id", "status"),
+        Index(
+            "ix_booking_write_back_due",
+            "write_back_next_at",
+            sqlite_where=text("change_seq > written_seq"),
+            postgresql_where=text("change_seq > written_seq"),
+        ),
+        Index("ix_booking_appointment_key", "appointment_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -571,8 +591,11 @@ class Booking(Base):
     any_practitioner: Mapped[bool] = mapped_column(default=False)
     any_clinic: Mapped[bool] = mapped_column(default=False)
     language: Mapped[str] = mapped_column(String(2), default="sv")
-    # Every booking reaches Opus once: the key travels with the Opus appointment.
     idempotency_key: Mapped[str] = mapped_column(String(36), unique=True)
+    # Every booking reaches Opus once: this key travels with the Opus appointment. A
+    # rebooking shares it with the booking it replaces (the appointment moves).
+    appointment_key: Mapped[str] = mapped_column(String(36), default=_own_idempotency_key)
+    rebooked_from_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
 
     # Dina uppgifter
     personal_number: Mapped[str | None] = mapped_column(String(12))
@@ -594,8 +617,23 @@ class Booking(Base):
     code_sent_at: Mapped[datetime | None]
     code_attempts: Mapped[int] = mapped_column(default=0)
 
+    # Write-back to Opus (see the class comment)
+    change_seq: Mapped[int] = mapped_column(default=0)
+    written_seq: Mapped[int] = mapped_column(default=0)
+    write_back_next_at: Mapped[datetime | None]
+    write_back_attempts: Mapped[int] = mapped_column(default=0)
+    write_back_error: Mapped[str | None] = mapped_column(Text)
+    written_back_at: Mapped[datetime | None]
+    opus_appointment_id: Mapped[int | None]
+    opus_patient_id: Mapped[int | None]
+    # The treatments of the free range the booking was cut from: a cancellation gives
+    # the time back to Opus as free time for the same treatments.
+    opus_range_treatments: Mapped[str | None] = mapped_column(String(400))
+    conflict_reason: Mapped[str | None] = mapped_column(String(40))
+
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
