@@ -23,6 +23,7 @@ from connectors.opus.schema import (
     Dialect,
     create_row_version_triggers,
     create_schema,
+    set_identity_counters,
     set_row_version_counter,
 )
 from validations.patient import luhn_check_digit
@@ -299,6 +300,7 @@ def write(demo: DemoOpus, dbapi_connection, dialect: Dialect) -> None:
     set_row_version_counter(
         dbapi_connection, dialect, int(max((v for v in versions if pd.notna(v)), default=0))
     )
+    set_identity_counters(dbapi_connection, dialect)
     create_row_version_triggers(dbapi_connection, dialect)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from connectors.store.db import make_engine, migrate, session_scope
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
+from tests.helpers import ODBC_ENV, odbc_connection_string
 
 POSTGRES_URL = os.environ.get(
     "OPUS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,6 +79,28 @@ def odbc_driver() -> str:
     if ODBC_DRIVER not in pyodbc.drivers():
         missing_service(f"ODBC driver {ODBC_DRIVER!r} not installed (have {pyodbc.drivers()})")
     return ODBC_DRIVER
+
+
+@pytest.fixture
+def odbc_opus(
+    postgres_database: Callable[[str], str], odbc_driver: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[DemoOpus], str]:
+    """Factory: a fresh PostgreSQL database holding ``demo``, written over ODBC; the
+    connection string is in $OPUS_TEST_ODBC (ODBC_ENV). Returns the string."""
+
+    def create(demo: DemoOpus) -> str:
+        import pyodbc
+
+        connection_string = odbc_connection_string(postgres_database("opus"), odbc_driver)
+        connection = pyodbc.connect(connection_string, autocommit=False)
+        try:
+            write(demo, connection, "postgresql")  # creates the schema, loads, adds triggers
+        finally:
+            connection.close()
+        monkeypatch.setenv(ODBC_ENV, connection_string)
+        return connection_string
+
+    return create
 
 
 # -- stores and demo data ------------------------------------------------------------------

@@ -9,6 +9,9 @@ from sqlalchemy.engine import make_url
 
 from connectors.store.db import session_scope
 
+ODBC_ENV = "OPUS_TEST_ODBC"
+"""The environment variable the ``odbc_opus`` fixture puts its connection string in."""
+
 
 def sync_tenant(engine: Engine, subdomain: str, now: datetime | None = None) -> list:
     """One schedule sync of a tenant through the real steps, without Prefect."""

@@ -89,6 +89,29 @@ def set_row_version_counter(dbapi_connection, dialect: Dialect, value: int) -> N
     dbapi_connection.commit()
 
 
+# Identity columns a bulk loader may have filled with its own ids.
+IDENTITY_COLUMNS = (
+    ("OnlinePatient", "PatientID"),
+    ("OnlineAppointment", "AppointmentID"),
+    ("OnlinePendingPatientUpdate", "UpdateID"),
+)
+
+
+def set_identity_counters(dbapi_connection, dialect: Dialect) -> None:
+    """Move PostgreSQL's identity sequences past ids a bulk loader wrote itself, so
+    the next row Opus Online inserts gets a fresh id (SQLite's AUTOINCREMENT and SQL
+    Server's IDENTITY_INSERT look after themselves)."""
+    if dialect != "postgresql":
+        return
+    cursor = dbapi_connection.cursor()
+    for table, column in IDENTITY_COLUMNS:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table.lower()}', '{column.lower()}'), "
+            f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
+        )
+    dbapi_connection.commit()
+
+
 def _row_version_prelude(dialect: Dialect) -> list[str]:
     if dialect == "postgresql":
         return ["CREATE SEQUENCE opus_rowversion"]

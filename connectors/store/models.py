@@ -637,6 +637,17 @@ class Booking(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class WorkerLease(Base):
+    """Who runs a one-at-a-time job (write-back) until when. A worker that dies keeps
+    it only until ``expires_at``; a live one renews it as it goes."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """A message to a patient, queued in the transaction of the change that causes it
     and delivered (once) by the notifications flow."""

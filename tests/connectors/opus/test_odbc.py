@@ -19,37 +19,14 @@ from connectors.opus.reader import OpusReader, Window
 from connectors.store.db import session_scope
 from connectors.store.models import FreeRange, OpusDatabase, QuarantinedRow
 from connectors.store.schedules import plan_tenant
-from demo.opus_data import DemoOpus, DemoSpec, generate, write
+from demo.opus_data import DemoOpus, DemoSpec, generate
 from demo.store_seed import seed_demo_tenant
 from flows.schedule_sync import extract_database, judge_database, publish_tenant
-from tests.helpers import odbc_connection_string
+from tests.helpers import ODBC_ENV
 
 pytestmark = [pytest.mark.odbc, pytest.mark.postgres]
 
-ENV = "OPUS_TEST_ODBC"
-SOURCE = OpusSource("Huvuddatabas", f"env:{ENV}")
-
-
-@pytest.fixture
-def odbc_opus(
-    postgres_database: Callable[[str], str], odbc_driver: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[DemoOpus], str]:
-    """Factory: a fresh PostgreSQL database holding ``demo``, written over ODBC; the
-    connection string is in $OPUS_TEST_ODBC. Returns the string."""
-
-    def create(demo: DemoOpus) -> str:
-        import pyodbc
-
-        connection_string = odbc_connection_string(postgres_database("opus"), odbc_driver)
-        connection = pyodbc.connect(connection_string, autocommit=False)
-        try:
-            write(demo, connection, "postgresql")  # creates the schema, loads, adds triggers
-        finally:
-            connection.close()
-        monkeypatch.setenv(ENV, connection_string)
-        return connection_string
-
-    return create
+SOURCE = OpusSource("Huvuddatabas", f"env:{ODBC_ENV}")
 
 
 @pytest.fixture
@@ -193,10 +170,10 @@ def test_sync_from_odbc_publishes_exactly_the_valid_ranges(
     connection_string = odbc_opus(demo)
     with session_scope(sqlite_store) as session:
         tenant = seed_demo_tenant(session, demo, tmp_path / "not-used.db")
-        tenant.databases[0].connection_ref = f"env:{ENV}"
+        tenant.databases[0].connection_ref = f"env:{ODBC_ENV}"
         subdomain = tenant.subdomain
     with session_scope(sqlite_store) as session:
-        assert session.scalars(select(OpusDatabase.connection_ref)).all() == [f"env:{ENV}"]
+        assert session.scalars(select(OpusDatabase.connection_ref)).all() == [f"env:{ODBC_ENV}"]
 
     # What should be published, worked out from the demo alone: every range the
     # generator made, except those a bad row overlaps (a clinician cannot be in two

@@ -1,6 +1,7 @@
 """booking write-back to Opus, rebookings
 
-Adds to ``booking`` what write-back needs (change/written sequence numbers, the Opus
+Adds the ``worker_lease`` table (one write-back at a time) and, to ``booking``, what
+write-back needs (change/written sequence numbers, the Opus
 appointment and patient ids, retry bookkeeping, the conflict reason), the shared
 ``appointment_key`` of a booking and its rebookings, and the status ``rebooked``.
 
@@ -75,6 +76,13 @@ def upgrade() -> None:
             sqlite_where=sa.text(DUE),
             postgresql_where=sa.text(DUE),
         )
+    op.create_table(
+        "worker_lease",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("holder", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", when, nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_lease")),
+    )
     if sqlite:
         _create_overlap_triggers()
 
@@ -95,6 +103,7 @@ def _create_overlap_triggers() -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    op.drop_table("worker_lease")
     op.execute("UPDATE booking SET status = 'cancelled' WHERE status = 'rebooked'")
     with op.batch_alter_table("booking", recreate="always" if sqlite else "auto") as batch_op:
         batch_op.drop_index("ix_booking_write_back_due")
