@@ -2,7 +2,8 @@
 
 1. the demo Opus database (SQLite) and the booking store, built when missing or stale;
 2. a local Prefect server with its UI;
-3. the deployments served (the schedule sync every few minutes), after one first sync;
+3. the deployments served (the schedule sync every few minutes), after one first sync,
+   and the worker that writes each confirmed booking back to Opus at once;
 4. the booking app on port 8000.
 
 Each runs as a child process; Ctrl-C (or SIGTERM) stops them all, newest first.
@@ -72,6 +73,7 @@ def run_demo(reset: bool = False) -> int:
         print("First schedule sync …", flush=True)
         subprocess.run([*cli, "sync"], env=env, check=False)
         children.append(_start([*cli, "serve"], env))
+        children.append(_start([*cli, "worker"], env))  # write-back as bookings confirm
         children.append(_start([*cli, "app"], env))
         _wait_for(
             f"http://{settings.app_host}:{settings.app_port}/healthz", children[-1], "booking app"

@@ -9,6 +9,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.sync_schedules import sync_all_tenants, sync_schedules
+from flows.write_back import write_back
 from opus_online.config import get_settings
 
 
@@ -25,6 +26,15 @@ def deployments() -> list[RunnerDeployment]:
             name="one-tenant",
             description="Opus → booking store for one tenant (its subdomain), run by hand.",
             tags=["sync"],
+        ),
+        write_back.to_deployment(
+            name="write-back",
+            interval=timedelta(minutes=1),
+            description=(
+                "Booking store → Opus. The worker runs it as soon as a booking is "
+                "confirmed; this schedule is the safety net."
+            ),
+            tags=["write-back"],
         ),
     ]
 

@@ -5,11 +5,13 @@ opus-online serve     register the flows' deployments with Prefect and run them 
 opus-online sync      one schedule sync of every tenant, then a summary
 opus-online migrate   bring the booking store's schema up to date
 opus-online app       the booking app alone
+opus-online worker    write bookings back to Opus as soon as they are confirmed
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from opus_online.config import get_settings
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--tenant", help="only this tenant (subdomain)")
     commands.add_parser("migrate", help="migrate the booking store")
     commands.add_parser("app", help="run the booking app")
+    commands.add_parser("worker", help="run flows as soon as there is work (write-back)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -45,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "app":
         return _app()
+    if args.command == "worker":
+        from flows.worker import run_worker
+
+        logging.basicConfig(level=logging.INFO)
+        run_worker()
+        return 0
     return 2
 
 
