@@ -58,7 +58,7 @@ class Change:
 
 def due_bookings(session: Session, now: datetime, limit: int) -> list[Due]:
     """Bookings whose latest change Opus has not heard of and whose retry time has
-    come, oldest first, with the Opus database each goes to."""
+    come, with the Opus database each goes to: by database, oldest first."""
     rows = session.execute(
         select(Booking.id, Clinic.opus_database_id)
         .join(Clinic, Clinic.id == Booking.clinic_id)
@@ -66,7 +66,7 @@ def due_bookings(session: Session, now: datetime, limit: int) -> list[Due]:
             Booking.change_seq > Booking.written_seq,
             or_(Booking.write_back_next_at.is_(None), Booking.write_back_next_at <= now),
         )
-        .order_by(Booking.id)
+        .order_by(Clinic.opus_database_id, Booking.id)
         .limit(limit)
     ).all()
     return [Due(booking_id, database_id) for booking_id, database_id in rows]
