@@ -165,8 +165,8 @@ class OpusWriter:
 
     def _appointment(self, key: str) -> _Row | None:
         return self._one(
-            "SELECT AppointmentID, ClinicID, ClinicianID, PatientID, StartTime, EndTime, Status "
-            "FROM OnlineAppointment WHERE IdempotencyKey = ?",
+            "SELECT AppointmentID, ClinicID, ClinicianID, TreatmentID, PatientID, StartTime, "
+            "EndTime, Status FROM OnlineAppointment WHERE IdempotencyKey = ?",
             (key,),
         )
 
@@ -248,10 +248,19 @@ class OpusWriter:
             "WHERE ClinicianID = ? AND StartTime < ? AND EndTime > ?",
             (clinician, self._at(end), self._at(start)),
         )
-        if overlapping is not None or not treatments:
-            return  # already free (someone opened it again), or we never knew for what
+        if overlapping is not None:
+            return  # already free: someone opened the time again meanwhile
         before = self._neighbour(clinic, clinician, "EndTime", start)
         after = self._neighbour(clinic, clinician, "StartTime", end)
+        if not treatments:
+            # Unrecorded (a crash between Opus's commit and the store's): what the time
+            # next to it is free for, else at least the appointment's own treatment.
+            beside = before or after
+            treatments = (
+                self._treatments(beside["FreeRangeID"])
+                if beside is not None
+                else tuple(t for t in (current["TreatmentID"],) if t is not None)
+            )
         joins_before = before is not None and self._treatments(before["FreeRangeID"]) == treatments
         joins_after = after is not None and self._treatments(after["FreeRangeID"]) == treatments
         if joins_before and joins_after:

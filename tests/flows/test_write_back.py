@@ -120,15 +120,22 @@ def test_the_message_and_code_stay_out_when_their_settings_are_off(synced, opus)
 def test_writing_back_again_or_after_a_lost_store_commit_makes_no_second_appointment(synced, opus):
     slots, ids = slots_and_ids(synced)
     booking = book(synced, slots[0], ids)
+    free_before = opus.free_minutes(clinician_of(synced, booking))
     write_back_due(synced)
     assert write_back_due(synced).handled == 0  # nothing due any more
 
     # As if the process died after Opus committed but before the store did.
     with session_scope(synced) as session:
-        session.execute(update(Booking).values(written_seq=0))
+        session.execute(update(Booking).values(written_seq=0, opus_range_treatments=None))
     assert write_back_due(synced).outcomes == {"already_there": 1}
     assert len(opus.appointments(booking.appointment_key)) == 1
     assert reload(synced, booking).written_seq == 1
+
+    # Cancelled later, its time still goes back to Opus's free time, merged whole.
+    clinician = clinician_of(synced, booking)
+    cancel(synced, booking)
+    write_back_due(synced)
+    assert opus.free_minutes(clinician) == free_before
 
 
 def test_an_existing_patient_is_matched_and_a_new_address_waits_for_reception(synced, opus):
