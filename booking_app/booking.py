@@ -31,7 +31,7 @@ from booking_app.flow import (
 )
 from booking_app.forms import PostedForm
 from booking_app.messages import t
-from booking_app.patients import LOGIN_PATH, LoggedInPatient, PatientDep
+from booking_app.patients import LoggedInPatient, PatientDep, login_href, prefilled, return_path
 from booking_app.steps import Resolved, Steps, UnknownChoice
 from booking_app.templating import templates
 from connectors.store.bookings import (
@@ -123,7 +123,10 @@ def closed_notice(
         status=403,
         title_key=f"{key}_title",
         body_key=f"{key}_body",
-        login_href=LOGIN_PATH if key == "login_required" else None,
+        # Back to this step after logging in (after a posted form: the first step).
+        login_href=login_href(settings, return_path(request, "/boka"))
+        if key == "login_required"
+        else None,
     )
 
 
@@ -443,7 +446,7 @@ def details_page(
         "details.html",
         status=status,
         fields=details.fields_for(settings, with_personal_number=patient is None),
-        form=form or details.Details(values={}),
+        form=form or details.Details(values=prefilled(session, tenant.id, patient)),
         ask_channel=confirmation_mode(settings) == "code",
         patient=patient,
         patient_info=(settings.patient_info_text or "").strip() or None,

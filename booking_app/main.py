@@ -15,8 +15,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from booking_app import admin, booking, errors, login, my_bookings, notifications, pages
 from booking_app import api as public_api
-from booking_app import booking, errors, pages
 from booking_app.api.cache import AnswerCache
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
@@ -46,7 +46,11 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(booking.router)
+    app.include_router(notifications.router)  # message links, SMS delivery reports
+    app.include_router(login.router)
+    app.include_router(my_bookings.router)
     app.include_router(public_api.router)
+    admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     return app
 

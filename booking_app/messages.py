@@ -394,6 +394,181 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "En bekräftelse skickas till din e-post och mobil.",
         "en": "A confirmation is sent to your e-mail and mobile.",
     },
+    # -- e-ID login (BankID) -------------------------------------------------------------
+    "account_nav": {"sv": "Ditt konto", "en": "Your account"},
+    "login": {"sv": "Logga in", "en": "Log in"},
+    "logout": {"sv": "Logga ut", "en": "Log out"},
+    "login_heading": {"sv": "Logga in med BankID", "en": "Log in with BankID"},
+    "login_intro": {
+        "sv": "Logga in för att se dina bokningar, boka om eller avboka.",
+        "en": "Log in to see your bookings, rebook or cancel.",
+    },
+    "login_other_device": {
+        "sv": "Mobilt BankID på annan enhet",
+        "en": "Mobile BankID on another device",
+    },
+    "login_this_device": {"sv": "BankID på den här enheten", "en": "BankID on this device"},
+    "login_cancelled": {"sv": "Inloggningen avbröts.", "en": "The login was cancelled."},
+    "login_unavailable": {
+        "sv": "Inloggning med BankID går inte att använda just nu. Kontakta kliniken.",
+        "en": "Logging in with BankID is not available right now. Please contact the clinic.",
+    },
+    "bankid_heading": {"sv": "Legitimera dig med BankID", "en": "Identify yourself with BankID"},
+    "bankid_qr_instructions": {
+        "sv": "Starta BankID-appen i din mobil och tryck på Skanna QR-kod. Rikta kameran mot "
+        "QR-koden här nedanför.",
+        "en": "Start the BankID app on your phone and tap Scan QR code. Point the camera at "
+        "the QR code below.",
+    },
+    "bankid_qr_label": {"sv": "QR-kod för BankID", "en": "QR code for BankID"},
+    "bankid_open_app": {"sv": "Öppna BankID", "en": "Open BankID"},
+    "bankid_continue": {"sv": "Fortsätt", "en": "Continue"},
+    "bankid_cancel": {"sv": "Avbryt", "en": "Cancel"},
+    "bankid_try_again": {"sv": "Försök igen", "en": "Try again"},
+    "bankid_needs_javascript": {
+        "sv": "Koden uppdateras bara med JavaScript påslaget. Tryck på Fortsätt när du har "
+        "legitimerat dig i appen.",
+        "en": "The code only updates with JavaScript on. Press Continue once you have "
+        "identified yourself in the app.",
+    },
+    # BankID's recommended user messages (RFA), by the hint or error they answer
+    "bankid_rfa1": {"sv": "Starta BankID-appen.", "en": "Start your BankID app."},
+    "bankid_rfa2": {
+        "sv": "Du har inte BankID-appen installerad. Kontakta din bank.",
+        "en": "The BankID app is not installed. Please contact your bank.",
+    },
+    "bankid_rfa3": {
+        "sv": "Åtgärden avbruten. Försök igen.",
+        "en": "Action cancelled. Please try again.",
+    },
+    "bankid_rfa4": {
+        "sv": "En identifiering eller underskrift för det här personnumret är redan påbörjad. "
+        "Försök igen.",
+        "en": "An identification or signing for this personal number is already started. "
+        "Please try again.",
+    },
+    "bankid_rfa5": {
+        "sv": "Internt tekniskt fel. Försök igen.",
+        "en": "Internal error. Please try again.",
+    },
+    "bankid_rfa6": {"sv": "Åtgärden avbruten.", "en": "Action cancelled."},
+    "bankid_rfa8": {
+        "sv": "BankID-appen svarar inte. Kontrollera att den är startad och att du har "
+        "internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din "
+        "bank. Försök sedan igen.",
+        "en": "The BankID app is not responding. Please check that it is started and that "
+        "you have internet access. If you do not have a valid BankID you can get one from "
+        "your bank. Try again.",
+    },
+    "bankid_rfa9": {
+        "sv": "Skriv in din säkerhetskod i BankID-appen och välj Identifiera.",
+        "en": "Enter your security code in the BankID app and select Identify.",
+    },
+    "bankid_rfa13": {
+        "sv": "Försöker starta BankID-appen.",
+        "en": "Trying to start your BankID app.",
+    },
+    "bankid_rfa14": {
+        "sv": "Söker efter BankID, det kan ta en liten stund …",
+        "en": "Searching for BankID, it may take a little while …",
+    },
+    "bankid_rfa16": {
+        "sv": "Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat "
+        "BankID eller skaffa ett nytt hos din bank.",
+        "en": "The BankID you are trying to use is blocked or too old. Please use another "
+        "BankID or get a new one from your bank.",
+    },
+    "bankid_rfa17a": {
+        "sv": "BankID-appen verkar inte finnas i din dator eller telefon. Installera den och "
+        "skaffa ett BankID hos din bank.",
+        "en": "The BankID app could not be found on your computer or mobile device. Please "
+        "install it and get a BankID from your bank.",
+    },
+    "bankid_rfa17b": {
+        "sv": "Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden. "
+        "Kontrollera att BankID-appen är uppdaterad.",
+        "en": "Failed to scan the QR code. Start the BankID app and scan the QR code. Check "
+        "that the BankID app is up to date.",
+    },
+    "bankid_rfa21": {"sv": "Identifiering pågår.", "en": "Identification in progress."},
+    "bankid_rfa22": {"sv": "Okänt fel. Försök igen.", "en": "Unknown error. Please try again."},
+    "bankid_rfa23": {
+        "sv": "Fotografera och läs av din ID-handling med BankID-appen.",
+        "en": "Process your machine-readable travel document using the BankID app.",
+    },
+    "bankid_unreachable": {
+        "sv": "BankID går inte att nå just nu. Försök igen om en stund.",
+        "en": "BankID cannot be reached right now. Please try again shortly.",
+    },
+    "logged_in_as": {"sv": "Inloggad som {name}", "en": "Logged in as {name}"},
+    # -- Mina bokningar -----------------------------------------------------------------
+    "my_bookings": {"sv": "Mina bokningar", "en": "My bookings"},
+    "my_bookings_none": {
+        "sv": "Du har inga kommande bokningar.",
+        "en": "You have no coming appointments.",
+    },
+    "my_booking_cancel": {"sv": "Avboka", "en": "Cancel"},
+    "my_booking_rebook": {"sv": "Boka om", "en": "Rebook"},
+    "my_booking_cancelled": {"sv": "Din tid är avbokad.", "en": "Your appointment is cancelled."},
+    "my_booking_rebooked": {
+        "sv": "Din tid är ombokad till {time}.",
+        "en": "Your appointment is moved to {time}.",
+    },
+    "my_booking_not_active": {
+        "sv": "Bokningen går inte längre att ändra.",
+        "en": "The booking can no longer be changed.",
+    },
+    "my_booking_cancel_disabled": {
+        "sv": "Det går inte att avboka på webben.",
+        "en": "Appointments cannot be cancelled online.",
+    },
+    "my_booking_change_disabled": {
+        "sv": "Det går inte att boka om på webben.",
+        "en": "Appointments cannot be rebooked online.",
+    },
+    "my_booking_cancel_not_for_treatment": {
+        "sv": "Den här behandlingen kan inte avbokas på webben.",
+        "en": "This treatment cannot be cancelled online.",
+    },
+    "my_booking_change_not_for_treatment": {
+        "sv": "Den här behandlingen kan inte bokas om på webben.",
+        "en": "This treatment cannot be rebooked online.",
+    },
+    "my_booking_past_cutoff": {
+        "sv": "Det är för sent att ändra eller avboka på webben (det gick till {time}).",
+        "en": "It is too late to change or cancel online (possible until {time}).",
+    },
+    "my_booking_made_by_clinic": {
+        "sv": "Tiden är bokad av kliniken och ändras per telefon.",
+        "en": "The clinic booked this appointment; it is changed by phone.",
+    },
+    "call_clinic_phone": {
+        "sv": "Ring kliniken på {phone}.",
+        "en": "Please call the clinic on {phone}.",
+    },
+    "call_clinic": {"sv": "Kontakta kliniken.", "en": "Please contact the clinic."},
+    "my_booking_refused_title": {
+        "sv": "Bokningen kunde inte ändras",
+        "en": "The booking could not be changed",
+    },
+    "cancel_heading": {"sv": "Avboka tid", "en": "Cancel appointment"},
+    "cancel_question": {
+        "sv": "Vill du avboka den här tiden?",
+        "en": "Do you want to cancel this appointment?",
+    },
+    "cancel_confirm": {"sv": "Ja, avboka", "en": "Yes, cancel"},
+    "cancel_keep": {"sv": "Nej, behåll tiden", "en": "No, keep it"},
+    "rebook_heading": {"sv": "Boka om", "en": "Rebook"},
+    "rebook_current": {"sv": "Din nuvarande tid", "en": "Your current appointment"},
+    "rebook_choose": {
+        "sv": "Välj en ny tid för samma behandling.",
+        "en": "Choose a new time for the same treatment.",
+    },
+    "rebook_taken": {
+        "sv": "Tiden hann bokas av någon annan. Välj en annan tid.",
+        "en": "Someone else took that time. Please choose another.",
+    },
+    "to_my_bookings": {"sv": "Till Mina bokningar", "en": "To My bookings"},
     # -- refused forms ----------------------------------------------------------------
     "csrf_title": {"sv": "Formuläret kunde inte skickas", "en": "The form could not be sent"},
     "csrf_body": {
@@ -412,6 +587,199 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Formuläret kunde inte läsas. Gå tillbaka och försök igen.",
         "en": "The form could not be read. Go back and try again.",
     },
+    # -- the operators' pages (booking_app/admin), the manual's labels ---------------
+    "admin_title": {"sv": "Opus Online – inställningar", "en": "Opus Online – settings"},
+    "admin_tabs": {"sv": "Flikar", "en": "Tabs"},
+    "admin_saved": {"sv": "Ändringarna är sparade.", "en": "Your changes are saved."},
+    "admin_save": {"sv": "Spara", "en": "Save"},
+    "admin_login_heading": {"sv": "Logga in som operatör", "en": "Operator login"},
+    "admin_email": {"sv": "E-postadress", "en": "E-mail address"},
+    "admin_password": {"sv": "Lösenord", "en": "Password"},
+    "admin_login": {"sv": "Logga in", "en": "Log in"},
+    "admin_login_failed": {
+        "sv": "Fel e-postadress eller lösenord.",
+        "en": "Wrong e-mail address or password.",
+    },
+    "admin_login_locked": {
+        "sv": "För många misslyckade försök. Kontot är låst en stund; försök igen senare.",
+        "en": "Too many failed attempts. The account is locked for a while; try again later.",
+    },
+    "admin_tenants": {"sv": "Dina kundkonton", "en": "Your accounts"},
+    "admin_no_tenants": {
+        "sv": "Du har inte behörighet till något kundkonto.",
+        "en": "You have no access to any account.",
+    },
+    "admin_role_administrator": {"sv": "administratör", "en": "administrator"},
+    "admin_role_operator": {"sv": "operatör", "en": "operator"},
+    "admin_role_analyst": {"sv": "analytiker (endast läsa)", "en": "analyst (read only)"},
+    "admin_tab_clinics": {"sv": "Kliniker", "en": "Clinics"},
+    "admin_tab_subdomain": {"sv": "Underdomän", "en": "Subdomain"},
+    "admin_tab_flexibility": {"sv": "Flexibilitet", "en": "Flexibility"},
+    "admin_tab_media": {"sv": "Media", "en": "Media"},
+    "admin_tab_email": {"sv": "E-post", "en": "E-mail"},
+    "admin_tab_sms": {"sv": "SMS", "en": "SMS"},
+    "admin_tab_advanced": {"sv": "Avancerat", "en": "Advanced"},
+    "admin_tab_audit": {"sv": "Ändringslogg", "en": "Audit log"},
+    "admin_general_settings": {"sv": "Allmänna inställningar", "en": "General settings"},
+    "admin_flex_view_bookings_enabled": {
+        "sv": "Visning av bokning aktiverad",
+        "en": "Viewing bookings enabled",
+    },
+    "admin_flex_login_enabled": {"sv": "Inloggning aktiverad", "en": "Login enabled"},
+    "admin_flex_cancel_enabled": {"sv": "Avbokning aktiverad", "en": "Cancellation enabled"},
+    "admin_flex_change_enabled": {"sv": "Ändra bokning aktiverad", "en": "Rebooking enabled"},
+    "admin_flex_new_booking_enabled": {"sv": "Ny bokning aktiverad", "en": "New booking enabled"},
+    "admin_flex_new_booking_requires_login": {
+        "sv": "Ny bokning kräver inloggning",
+        "en": "New booking requires login",
+    },
+    "admin_flex_weekend_booking_enabled": {
+        "sv": "Helgbokning aktiverad",
+        "en": "Weekend booking enabled",
+    },
+    "admin_flex_code_challenge_enabled": {
+        "sv": "Använd e-post/SMS-kod utmaning",
+        "en": "Use e-mail/SMS code challenge",
+    },
+    "admin_flex_maintenance_mode": {"sv": "Aktivera underhållsläge", "en": "Maintenance mode"},
+    "admin_flex_publish_boka_vard": {
+        "sv": "Publicera på ”Boka vård”",
+        "en": "Publish on “Boka vård”",
+    },
+    "admin_flex_publish_opus_online": {
+        "sv": "Publicera på ”Opus Dental Online”",
+        "en": "Publish on “Opus Dental Online”",
+    },
+    "admin_flex_user_message_enabled": {
+        "sv": "Användarmeddelande aktiverad",
+        "en": "User message enabled",
+    },
+    "admin_flex_any_practitioner_option": {
+        "sv": "Visa alternativet Vilken behandlare som helst",
+        "en": "Show the option Any practitioner",
+    },
+    "admin_flex_any_clinic_option": {
+        "sv": "Visa alternativet Vilken klinik som helst",
+        "en": "Show the option Any clinic",
+    },
+    "admin_flex_skip_confirmation": {"sv": "Hoppa över bekräftelse", "en": "Skip confirmation"},
+    "admin_registration_settings": {
+        "sv": "Registreringsinställningar",
+        "en": "Registration settings",
+    },
+    "admin_flex_ask_address": {"sv": "Fråga efter adress", "en": "Ask for address"},
+    "admin_flex_campaign_code_enabled": {
+        "sv": "Kampanjkod aktiverad",
+        "en": "Campaign code enabled",
+    },
+    "admin_step_order": {"sv": "Bokningsinställningsordning", "en": "Booking step order"},
+    "admin_flex_combined_view": {"sv": "Sammanslagen visning", "en": "Combined view"},
+    "admin_change_setting": {"sv": "Ändra bokningsinställning", "en": "Rebooking setting"},
+    "admin_flex_change_cutoff_hours": {
+        "sv": "Timmar före besöket då ombokning och avbokning stänger",
+        "en": "Hours before the appointment when rebooking and cancelling close",
+    },
+    "admin_flex_months_to_sync": {
+        "sv": "Antal månader att publicera",
+        "en": "Months of times to publish",
+    },
+    "admin_error_steps": {
+        "sv": "Varje steg (Klinik, Behandling, Behandlare, Tid) ska väljas exakt en gång.",
+        "en": "Choose each step (Clinic, Treatment, Practitioner, Time) exactly once.",
+    },
+    "admin_error_change_cutoff_hours": {
+        "sv": "Timmarna ska vara ett heltal från 0 till 720.",
+        "en": "The hours must be a whole number from 0 to 720.",
+    },
+    "admin_error_months_to_sync": {
+        "sv": "Antalet månader ska vara ett heltal från 1 till 24.",
+        "en": "The months must be a whole number from 1 to 24.",
+    },
+    "admin_subdomain_label": {"sv": "Underdomän", "en": "Subdomain"},
+    "admin_check_availability": {
+        "sv": "Kontrollera tillgänglighet",
+        "en": "Check availability",
+    },
+    "admin_subdomain_free": {"sv": "Namnet är ledigt.", "en": "The name is available."},
+    "admin_subdomain_empty": {"sv": "Skriv en underdomän.", "en": "Enter a subdomain."},
+    "admin_subdomain_invalid": {
+        "sv": "Använd bara a–z, 0–9 och bindestreck (inte först eller sist), högst 63 tecken.",
+        "en": "Use only a–z, 0–9 and hyphens (not first or last), at most 63 characters.",
+    },
+    "admin_subdomain_reserved": {
+        "sv": "Namnet är reserverat. Välj ett annat.",
+        "en": "That name is reserved. Choose another.",
+    },
+    "admin_subdomain_taken": {
+        "sv": "Namnet används redan. Välj ett annat.",
+        "en": "That name is already taken. Choose another.",
+    },
+    "admin_media_welcome_text": {"sv": "Välkomsttext", "en": "Welcome text"},
+    "admin_media_patient_info_text": {"sv": "Patientinformation", "en": "Patient information"},
+    "admin_media_default_clinic_text": {
+        "sv": "Standardtext för kliniker",
+        "en": "Default clinic text",
+    },
+    "admin_media_patient_info_default": {
+        "sv": "Tom patientinformation visar standardtexten.",
+        "en": "Empty patient information shows the default text.",
+    },
+    "admin_media_clinic_text": {"sv": "Klinikspecifik text: {clinic}", "en": "Text for {clinic}"},
+    "admin_media_colours": {"sv": "Färgschema", "en": "Colour scheme"},
+    "admin_media_color_primary": {"sv": "Huvudfärg", "en": "Primary colour"},
+    "admin_media_color_accent": {"sv": "Accentfärg", "en": "Accent colour"},
+    "admin_error_colour": {
+        "sv": "En färg ska skrivas #RRGGBB.",
+        "en": "A colour is written #RRGGBB.",
+    },
+    "admin_error_primary_contrast": {
+        "sv": "Huvudfärgen är för ljus mot den vita sidan (WCAG AA kräver kontrast 3:1).",
+        "en": "The primary colour is too light on the white page (WCAG AA needs 3:1).",
+    },
+    "admin_error_text_contrast": {
+        "sv": "Text på färgen blir svårläst (WCAG AA kräver kontrast 4,5:1).",
+        "en": "Text on the colour would be hard to read (WCAG AA needs 4.5:1).",
+    },
+    "admin_error_too_long": {"sv": "En text är för lång.", "en": "A text is too long."},
+    "admin_database": {"sv": "Databas", "en": "Database"},
+    "admin_order": {"sv": "Ordning", "en": "Order"},
+    "admin_group": {"sv": "Grupp", "en": "Group"},
+    "admin_added_practitioners": {"sv": "Tillagda behandlare", "en": "Added practitioners"},
+    "admin_add": {"sv": "Lägg till", "en": "Add"},
+    "admin_analytics_script": {
+        "sv": "Skript för webbstatistik",
+        "en": "Web analytics script",
+    },
+    "admin_administrator_only": {
+        "sv": "Bara en administratör kan ändra skriptet.",
+        "en": "Only an administrator can change the script.",
+    },
+    "admin_sender_email": {"sv": "Avsändaradress", "en": "Sender address"},
+    "admin_sender_sms": {"sv": "Avsändar-id", "en": "Sender id"},
+    "admin_merge_fields": {"sv": "Kopplingsfält", "en": "Merge fields"},
+    "admin_template_default": {
+        "sv": "En tom mall skickar Opus standardtext.",
+        "en": "An empty template sends Opus's default text.",
+    },
+    "admin_template_new": {"sv": "Ny bokning", "en": "New booking"},
+    "admin_template_rebook": {"sv": "Ombokning", "en": "Rebooking"},
+    "admin_template_cancel": {"sv": "Avbokning", "en": "Cancellation"},
+    "admin_subject": {"sv": "Ämne", "en": "Subject"},
+    "admin_body": {"sv": "Text", "en": "Text"},
+    "admin_sms_length": {
+        "sv": "Uppskattad längd: {characters} tecken, {encoding}, {segments} SMS",
+        "en": "Estimated length: {characters} characters, {encoding}, {segments} SMS",
+    },
+    "admin_error_sender": {
+        "sv": "Avsändaren är inte giltig.",
+        "en": "The sender is not valid.",
+    },
+    "admin_audit_when": {"sv": "När", "en": "When"},
+    "admin_audit_who": {"sv": "Vem", "en": "Who"},
+    "admin_audit_setting": {"sv": "Inställning", "en": "Setting"},
+    "admin_audit_old": {"sv": "Före", "en": "Before"},
+    "admin_audit_new": {"sv": "Efter", "en": "After"},
+    "admin_audit_empty": {"sv": "Inga ändringar ännu.", "en": "No changes yet."},
 }
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, TenantDep
+from booking_app.patients import PatientDep
 from booking_app.queries import front_page_clinics, group_clinics
 from booking_app.templating import templates
 from booking_app.theme import theme_css
@@ -35,7 +36,12 @@ def theme(tenant: TenantDep) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def front_page(
-    request: Request, tenant: OpenTenantDep, session: SessionDep, now: NowDep, lang: LangDep
+    request: Request,
+    tenant: OpenTenantDep,
+    session: SessionDep,
+    now: NowDep,
+    lang: LangDep,
+    patient: PatientDep,  # the header's log in / my bookings links
 ) -> Response:
     settings = tenant.settings
     # A tenant without a settings row has never been configured: treat it as closed.

@@ -52,6 +52,9 @@ def _page_context(request: Request) -> dict[str, Any]:
         "month_name": partial(formatting.format_month, lang=lang),
         "csrf_token": partial(csrf.token, request),
         "csrf_field": csrf.FIELD,
+        # The header's log in / my bookings / log out, when the page asked who is
+        # logged in (booking_app.patients); None on pages that did not.
+        "account": getattr(request.state, "account", None),
     }
 
 

@@ -3,8 +3,10 @@
 1. the demo Opus database (SQLite) and the booking store, built when missing or stale;
 2. a local Prefect server with its UI;
 3. the deployments served (the schedule sync every few minutes), after one first sync,
-   and the worker that writes each confirmed booking back to Opus at once;
-4. the booking app on port 8000.
+   and the worker that writes each confirmed booking back to Opus at once (and sends
+   the patients' e-mail and SMS);
+4. the booking app on port 8000;
+5. a mail catcher and an SMS gateway stand-in, where the patients' messages arrive.
 
 Each runs as a child process; Ctrl-C (or SIGTERM) stops them all, newest first.
 """
@@ -19,6 +21,7 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -28,6 +31,25 @@ from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from opus_online.config import Settings, get_settings
 
 RUNS_DRY_WITHIN = timedelta(days=14)
+DEMO_BANKID_PORT = 8443
+
+
+def _bankid_dir(settings: Settings) -> Path:
+    return (settings.data_dir / "bankid").resolve()
+
+
+def _bankid_env(settings: Settings) -> dict[str, str]:
+    """Where the app finds the BankID stand-in and its test certificates."""
+    folder = _bankid_dir(settings)
+    return {
+        "OPUS_BANKID_URL": f"https://127.0.0.1:{DEMO_BANKID_PORT}",
+        "OPUS_BANKID_CA_FILE": str(folder / "ca.pem"),
+        "OPUS_BANKID_CERT_FILE": str(folder / "rp.pem"),
+        "OPUS_BANKID_KEY_FILE": str(folder / "rp-key.pem"),
+    }
+
+
+MAIL_CATCHER_WEB_PORT = 8025
 
 
 def run_demo(reset: bool = False) -> int:
@@ -43,6 +65,7 @@ def run_demo(reset: bool = False) -> int:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_API_URL": f"{prefect_url}/api",
         "OPUS_DATA_DIR": str(settings.data_dir.resolve()),
+        **_notification_env(settings),
     }
     children: list[subprocess.Popen] = []
 
@@ -51,7 +74,26 @@ def run_demo(reset: bool = False) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     cli = [sys.executable, "-m", "opus_online.cli"]
+    env.update(_bankid_env(settings))
     try:
+        # The BankID stand-in plays the patient's phone too: every login completes as
+        # the demo person a few seconds after it starts (see demo/bankid_server.py).
+        children.append(
+            _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "demo.bankid_server",
+                    "--dir",
+                    str(_bankid_dir(settings)),
+                    "--port",
+                    str(DEMO_BANKID_PORT),
+                    "--auto-complete-after",
+                    "6",
+                ],
+                env,
+            )
+        )
         print("Starting the Prefect server …", flush=True)
         children.append(
             _start(
@@ -70,6 +112,7 @@ def run_demo(reset: bool = False) -> int:
             )
         )
         _wait_for(f"{prefect_url}/api/health", children[-1], "Prefect server", timeout_s=120)
+        mail_web, sms_web = _start_message_stand_ins(settings, env, children)
         print("First schedule sync …", flush=True)
         subprocess.run([*cli, "sync"], env=env, check=False)
         children.append(_start([*cli, "serve"], env))
@@ -86,6 +129,9 @@ def run_demo(reset: bool = False) -> int:
             f"    API key (header apiKey)   {DEMO_API_KEY}\n"
             f"    OpenAPI document          {booking}api/public/v1/swagger.json\n"
             f"  Prefect UI (flows, runs)    {prefect_url}/\n"
+            "  BankID login (stand-in)     completes as Tolvan Tolvansson after ~6 s\n"
+            f"  e-mail to patients          {mail_web}\n"
+            f"  SMS to patients             {sms_web}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -99,6 +145,31 @@ def run_demo(reset: bool = False) -> int:
     finally:
         for child in reversed(children):
             _stop(child)
+
+
+def _notification_env(settings: Settings) -> dict[str, str]:
+    """Links in the demo's messages lead to the demo's booking page (plain HTTP, its
+    port); mail and SMS go to the stand-ins (the settings' defaults, unless set)."""
+    url = f"http://{{subdomain}}.{settings.base_domain}:{settings.app_port}"
+    return {"OPUS_PUBLIC_BASE_URL": os.environ.get("OPUS_PUBLIC_BASE_URL", url)}
+
+
+def _start_message_stand_ins(
+    settings: Settings, env: dict[str, str], children: list[subprocess.Popen]
+) -> tuple[str, str]:
+    """The mail catcher on the SMTP port and the SMS stand-in on the gateway port that
+    the settings name; returns the pages that show what they received."""
+    mail_web = f"http://127.0.0.1:{MAIL_CATCHER_WEB_PORT}/"
+    catcher = ["--smtp-port", str(settings.smtp_port), "--web-port", str(MAIL_CATCHER_WEB_PORT)]
+    children.append(_start([sys.executable, "-m", "demo.mail_catcher", *catcher], env))
+    _wait_for(mail_web, children[-1], "mail catcher")
+    port = str(urlsplit(settings.sms_gateway_url).port or 80)
+    login = ["--username", settings.sms_gateway_username, "--password"]
+    login.append(settings.sms_gateway_password.get_secret_value())
+    children.append(_start([sys.executable, "-m", "demo.sms_gateway", "--port", port, *login], env))
+    sms_web = f"http://127.0.0.1:{port}/"
+    _wait_for(sms_web, children[-1], "SMS gateway stand-in")
+    return mail_web, sms_web
 
 
 def prepare_demo_data(settings: Settings, reset: bool = False) -> None:

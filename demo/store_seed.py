@@ -15,17 +15,22 @@ from connectors.store.models import (
     ApiKey,
     Clinic,
     ClinicPractitioner,
+    Operator,
     OpusDatabase,
     Practitioner,
     Tenant,
     TenantSettings,
 )
+from connectors.store.operators import create_operator
 from demo.opus_data import DemoOpus
 
 DEMO_SUBDOMAIN = "tandmottagningen"
 DEMO_API_KEY = "oo_demo_tandmottagningen_not_a_secret"
 """The demo tenant's public API key: fixed, so the README and the demo's banner can show
 it. Only the demo tenant gets it; a real tenant's keys are random (``create_api_key``)."""
+DEMO_OPERATOR = "operator@tandmottagningen.se"
+DEMO_OPERATOR_PASSWORD = "demo-operator-not-a-secret"
+"""The demo tenant's administrator at /admin: fixed, so the README can show it."""
 DEMO_WELCOME = (
     "Välkommen till Tandmottagningen! Här bokar du tid hos oss i Uppsala, Västerås och Enköping."
 )
@@ -38,6 +43,7 @@ def seed_demo_tenant(
     existing = session.scalars(select(Tenant).where(Tenant.subdomain == subdomain)).one_or_none()
     if existing is not None:
         _ensure_demo_api_key(session, existing)  # a store seeded before the API had keys
+        _ensure_demo_operator(session, existing)  # ... or before operators had accounts
         return existing
     tenant = Tenant(name="Tandmottagningen", subdomain=subdomain)
     tenant.settings = TenantSettings(welcome_text=DEMO_WELCOME)
@@ -83,6 +89,7 @@ def seed_demo_tenant(
         )
     session.flush()
     _ensure_demo_api_key(session, tenant)
+    _ensure_demo_operator(session, tenant)
     return tenant
 
 
@@ -92,3 +99,17 @@ def _ensure_demo_api_key(session: Session, tenant: Tenant) -> None:
     known = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == key_hash(DEMO_API_KEY)))
     if known.first() is None:
         create_api_key(session, tenant.id, "Demo", key=DEMO_API_KEY)
+
+
+def _ensure_demo_operator(session: Session, tenant: Tenant) -> None:
+    if tenant.subdomain != DEMO_SUBDOMAIN:
+        return
+    known = session.scalars(select(Operator.id).where(Operator.email == DEMO_OPERATOR))
+    if known.first() is None:
+        create_operator(
+            session,
+            DEMO_OPERATOR,
+            DEMO_OPERATOR_PASSWORD,
+            name="Demo-operatör",
+            grants={tenant.id: "administrator"},
+        )

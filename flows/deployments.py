@@ -8,6 +8,7 @@ from datetime import timedelta
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.notifications import send_notifications
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.write_back import write_back
 from opus_online.config import get_settings
@@ -35,6 +36,15 @@ def deployments() -> list[RunnerDeployment]:
                 "confirmed; this schedule is the safety net."
             ),
             tags=["write-back"],
+        ),
+        send_notifications.to_deployment(
+            name="send-notifications",
+            interval=timedelta(minutes=1),
+            description=(
+                "Outbox → patients' e-mail and SMS. The worker sends as soon as a message "
+                "is due; this schedule is the safety net."
+            ),
+            tags=["notifications"],
         ),
     ]
 

@@ -15,6 +15,7 @@ from connectors.store import schedules as store
 from connectors.store.db import engine_for, session_scope
 from connectors.store.schedules import DatabasePlan, TenantPlan
 from connectors.store.types import utcnow
+from flows.opus_appointments import sync_appointments
 from flows.schedule_sync import (
     Counts,
     Extract,
@@ -60,6 +61,18 @@ def publish(store_url: str, tenant: TenantPlan, verdicts: list[Verdict]) -> list
     return publish_tenant(engine_for(store_url), tenant, verdicts)
 
 
+@task(name="mirror appointments", cache_policy=NO_CACHE)
+def mirror_appointments(store_url: str, database: DatabasePlan) -> int:
+    """Reception's appointments, for the patients' *Mina bokningar*."""
+    settings = get_settings()
+    return sync_appointments(
+        engine_for(store_url),
+        database,
+        timezone=settings.timezone,
+        timeout_s=settings.opus_connect_timeout_s,
+    )
+
+
 @flow(name="sync-schedules", flow_run_name="sync-{subdomain}", log_prints=True)
 def sync_schedules(subdomain: str) -> list[Counts]:
     """Extract one tenant's Opus databases, judge, publish; leave a table artifact."""
@@ -82,6 +95,14 @@ def sync_schedules(subdomain: str) -> list[Counts]:
             _record_failure(store_url, database, started, exc)
             raise
     counts = publish(store_url, tenant, verdicts)
+    for database in tenant.databases:
+        # Free time matters more than the appointment list: a failure here is logged,
+        # the published ranges stand, and the next run catches up (incremental).
+        state = mirror_appointments(store_url, database, return_state=True)
+        if not state.is_completed():
+            get_run_logger().warning(
+                "%s: appointments not mirrored this run: %s", database.name, state.message
+            )
     for c in counts:
         if c.count_mismatch:
             get_run_logger().warning(

@@ -36,6 +36,14 @@ def write_back_if_due(engine: Engine, store_url: str) -> bool:
     return True
 
 
+def notifications_if_due(engine: Engine, settings: Settings) -> bool:
+    """Send the patients' due e-mail and SMS (see :func:`flows.notifications.deliver_due`,
+    cheap when none is due); True if any was tried."""
+    from flows.notifications import deliver_due
+
+    return deliver_due(engine, settings).attempted > 0
+
+
 def run_worker(
     settings: Settings | None = None,
     *,
@@ -52,5 +60,9 @@ def run_worker(
         except Exception:  # a bad moment of the store must not end the worker
             log.exception("worker: write-back round failed; trying again")
             busy = False
+        try:
+            busy = notifications_if_due(engine, settings) or busy
+        except Exception:
+            log.exception("worker: notifications round failed; trying again")
         if not busy:
             time.sleep(poll_s)

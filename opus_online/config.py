@@ -8,6 +8,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,49 @@ class Settings(BaseSettings):
         None,
         description="Signs forms and keys codes; without it a random key is kept in data_dir.",
     )
+    # BankID RP API v6.0 (patient e-ID login). Without a URL no login can start.
+    bankid_url: str | None = Field(
+        None, description="BankID server without the API path, e.g. https://appapi2.bankid.com"
+    )
+    bankid_ca_file: Path | None = Field(None, description="The pinned BankID CA (PEM).")
+    bankid_cert_file: Path | None = Field(None, description="The RP certificate (PEM).")
+    bankid_key_file: Path | None = Field(None, description="The RP certificate's key (PEM).")
+    bankid_timeout_s: float = Field(10.0, gt=0)
+    bankid_retries: int = Field(2, ge=0)
+
+    # Patient notifications (flows/notifications.py). The defaults reach the demo's
+    # mail catcher and SMS stand-in on loopback.
+    public_base_url: str | None = Field(
+        None,
+        description="Links in messages: a URL with {subdomain}, e.g. "
+        "'https://{subdomain}.opusdentalonline.com'; default https://<subdomain>.<base_domain>.",
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_s: float = Field(15.0, gt=0)
+    email_default_sender: str = Field(
+        "no-reply@opusdentalonline.com", description="When a tenant has set no sender address."
+    )
+    sms_gateway_url: str = "http://127.0.0.1:8026/a1/sms"
+    sms_gateway_username: str = "demo"
+    sms_gateway_password: SecretStr = SecretStr("demo")
+    sms_timeout_s: float = Field(10.0, gt=0)
+    sms_default_sender: str = Field(
+        "Tandvard", max_length=11, description="When a tenant has set no SMS sender id."
+    )
+    notify_max_attempts: int = Field(8, ge=1, description="Tries of one message, then failed.")
+    notify_retry_delay_s: float = Field(
+        30.0, ge=0, description="Wait after the first failed try; doubles per try, at most 1 h."
+    )
+
+    def public_url(self, subdomain: str) -> str:
+        """The tenant's booking site as patients reach it, without a trailing slash."""
+        if self.public_base_url:
+            return self.public_base_url.format(subdomain=subdomain).rstrip("/")
+        return f"https://{subdomain}.{self.base_domain}"
 
     @property
     def resolved_store_url(self) -> str:

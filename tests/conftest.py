@@ -220,3 +220,16 @@ def chromium() -> Iterator:
         )
         yield browser
         browser.close()
+
+
+# -- BankID ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bankid_standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The BankID RP API stand-in on loopback, with mutual TLS (its own test CA)."""
+    from demo.bankid_server import BankIDStandIn
+
+    server = BankIDStandIn(tmp_path_factory.mktemp("bankid")).start()
+    yield server
+    server.stop()

@@ -648,9 +648,16 @@ class WorkerLease(Base):
     expires_at: Mapped[datetime]
 
 
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed")
+"""pending: waits for ``next_attempt_at``; sending: claimed by a worker until
+``next_attempt_at`` (its lease); sent: the SMTP server or SMS gateway took it;
+delivered: the gateway reported it on the phone; failed: given up, ``last_error`` says
+why (a permanent refusal, too many tries, or a failed delivery report)."""
+
+
 class OutboxMessage(Base):
     """A message to a patient, queued in the transaction of the change that causes it
-    and delivered (once) by the notifications flow."""
+    and delivered (once) by the notifications flow (see :mod:`connectors.store.outbox`)."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (
@@ -658,13 +665,14 @@ class OutboxMessage(Base):
         CheckConstraint(
             "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict')", name="kind_known"
         ),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+        CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
-    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    # Indexed: a booking's messages go out in order (a later one waits for an earlier).
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), index=True)
     channel: Mapped[str] = mapped_column(String(5))
     kind: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(254))
@@ -675,6 +683,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The SMS gateway's id of the message, which its delivery report repeats.
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):
@@ -690,3 +701,172 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+# -- patients' e-ID login and their bookings (migration 0005) --------------------------
+
+
+class BankIdOrder(Base):
+    """One BankID login started on a tenant's page, bound to the browser that started
+    it by ``browser_hash`` (the SHA-256 of a random cookie value; the value itself is
+    never stored). ``qr_start_secret`` stays on the server and is cleared when the
+    order ends. An order ends once: a completed one has made its session (see
+    :class:`PatientSession`) and a replay of its ``order_ref`` logs nobody in."""
+
+    __tablename__ = "bankid_order"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'complete', 'failed', 'cancelled')", name="status_known"
+        ),
+        CheckConstraint("method IN ('qr', 'app')", name="method_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    browser_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    order_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    auto_start_token: Mapped[str] = mapped_column(String(64))
+    qr_start_token: Mapped[str] = mapped_column(String(64))
+    qr_start_secret: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(3))
+    return_to: Mapped[str | None] = mapped_column(String(500))  # a local path only
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    hint_code: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class PatientSession(Base):
+    """A patient logged in with BankID on one tenant's site. The cookie holds a
+    random id; only its SHA-256 is kept here. The personal number comes from BankID's
+    completion data, never from a form. A session lapses after a short idle time or
+    at ``expires_at``, whichever comes first; logging out ends it (kept, not deleted,
+    so that an ended id can never come back)."""
+
+    __tablename__ = "patient_session"
+    __table_args__ = (CheckConstraint("length(personal_number) = 12", name="personal_number_form"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # One order makes at most one session: the database refuses a replayed orderRef.
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("bankid_order.id", ondelete="CASCADE"), unique=True
+    )
+    personal_number: Mapped[str] = mapped_column(String(12))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    surname: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class OpusAppointment(Base):
+    """An appointment in an Opus book as the sync last read it, whoever made it
+    (reception included), with its patient's personal number: *Mina bokningar*
+    lists a logged-in patient's coming ones. Those written back by us carry our
+    booking's ``appointment_key`` as ``idempotency_key`` and are listed from the
+    booking instead."""
+
+    __tablename__ = "opus_appointment"
+    __table_args__ = (
+        UniqueConstraint("opus_database_id", "opus_appointment_id"),
+        Index("ix_opus_appointment_patient", "tenant_id", "personal_number", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    opus_database_id: Mapped[int] = mapped_column(
+        ForeignKey("opus_database.id", ondelete="CASCADE")
+    )
+    opus_appointment_id: Mapped[int] = mapped_column(Integer)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="SET NULL"))
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="SET NULL")
+    )
+    treatment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment.id", ondelete="SET NULL")
+    )
+    personal_number: Mapped[str | None] = mapped_column(String(12))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    row_version: Mapped[int] = mapped_column(BigInteger)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- operators and the audit log (migration 0006) ------------------------------------
+
+OPERATOR_ROLES = ("administrator", "operator", "analyst")
+"""administrator: every tab, *Avancerat* included; operator: every tab but *Avancerat*;
+analyst: reads (for the dashboards to come), changes nothing."""
+
+
+class Operator(Base):
+    """A person who configures tenants. ``email`` is stored lower case (the login
+    name); ``password_hash`` is argon2id (see :mod:`connectors.store.operators`)."""
+
+    __tablename__ = "operator"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Login throttling: failures in a row, and the lock they led to.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorGrant(Base):
+    """An operator's role at one tenant: without a grant the tenant does not exist
+    for them (404)."""
+
+    __tablename__ = "operator_grant"
+    __table_args__ = (CheckConstraint(f"role IN {OPERATOR_ROLES!r}", name="role_known"),)
+
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operator.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class OperatorSession(Base):
+    """A logged-in operator. The cookie holds a random id; only its SHA-256 is kept.
+    Logging out ends it (kept, so that an ended id can never come back)."""
+
+    __tablename__ = "operator_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operator.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One setting changed by an operator: who, when, what, old and new value (as
+    text). The operator's e-mail is copied so the entry outlives the account."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id", ondelete="SET NULL"))
+    operator_email: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime]
+    setting: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import (
 from sqlalchemy import func, select, update
 
 from connectors.store.db import session_scope
-from connectors.store.models import FreeRange, OpusDatabase, SyncRun
+from connectors.store.models import FreeRange, OpusAppointment, OpusDatabase, SyncRun
 from tests.helpers import odbc_connection_string
 
 pytestmark = pytest.mark.prefect
@@ -59,6 +59,8 @@ def test_sync_flow_publishes_and_leaves_an_artifact(
     assert artifact.type == "table"
     assert f'"added": {counts.added}' in artifact.data
     assert '"quarantined": 0' in artifact.data
+    with session_scope(sqlite_store) as session:  # reception's appointments came along
+        assert session.scalar(select(func.count()).select_from(OpusAppointment)) > 0
 
 
 def test_unreachable_opus_fails_the_run_names_the_database_and_hides_the_password(

@@ -1,0 +1,148 @@
+"""*E-post* and *SMS*: the sender and the three templates (new booking, rebooking,
+cancellation). A template is checked with the notifications' own rules before it is
+saved (:func:`check_template`); an empty one means Opus's default text. The SMS tab
+shows each template's estimated length with realistic long values."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
+from booking_app.admin.pages import saved, tab_page
+from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from connectors.notifications.fields import FIELDS
+from connectors.notifications.templates import check_template, estimate_sms_length
+from connectors.store import audit
+from connectors.store.models import MessageTemplate, TenantSettings
+
+router = APIRouter(prefix="/admin/{tenant_id}")
+
+KINDS = ("new", "rebook", "cancel")
+CHANNELS = {"e-post": "email", "sms": "sms"}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An alphanumeric sender id (at most 11 characters) or a phone number in E.164.
+_SMS_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}|\+[1-9][0-9]{6,14}")
+
+
+def _channel(tab: str) -> str:
+    if tab not in CHANNELS:
+        raise HTTPException(status_code=404)
+    return CHANNELS[tab]
+
+
+def _templates(session: Session, tenant_id: int, channel: str) -> dict[str, MessageTemplate]:
+    rows = session.scalars(
+        select(MessageTemplate).where(
+            MessageTemplate.tenant_id == tenant_id, MessageTemplate.channel == channel
+        )
+    )
+    return {row.kind: row for row in rows}
+
+
+def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -> Response:
+    channel = CHANNELS[tab]
+    lengths = (
+        {kind: estimate_sms_length(values[f"body_{kind}"] or "") for kind in KINDS}
+        if channel == "sms"
+        else {}
+    )
+    return tab_page(
+        request,
+        "messages.html",
+        grant,
+        tab,
+        errors=errors,
+        status_code=400 if errors else 200,
+        channel=channel,
+        kinds=KINDS,
+        values=values,
+        lengths=lengths,
+        fields=FIELDS,
+    )
+
+
+@router.get("/{tab}")
+def message_templates(request: Request, tab: str, grant: GrantDep, session: SessionDep) -> Response:
+    channel = _channel(tab)
+    settings = session.get(TenantSettings, grant.tenant.id)
+    rows = _templates(session, grant.tenant.id, channel)
+    values: dict[str, str] = {
+        "sender": (settings.email_sender if channel == "email" else settings.sms_sender) or ""
+        if settings
+        else ""
+    }
+    for kind in KINDS:
+        row = rows.get(kind)
+        values[f"subject_{kind}"] = (row.subject or "") if row else ""
+        values[f"body_{kind}"] = row.body if row else ""
+    return _page(request, grant, tab, values)
+
+
+@router.post("/{tab}")
+def save_message_templates(
+    request: Request,
+    tab: str,
+    grant: ChangeGrantDep,
+    form: AdminFormDep,
+    session: WriteSessionDep,
+    now: NowDep,
+) -> Response:
+    channel = _channel(tab)
+    values = {name: form.get(name, "").replace("\r\n", "\n").strip() for name in _names()}
+    errors: list[str] = []
+    sender = values["sender"]
+    if sender and not (_EMAIL if channel == "email" else _SMS_SENDER).fullmatch(sender):
+        errors.append("admin_error_sender")
+    for kind in KINDS:
+        for part in ("subject", "body") if channel == "email" else ("body",):
+            # check_template's own texts are Swedish sentences for the operator.
+            errors.extend(check_template(values[f"{part}_{kind}"]))
+    if errors:
+        return _page(request, grant, tab, values, errors)
+    settings = session.get(TenantSettings, grant.tenant.id)
+    if settings is not None:
+        field = "email_sender" if channel == "email" else "sms_sender"
+        audit.apply_changes(
+            session, settings, {field: sender or None}, tenant_id=grant.tenant.id,
+            operator=grant.operator, now=now,
+        )  # fmt: skip
+    rows = _templates(session, grant.tenant.id, channel)
+    for kind in KINDS:
+        _save_template(session, grant, channel, kind, rows.get(kind), values, now)
+    return saved(grant, tab)
+
+
+def _names() -> list[str]:
+    return ["sender", *(f"{p}_{k}" for p in ("subject", "body") for k in KINDS)]
+
+
+def _save_template(session, grant, channel, kind, row, values, now) -> None:
+    body = values[f"body_{kind}"]
+    subject = (values[f"subject_{kind}"] or None) if channel == "email" else None
+    setting = f"{channel}.{kind}"
+    old = (row.subject, row.body) if row else (None, None)
+    if old == (subject, body or None):
+        return
+    # An empty body gives the template up: Opus's default text is sent again.
+    if not body:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(
+            MessageTemplate(
+                tenant_id=grant.tenant.id, channel=channel, kind=kind, subject=subject, body=body
+            )
+        )
+    else:
+        row.subject, row.body = subject, body
+    for part, before, after in (("subject", old[0], subject), ("body", old[1], body or None)):
+        if before != after:
+            audit.record(
+                session, tenant_id=grant.tenant.id, operator=grant.operator,
+                setting=f"{setting}.{part}", old=before, new=after, now=now,
+            )  # fmt: skip

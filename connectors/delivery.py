@@ -1,0 +1,29 @@
+"""What a mail server or SMS gateway said when it would not take a message.
+
+The outbox needs one distinction only: try again later (:class:`Transient`: down,
+slow, busy, a temporary refusal) or never (:class:`Permanent`: this address or
+number will not work). The reason is what operators read, so it is short, says who
+refused, and never holds the message's text.
+"""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    """The message did not go out. ``reason`` is for operators."""
+
+    permanent = False
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:500]
+
+
+class Transient(DeliveryError):
+    """Worth another try later."""
+
+
+class Permanent(DeliveryError):
+    """No retry will help (bad address, bad number, content refused)."""
+
+    permanent = True

@@ -1,0 +1,125 @@
+"""The Opus books' appointments in the store, for *Mina bokningar*.
+
+The sync reads ``OnlineAppointment`` rows changed since the highest row version held
+here, with their patients' personal numbers, and upserts them into
+:class:`~connectors.store.models.OpusAppointment` (keyed by Opus's id per database).
+Ids are mapped to the store's clinics, practitioners and treatments of the same
+database; an id the store does not know is kept as ``NULL`` (the appointment is
+still the patient's). Times are Opus's local wall-clock times, stored in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connectors.store.models import Clinic, OpusAppointment, Practitioner, Treatment
+from connectors.store.types import utcnow
+
+_PERSONAL_NUMBER = re.compile(r"\d{12}")
+
+
+def last_row_version(session: Session, opus_database_id: int) -> int:
+    return session.scalar(
+        select(func.coalesce(func.max(OpusAppointment.row_version), 0)).where(
+            OpusAppointment.opus_database_id == opus_database_id
+        )
+    )
+
+
+def personal_number(raw: Any) -> str | None:
+    """Opus's personal number as 12 digits (``19121212-1212`` → ``191212121212``);
+    ``None`` for anything else (a reserve number, a blank)."""
+    if raw is None or raw is pd.NA or (isinstance(raw, float) and pd.isna(raw)):
+        return None
+    digits = re.sub(r"[\s-]", "", str(raw))
+    return digits if _PERSONAL_NUMBER.fullmatch(digits) else None
+
+
+def _utc(local: Any, tz: tzinfo) -> datetime | None:
+    if local is None or pd.isna(local):
+        return None
+    moment = pd.Timestamp(local).to_pydatetime()
+    return moment.replace(tzinfo=tz).astimezone(UTC)
+
+
+def mirror(
+    session: Session,
+    tenant_id: int,
+    opus_database_id: int,
+    appointments: pd.DataFrame,
+    patients: pd.DataFrame,
+    tz: tzinfo,
+) -> int:
+    """Upsert ``appointments`` (the reader's frame) with the personal numbers of
+    ``patients`` (the reader's frame); returns how many rows were written. Rows
+    without times are skipped (Opus cannot show them either)."""
+    numbers = {
+        int(row.PatientID): personal_number(row.PersonalNumber)
+        for row in patients.itertuples()
+        if not pd.isna(row.PatientID)
+    }
+    clinics = dict(
+        session.execute(
+            select(Clinic.opus_clinic_id, Clinic.id).where(
+                Clinic.opus_database_id == opus_database_id
+            )
+        ).all()
+    )
+    practitioners = dict(
+        session.execute(
+            select(Practitioner.opus_clinician_id, Practitioner.id).where(
+                Practitioner.opus_database_id == opus_database_id
+            )
+        ).all()
+    )
+    treatments = dict(
+        session.execute(
+            select(Treatment.opus_treatment_id, Treatment.id).where(
+                Treatment.opus_database_id == opus_database_id
+            )
+        ).all()
+    )
+    existing = {
+        a.opus_appointment_id: a
+        for a in session.scalars(
+            select(OpusAppointment).where(
+                OpusAppointment.opus_database_id == opus_database_id,
+                OpusAppointment.opus_appointment_id.in_(
+                    [int(i) for i in appointments["AppointmentID"].dropna()]
+                ),
+            )
+        )
+    }
+    written = 0
+    now = utcnow()
+    for row in appointments.itertuples():
+        starts, ends = _utc(row.StartTime, tz), _utc(row.EndTime, tz)
+        if pd.isna(row.AppointmentID) or starts is None or ends is None:
+            continue
+        ident = int(row.AppointmentID)
+        target = existing.get(ident) or OpusAppointment(
+            tenant_id=tenant_id, opus_database_id=opus_database_id, opus_appointment_id=ident
+        )
+        target.clinic_id = clinics.get(None if pd.isna(row.ClinicID) else str(row.ClinicID))
+        target.practitioner_id = (
+            None if pd.isna(row.ClinicianID) else practitioners.get(int(row.ClinicianID))
+        )
+        target.treatment_id = (
+            None if pd.isna(row.TreatmentID) else treatments.get(int(row.TreatmentID))
+        )
+        target.personal_number = None if pd.isna(row.PatientID) else numbers.get(int(row.PatientID))
+        target.starts_at, target.ends_at = starts, ends
+        target.status = "booked" if pd.isna(row.Status) else str(row.Status)[:20]
+        target.idempotency_key = None if pd.isna(row.IdempotencyKey) else str(row.IdempotencyKey)
+        target.row_version = int(row.RowVersion)
+        target.synced_at = now
+        session.add(target)
+        written += 1
+    session.flush()
+    return written

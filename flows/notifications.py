@@ -1,0 +1,244 @@
+"""Delivering the outbox: e-mail over SMTP, SMS through the gateway.
+
+:func:`deliver_due` is the work, usable with or without Prefect: a worker loop calls
+it every second or so (it costs one indexed query when nothing is due), and the
+``send-notifications`` flow wraps it for the Prefect UI, leaving a table of the
+messages that were given up as an artifact for operators.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine, select
+
+from connectors.delivery import DeliveryError, Permanent
+from connectors.mail import Mailer, SmtpMailer
+from connectors.notifications.compose import Outgoing, email_message, sms_text
+from connectors.sms import ElksGateway, Sms, SmsGateway, valid_sender
+from connectors.store import outbox
+from connectors.store.bookings import CODE_LIFETIME
+from connectors.store.db import engine_for, session_scope, write_session_scope
+from connectors.store.models import OutboxMessage, Tenant
+from connectors.store.types import utcnow
+from opus_online.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DELIVERY_REPORT_PATH = "/sms/leveransrapport/{message_id}/{token}"
+"""Where the gateway reports an SMS's delivery; served by ``booking_app.sms_callback``."""
+
+
+@dataclass
+class Delivered:
+    """What one call of :func:`deliver_due` did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where messages go; tests and the demo pass their own."""
+
+    mailer: Mailer
+    gateway: SmsGateway
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Channels:
+        return cls(
+            mailer=SmtpMailer(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_username,
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                settings.smtp_security,
+                settings.smtp_timeout_s,
+            ),
+            gateway=ElksGateway(
+                settings.sms_gateway_url,
+                settings.sms_gateway_username,
+                settings.sms_gateway_password.get_secret_value(),
+                settings.sms_timeout_s,
+            ),
+        )
+
+
+def deliver_due(
+    engine: Engine,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    limit: int = 50,
+    channels: Channels | None = None,
+) -> Delivered:
+    """Send the messages that are due at ``now`` (default: the current time), up to
+    ``limit`` of them, and record what came of each. Safe to run in several workers at
+    once: each message is claimed by one. Returns the counts.
+
+    Cheap when nothing is due: one indexed read, no write lock. Network calls (with the
+    timeouts of ``settings``) happen outside any database transaction. A failure to
+    send is recorded on the message (retry with backoff, or failed with the reason),
+    never raised; only the store being unreachable raises.
+    """
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        if not outbox.due_exists(session, now):
+            return Delivered()
+    with write_session_scope(engine) as session:
+        claims = outbox.claim_due(session, now, limit, max_attempts=settings.notify_max_attempts)
+    channels = channels or Channels.from_settings(settings)
+    result = Delivered()
+    for message_id, attempt in claims:
+        status = _deliver_one(engine, settings, channels, message_id, attempt, now)
+        setattr(result, status, getattr(result, status) + 1)
+    return result
+
+
+def _deliver_one(
+    engine: Engine,
+    settings: Settings,
+    channels: Channels,
+    message_id: int,
+    attempt: int,
+    now: datetime,
+) -> str:
+    """Send one claimed message: ``sent``, ``retrying`` or ``failed``."""
+    provider_id = None
+    try:
+        with session_scope(engine) as session:
+            message = outbox.outgoing(session, message_id, settings.public_url)
+            email_sender, sms_sender = (
+                outbox.senders(session, message.tenant_id) if message else (None, None)
+            )
+            created_at = session.scalar(
+                select(OutboxMessage.created_at).where(OutboxMessage.id == message_id)
+            )
+        if message is None:
+            return "failed"  # deleted with its tenant meanwhile
+        if message.kind == "code" and created_at + CODE_LIFETIME <= now:
+            raise Permanent("the code expired before it could be sent")
+        if message.channel == "email":
+            channels.mailer.send(
+                email_message(message, email_sender or settings.email_default_sender, now)
+            )
+        else:
+            provider_id = channels.gateway.send(
+                Sms(
+                    sender=_sms_sender(sms_sender, settings),
+                    to=message.recipient,
+                    text=sms_text(message),
+                    callback_url=_report_url(settings, message),
+                )
+            )
+    except DeliveryError as exc:
+        return _record_failure(engine, settings, message_id, attempt, now, exc)
+    except Exception as exc:  # a bug must not stop the batch; the message says what
+        log.exception("outbox message %s: unexpected error", message_id)
+        error = DeliveryError(f"internal error: {type(exc).__name__}: {exc}")
+        return _record_failure(engine, settings, message_id, attempt, now, error)
+    with write_session_scope(engine) as session:
+        outbox.mark_sent(session, message_id, now, provider_id)
+    log.info("outbox message %s (%s, %s) sent", message_id, message.channel, message.kind)
+    return "sent"
+
+
+def _record_failure(
+    engine: Engine,
+    settings: Settings,
+    message_id: int,
+    attempt: int,
+    now: datetime,
+    error: DeliveryError,
+) -> str:
+    with write_session_scope(engine) as session:
+        status = outbox.mark_failed(
+            session,
+            message_id,
+            attempt,
+            now,
+            error.reason,
+            permanent=error.permanent,
+            max_attempts=settings.notify_max_attempts,
+            retry_delay=timedelta(seconds=settings.notify_retry_delay_s),
+        )
+    # Ids and reasons only: addresses and numbers are the patient's.
+    log.warning("outbox message %s try %s: %s (%s)", message_id, attempt, error.reason, status)
+    return "failed" if status == "failed" else "retrying"
+
+
+def _sms_sender(own: str | None, settings: Settings) -> str:
+    """The tenant's sender id when it is one a gateway takes, else the default."""
+    return own if own and valid_sender(own) else settings.sms_default_sender
+
+
+def _report_url(settings: Settings, message: Outgoing) -> str:
+    token = outbox.report_token(settings.secret(), message.message_id)
+    path = DELIVERY_REPORT_PATH.format(message_id=message.message_id, token=token)
+    return message.site_url + path
+
+
+# -- Prefect ------------------------------------------------------------------------------
+
+
+@task(name="deliver", cache_policy=NO_CACHE)
+def deliver(store_url: str, limit: int) -> Delivered:
+    settings = get_settings()
+    return deliver_due(engine_for(store_url), settings, limit=limit)
+
+
+@flow(name="send-notifications", log_prints=True)
+def send_notifications(limit: int = 200) -> Delivered:
+    """Send the due e-mail and SMS (up to ``limit``) and leave, as an artifact, the
+    messages given up on since the last day, with their reasons."""
+    store_url = get_settings().resolved_store_url
+    result = deliver(store_url, limit)
+    get_run_logger().info(
+        "sent %d, retrying %d, failed %d", result.sent, result.retrying, result.failed
+    )
+    if result.failed:
+        create_table_artifact(
+            key="notifications-failed",
+            table=failed_rows(engine_for(store_url), utcnow() - timedelta(days=1)),
+            description="Messages to patients that were given up on, and why.",
+        )
+    return result
+
+
+def failed_rows(engine: Engine, since: datetime) -> list[dict[str, object]]:
+    """Failed messages since ``since``, for operators: no address, number or text."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(
+                OutboxMessage.id,
+                Tenant.subdomain,
+                OutboxMessage.channel,
+                OutboxMessage.kind,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+            )
+            .join(Tenant, Tenant.id == OutboxMessage.tenant_id)
+            .where(OutboxMessage.status == "failed", OutboxMessage.created_at >= since)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [
+        {
+            "message": r.id,
+            "tenant": r.subdomain,
+            "channel": r.channel,
+            "kind": r.kind,
+            "tries": r.attempts,
+            "reason": r.last_error,
+        }
+        for r in rows
+    ]

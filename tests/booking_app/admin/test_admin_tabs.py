@@ -1,0 +1,187 @@
+"""The tabs: each change is refused when invalid, audited when saved, and visible on
+the patient site at once (the site reads the settings per request)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+
+from booking_app.admin.forms import contrast_ratio
+from connectors.store.db import session_scope
+from connectors.store.models import (
+    AuditEntry,
+    Clinic,
+    ClinicPractitioner,
+    MessageTemplate,
+    Tenant,
+    TenantSettings,
+)
+from tests.booking_app.admin.admin_pages import log_in, operator, other_tenant, post_tab, tenant_id
+
+A = "a@tandmottagningen.se"
+
+
+@pytest.fixture
+def own(booking_client, booking_store: Engine) -> int:
+    """The demo tenant's id, with operator A logged in as its administrator."""
+    tenant = tenant_id(booking_store)
+    operator(booking_store, A, {tenant: "administrator"})
+    assert log_in(booking_client, A).status_code == 303
+    return tenant
+
+
+def _entries(engine: Engine, tenant: int) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tenant)).all())
+
+
+def test_maintenance_mode_closes_the_patient_page_at_once_and_is_audited(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    assert booking_client.get("/").status_code == 200
+    answer = post_tab(booking_client, f"/admin/{own}/flexibilitet", maintenance_mode="on")
+    assert answer.status_code == 303
+    assert booking_client.get("/").status_code == 503
+    [entry] = _entries(booking_store, own)
+    assert (entry.setting, entry.old_value, entry.new_value) == (
+        "maintenance_mode",
+        "false",
+        "true",
+    )
+    assert entry.operator_email == A
+    log = booking_client.get(f"/admin/{own}/logg")
+    assert "maintenance_mode" in log.text and A in log.text
+    post_tab(booking_client, f"/admin/{own}/flexibilitet", maintenance_mode=None)
+    assert booking_client.get("/").status_code == 200
+
+
+def test_new_booking_off_closes_booking_on_the_patient_page(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    assert 'href="/boka"' in booking_client.get("/").text
+    post_tab(booking_client, f"/admin/{own}/flexibilitet", new_booking_enabled=None)
+    assert 'href="/boka"' not in booking_client.get("/").text
+
+
+def test_flexibility_refuses_a_repeated_step_and_bad_numbers(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    path = f"/admin/{own}/flexibilitet"
+    answer = post_tab(booking_client, path, first_step="time", months_to_sync="99")
+    assert answer.status_code == 400
+    assert "exakt en gång" in answer.text and "från 1 till 24" in answer.text
+    assert _entries(booking_store, own) == []
+    ok = post_tab(
+        booking_client, path, first_step="time", fourth_step="clinic", change_cutoff_hours="48"
+    )
+    assert ok.status_code == 303
+    with session_scope(booking_store) as session:
+        settings = session.get(TenantSettings, own)
+        assert settings.step_order == ("time", "treatment", "practitioner", "clinic")
+        assert settings.change_cutoff_hours == 48
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "Skriv en underdomän"),
+        ("-klinik", "bindestreck"),
+        ("klinik_1", "bindestreck"),
+        ("www", "reserverat"),
+        ("ADMIN", "reserverat"),
+        ("a" * 64, "63 tecken"),
+        ("Annanklinik", "används redan"),
+    ],
+)
+def test_subdomain_rules(booking_client, booking_store: Engine, own: int, name, message) -> None:
+    other_tenant(booking_store, "annanklinik")
+    answer = post_tab(booking_client, f"/admin/{own}/underdoman", subdomain=name, action="save")
+    assert answer.status_code == 400
+    assert message in answer.text
+
+
+def test_subdomain_check_then_save_moves_the_site(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    path = f"/admin/{own}/underdoman"
+    check = post_tab(booking_client, path, subdomain=" Nyklinik ", action="check")
+    assert check.status_code == 200 and "Namnet är ledigt" in check.text
+    with session_scope(booking_store) as session:
+        assert session.get(Tenant, own).subdomain == "tandmottagningen"  # only checked
+    assert post_tab(booking_client, path, subdomain="Nyklinik", action="save").status_code == 303
+    assert booking_client.get("http://nyklinik.booking.test/").status_code == 200
+    assert booking_client.get("/").status_code == 404  # the old name (no redirect yet)
+    [entry] = _entries(booking_store, own)
+    assert (entry.old_value, entry.new_value) == ("tandmottagningen", "nyklinik")
+
+
+def test_contrast_ratio_matches_wcag() -> None:
+    assert contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+
+
+def test_media_texts_show_at_once_and_pale_colours_are_refused(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    path = f"/admin/{own}/media"
+    pale = post_tab(booking_client, path, color_primary="#EEEEEE")
+    assert pale.status_code == 400 and "WCAG AA" in pale.text
+    bad = post_tab(booking_client, path, color_primary="red;}")
+    assert bad.status_code == 400 and "#RRGGBB" in bad.text
+    answer = post_tab(
+        booking_client, path, welcome_text="Hej <b>alla</b>!", color_primary="#003366"
+    )
+    assert answer.status_code == 303
+    front = booking_client.get("/")
+    assert "Hej &lt;b&gt;alla&lt;/b&gt;!" in front.text  # text, never markup
+    assert "#003366" in booking_client.get("/theme.css").text
+    settings = {e.setting for e in _entries(booking_store, own)}
+    assert {"welcome_text", "color_primary"} <= settings
+
+
+def test_clinics_group_order_and_removing_a_practitioner(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    other = other_tenant(booking_store)
+    with session_scope(booking_store) as session:
+        clinic = session.scalars(
+            select(Clinic).where(Clinic.tenant_id == own).order_by(Clinic.id)
+        ).first()
+        link = session.scalars(
+            select(ClinicPractitioner).where(
+                ClinicPractitioner.clinic_id == clinic.id, ClinicPractitioner.added
+            )
+        ).first()
+        clinic_id, practitioner_id = clinic.id, link.practitioner_id
+    key = f"{clinic_id}_{practitioner_id}"
+    answer = post_tab(
+        booking_client,
+        f"/admin/{own}/kliniker",
+        **{f"group_{clinic_id}": "Norrland", f"order_{clinic_id}": "7", f"added_{key}": None},
+    )
+    assert answer.status_code == 303
+    with session_scope(booking_store) as session:
+        clinic = session.get(Clinic, clinic_id)
+        assert (clinic.group_name, clinic.display_order) == ("Norrland", 7)
+        assert session.get(ClinicPractitioner, (clinic_id, practitioner_id)).added is False
+    assert "Norrland" in booking_client.get("/").text
+    assert other != own
+
+
+def test_sms_template_shows_its_length_and_invalid_templates_are_refused(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    path = f"/admin/{own}/sms"
+    bad = post_tab(booking_client, path, body_new="Hej {{ personnummer }}")
+    assert bad.status_code == 400
+    assert "personnummer" in bad.text
+    broken = post_tab(booking_client, path, body_new="Hej {{ first_name ")
+    assert broken.status_code == 400 and "Syntaxfel" in broken.text
+    ok = post_tab(booking_client, path, body_new="Hej {{ first_name }}! Välkommen {{ time }}.")
+    assert ok.status_code == 303
+    page = booking_client.get(path)
+    assert "GSM-7" in page.text and "1 SMS" in page.text
+    with session_scope(booking_store) as session:
+        [row] = session.scalars(select(MessageTemplate).where(MessageTemplate.tenant_id == own))
+        assert (row.channel, row.kind) == ("sms", "new")
+    assert "sms.new.body" in {e.setting for e in _entries(booking_store, own)}

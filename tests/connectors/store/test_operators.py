@@ -1,0 +1,111 @@
+"""Operator accounts, sessions, grants and the audit log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from connectors.store import audit
+from connectors.store.db import session_scope
+from connectors.store.models import Operator, Tenant, TenantSettings
+from connectors.store.operators import (
+    LOCK_TIME,
+    MAX_FAILURES,
+    SESSION_IDLE,
+    WeakPassword,
+    authenticate,
+    create_operator,
+    end_session,
+    granted_tenants,
+    operator_for_token,
+    role_at,
+    start_session,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+PASSWORD = "ett-långt-lösenord"
+
+
+def _tenant(session, subdomain: str) -> Tenant:
+    tenant = Tenant(name=subdomain.title(), subdomain=subdomain)
+    tenant.settings = TenantSettings()
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def test_passwords_are_argon2id_and_checked(store: Engine) -> None:
+    with session_scope(store) as session:
+        operator = create_operator(session, " Anna@Klinik.SE ", PASSWORD)
+        assert operator.email == "anna@klinik.se"
+        assert operator.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in operator.password_hash
+        assert authenticate(session, "ANNA@klinik.se", PASSWORD, NOW).operator is operator
+        assert authenticate(session, "anna@klinik.se", "fel-lösenord", NOW).operator is None
+        assert authenticate(session, "ingen@klinik.se", PASSWORD, NOW).operator is None
+    with pytest.raises(WeakPassword), session_scope(store) as session:
+        create_operator(session, "kort@klinik.se", "kort")
+
+
+def test_repeated_failures_lock_the_account_for_a_while(store: Engine) -> None:
+    with session_scope(store) as session:
+        create_operator(session, "anna@klinik.se", PASSWORD)
+        for _ in range(MAX_FAILURES):
+            authenticate(session, "anna@klinik.se", "fel-lösenord", NOW)
+        locked = authenticate(session, "anna@klinik.se", PASSWORD, NOW)
+        assert locked.operator is None and locked.locked
+        later = NOW + LOCK_TIME + timedelta(seconds=1)
+        assert authenticate(session, "anna@klinik.se", PASSWORD, later).operator is not None
+
+
+def test_sessions_lapse_when_idle_and_end_at_logout(store: Engine) -> None:
+    with session_scope(store) as session:
+        operator = create_operator(session, "anna@klinik.se", PASSWORD)
+        token = start_session(session, operator, NOW)
+        assert operator_for_token(session, token, NOW + timedelta(minutes=5)) is operator
+        assert operator_for_token(session, token + "x", NOW) is None
+        assert operator_for_token(session, token, NOW + timedelta(minutes=5) + SESSION_IDLE) is None
+        other = start_session(session, operator, NOW)
+        end_session(session, other, NOW)
+        assert operator_for_token(session, other, NOW) is None
+
+
+def test_grants_scope_tenants_and_roles_are_checked(store: Engine) -> None:
+    with session_scope(store) as session:
+        one, two = _tenant(session, "ett"), _tenant(session, "tva")
+        operator = create_operator(session, "anna@klinik.se", PASSWORD, grants={one.id: "operator"})
+        assert [(t.subdomain, r) for t, r in granted_tenants(session, operator)] == [
+            ("ett", "operator")
+        ]
+        assert role_at(session, operator, two.id) is None
+        with pytest.raises(ValueError):
+            create_operator(session, "b@klinik.se", PASSWORD, grants={one.id: "superuser"})
+    with pytest.raises(IntegrityError), session_scope(store) as session:
+        session.add(Operator(email="Stor@Klinik.se", name="x", password_hash="x"))
+        session.flush()
+
+
+def test_apply_changes_logs_old_and_new_values(store: Engine) -> None:
+    with session_scope(store) as session:
+        tenant = _tenant(session, "ett")
+        operator = create_operator(session, "anna@klinik.se", PASSWORD)
+        changed = audit.apply_changes(
+            session,
+            tenant.settings,
+            {"maintenance_mode": True, "months_to_sync": 3},  # 3 is the default: no entry
+            tenant_id=tenant.id,
+            operator=operator,
+            now=NOW,
+        )
+        assert changed == ["maintenance_mode"]
+        [entry] = audit.entries(session, tenant.id)
+        assert (entry.setting, entry.old_value, entry.new_value) == (
+            "maintenance_mode",
+            "false",
+            "true",
+        )
+        assert (entry.operator_email, entry.at) == ("anna@klinik.se", NOW)
+        assert session.scalars(select(TenantSettings.maintenance_mode)).one() is True
