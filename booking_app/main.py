@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from booking_app import admin, booking, errors, login, my_bookings, notifications, pages
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
+from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
 from connectors.store.types import utcnow
@@ -50,6 +51,7 @@ def create_app(
     app.include_router(login.router)
     app.include_router(my_bookings.router)
     app.include_router(public_api.router)
+    app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     return app

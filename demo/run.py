@@ -113,6 +113,7 @@ def run_demo(reset: bool = False) -> int:
         )
         _wait_for(f"{prefect_url}/api/health", children[-1], "Prefect server", timeout_s=120)
         mail_web, sms_web = _start_message_stand_ins(settings, env, children)
+        market_web = _start_marketplace(settings, env, children)
         print("First schedule sync …", flush=True)
         subprocess.run([*cli, "sync"], env=env, check=False)
         children.append(_start([*cli, "serve"], env))
@@ -132,6 +133,7 @@ def run_demo(reset: bool = False) -> int:
             "  BankID login (stand-in)     completes as Tolvan Tolvansson after ~6 s\n"
             f"  e-mail to patients          {mail_web}\n"
             f"  SMS to patients             {sms_web}\n"
+            f"  Boka vård (stand-in)        {market_web}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -170,6 +172,27 @@ def _start_message_stand_ins(
     sms_web = f"http://127.0.0.1:{port}/"
     _wait_for(sms_web, children[-1], "SMS gateway stand-in")
     return mail_web, sms_web
+
+
+DEMO_MARKETPLACE_TOKEN = "demo-boka-vard-token-not-a-secret"
+
+
+def _start_marketplace(
+    settings: Settings, env: dict[str, str], children: list[subprocess.Popen]
+) -> str:
+    """The Boka vård stand-in where the settings' marketplace URL points, with the demo
+    tenant's account already activated; what it holds survives a restart (a JSON file),
+    as the publish state in the store does. Turn on *Publicera på "Boka vård"* in
+    /admin and the next `boka-vard` run publishes."""
+    port = str(urlsplit(settings.marketplace_url).port or 80)
+    env.setdefault("OPUS_MARKETPLACE_TOKEN", DEMO_MARKETPLACE_TOKEN)
+    state = str((settings.data_dir / "boka-vard.json").resolve())
+    command = [sys.executable, "-m", "demo.fhir_marketplace", "--port", port, "--active"]
+    command += ["--account", DEMO_SUBDOMAIN, "--token", env["OPUS_MARKETPLACE_TOKEN"]]
+    children.append(_start([*command, "--state", state], env))
+    web = f"http://127.0.0.1:{port}/"
+    _wait_for(web, children[-1], "Boka vård stand-in")
+    return web
 
 
 def prepare_demo_data(settings: Settings, reset: bool = False) -> None:

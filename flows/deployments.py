@@ -8,6 +8,7 @@ from datetime import timedelta
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.write_back import write_back
@@ -45,6 +46,15 @@ def deployments() -> list[RunnerDeployment]:
                 "is due; this schedule is the safety net."
             ),
             tags=["notifications"],
+        ),
+        sync_boka_vard.to_deployment(
+            name="boka-vard",
+            interval=timedelta(minutes=settings.sync_interval_minutes),
+            description=(
+                "Free times → Boka vård (FHIR), its bookings → the booking store; withdraws "
+                "everything when Publicera på Boka vård is off."
+            ),
+            tags=["marketplace"],
         ),
     ]
 

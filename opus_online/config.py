@@ -75,6 +75,26 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Wait after the first failed try; doubles per try, at most 1 h."
     )
 
+    # Boka vård marketplace (flows/marketplace.py): FHIR R4 over HTTPS. The default
+    # reaches the demo's stand-in on loopback.
+    marketplace_url: str = Field(
+        "http://127.0.0.1:8027/fhir", description="The marketplace's FHIR base URL."
+    )
+    marketplace_token_ref: str = Field(
+        "env:OPUS_MARKETPLACE_TOKEN",
+        description="Where the bearer token is (env:NAME or prefect-secret:NAME), unless a "
+        "tenant's account names its own.",
+    )
+    marketplace_timeout_s: float = Field(15.0, gt=0)
+    marketplace_retries: int = Field(3, ge=0, description="Retries of one marketplace call.")
+    marketplace_retry_delay_s: float = Field(
+        1.0, ge=0, description="Wait before the first retry; doubles per retry."
+    )
+    marketplace_horizon_days: int = Field(
+        28, ge=1, le=366, description="How far ahead free times are published there."
+    )
+    marketplace_bundle_size: int = Field(200, ge=1, le=5000)
+
     def public_url(self, subdomain: str) -> str:
         """The tenant's booking site as patients reach it, without a trailing slash."""
         if self.public_base_url:

@@ -9,9 +9,9 @@ the original server's binder ignores unknown ones.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from booking_app.api.binding import (
@@ -122,8 +122,20 @@ class PatientDTO(OpusModel):
     mobile_phone_number: FreeText = Field(None, alias="MobilePhoneNumber")
 
 
+def _not_kept(value: object) -> None:
+    return None
+
+
+NotKeptText = Annotated[str | None, BeforeValidator(_not_kept)]
+NotKeptInt32 = Annotated[
+    int | None, BeforeValidator(_not_kept), WithJsonSchema({"type": "integer", "format": "int32"})
+]
+"""Spec fields this service has no value for: ignored when sent, null when answered."""
+
+
 class BookingDTO(OpusModel):
-    """``POST /bookings``' body (``Model.DTO.BookingDTO``)."""
+    """``POST /bookings``' body and ``GET /patients/{…}/bookings``' items
+    (``Model.DTO.BookingDTO``)."""
 
     id: OptionalInt32 = Field(None, alias="ID", description="Ignored on create.")
     patient: PatientDTO | None = Field(None, alias="Patient")
@@ -136,6 +148,73 @@ class BookingDTO(OpusModel):
         alias="FreeTextMessage",
         description="Only when the clinic accepts messages (Användarmeddelande).",
     )
+    category_description: NotKeptText = Field(
+        None, alias="CategoryDescription", description="Not used: always null."
+    )
+    category_code: NotKeptInt32 = Field(
+        None, alias="CategoryCode", description="Not used: always null."
+    )
+
+
+class RescheduleDTO(OpusModel):
+    """``PATCH /bookings``' body (``Model.DTO.RescheduleDTO``): move a booking to a new
+    time at the same clinic, for the same treatment."""
+
+    original_booking_id: OptionalInt32 = Field(
+        None, alias="OriginalBookingId", description="The booking to move (its ID)."
+    )
+    new_time: TimeSlotDTO | None = Field(
+        None,
+        alias="NewTime",
+        description="Start (required); ClinicianID absent or 0: any clinician. ClinicID "
+        "and TreatmentID, when given, must be the booking's.",
+    )
+    patient_to_reschedule: PatientDTO | None = Field(
+        None,
+        alias="PatientToReschedule",
+        description="The booking's patient: PatientPersonalIdentification or "
+        "PersonalNumber (or ReschedulerIdentity) must be the booking's personal number.",
+    )
+    requested_by: FreeText = Field(None, alias="RequestedBy")
+    rescheduler_identity: PersonalIdentification | None = Field(None, alias="ReschedulerIdentity")
+
+
+# -- GET /patients/{…}/bookings/extended (out) -------------------------------------------
+
+
+class ClinicDTOOslo(OpusModel):
+    """``Model.DTO.ClinicDTOOslo``: ClinicDTO without Group and Clinicians."""
+
+    id: str = Field(alias="ID")
+    name: str | None = Field(None, alias="Name")
+    address1: str | None = Field(None, alias="Address1")
+    address2: str | None = Field(None, alias="Address2")
+    postal_code: str | None = Field(None, alias="Postalcode")
+    city: str | None = Field(None, alias="City")
+    home: str | None = Field(None, alias="Home")
+    work: str | None = Field(None, alias="Work", description="The clinic's phone.")
+    fax: str | None = Field(None, alias="Fax")
+    mobile: str | None = Field(None, alias="Mobile")
+    email: str | None = Field(None, alias="Email")
+
+
+class TimeSlotDTOOslo(OpusModel):
+    id: OptionalInt32 = Field(None, alias="ID")
+    start: OptionalDateTime = Field(None, alias="Start")
+    end: OptionalDateTime = Field(None, alias="End")
+    clinic: ClinicDTOOslo | None = Field(None, alias="Clinic")
+    clinician: ClinicianDTO | None = Field(None, alias="Clinician")
+    treatment: TreatmentDTO | None = Field(None, alias="Treatment")
+
+
+class BookingDTOExtended(OpusModel):
+    id: OptionalInt32 = Field(None, alias="ID")
+    patient: PatientDTO | None = Field(None, alias="Patient")
+    time_slot: TimeSlotDTOOslo | None = Field(None, alias="TimeSlot")
+    campaign_code: FreeText = Field(None, alias="CampaignCode")
+    free_text_message: FreeText = Field(None, alias="FreeTextMessage")
+    category_description: NotKeptText = Field(None, alias="CategoryDescription")
+    category_code: NotKeptInt32 = Field(None, alias="CategoryCode")
 
 
 class ErrorDTO(OpusModel):
@@ -148,6 +227,16 @@ class ErrorDTO(OpusModel):
     nearest_free_times: list[TimeSlotDTO] | None = Field(
         None, alias="NearestFreeTimes", description="409: the free times nearest the asked one."
     )
+    reason: str | None = Field(
+        None,
+        alias="Reason",
+        description="Cancel/reschedule refused: which rule (CancelDisabled, ChangeDisabled, "
+        "CancelNotAllowedForTreatment, ChangeNotAllowedForTreatment, PastCutOff, NotActive).",
+    )
+    cut_off: OptionalDateTime = Field(
+        None, alias="CutOff", description="When web changes to the booking closed (or close)."
+    )
+    clinic_phone: str | None = Field(None, alias="ClinicPhone", description="Call instead.")
 
 
 # -- query "Request" objects -------------------------------------------------------------
@@ -229,6 +318,63 @@ class ReservationQuery(QueryModel):
     and ``request.reservationId``) although its path template has it too."""
 
     reservation_id: OptionalInt32 = Field(None, alias="reservationId")
+
+
+class CancelBookingQuery(QueryModel):
+    """``DELETE /bookings`` (``Features.Bookings.CancelBooking.Request``). The personal
+    number (in parts, or whole as ``request.requestedByPersonalId``) must be the
+    booking's patient's."""
+
+    booking_id: OptionalInt32 = Field(None, alias="bookingID")
+    clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
+    requested_by: OptionalOpusIdText = Field(None, alias="requestedBy")
+    year: OptionalInt32 = Field(None, alias="requestedByPersonalId.year")
+    month: OptionalInt32 = Field(None, alias="requestedByPersonalId.month")
+    day: OptionalInt32 = Field(None, alias="requestedByPersonalId.day")
+    extra_digits: OptionalOpusIdText = Field(None, alias="requestedByPersonalId.extraDigits")
+    whole: SkipJsonSchema[OptionalOpusIdText] = Field(None, alias="requestedByPersonalId")
+    notify_patient: bool | None = Field(None, alias="notifyPatient")
+
+    def personal_id(self) -> PersonalIdentification | None:
+        return _parts(self.whole, self.year, self.month, self.day, self.extra_digits)
+
+
+class PatientBookingsQuery(QueryModel):
+    """``GET /patients/{patientPersonalIdentification}/bookings`` (and ``/extended``):
+    the number may be in the path, ``request.patientPersonalIdentification`` or the
+    ``request.personalIdentification.*`` parts; given more than once, they must agree."""
+
+    include_past_bookings: bool | None = Field(None, alias="includePastBookings")
+    patient_personal_identification: OptionalOpusIdText = Field(
+        None, alias="patientPersonalIdentification"
+    )
+    year: OptionalInt32 = Field(None, alias="personalIdentification.year")
+    month: OptionalInt32 = Field(None, alias="personalIdentification.month")
+    day: OptionalInt32 = Field(None, alias="personalIdentification.day")
+    extra_digits: OptionalOpusIdText = Field(None, alias="personalIdentification.extraDigits")
+
+    def personal_id(self) -> PersonalIdentification | None:
+        return _parts(None, self.year, self.month, self.day, self.extra_digits)
+
+
+def _parts(
+    whole: str | None, year: int | None, month: int | None, day: int | None, extra: str | None
+) -> PersonalIdentification | None:
+    if whole is not None:
+        return PersonalIdentification.model_construct(whole=whole)
+    if year is None and month is None and day is None and extra is None:
+        return None
+    return PersonalIdentification.model_construct(
+        year=year, month=month, day=day, extra_digits=extra, whole=None
+    )
+
+
+class RescheduleFlags(QueryModel):
+    """``PATCH /bookings``' query flag (no prefix in the spec)."""
+
+    prefix: ClassVar[str] = ""
+
+    notify_patient: bool | None = Field(None, alias="notifyPatient")
 
 
 class BookingFlags(QueryModel):

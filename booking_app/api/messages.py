@@ -232,6 +232,55 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Reservationen finns inte.",
         "en": "The reservation does not exist.",
     },
+    "booking_not_found": {
+        "sv": "Bokningen finns inte (för den patienten).",
+        "en": "The booking does not exist (for that patient).",
+    },
+    # -- a patient's own bookings: cancel, reschedule, list --------------------------------
+    "view_bookings_disabled": {
+        "sv": "Kliniken visar inte bokningar online (Visning av bokning är avstängd).",
+        "en": "The clinic does not show bookings online (viewing bookings is turned off).",
+    },
+    "cancel_disabled": {
+        "sv": "Kliniken tar inte emot avbokningar online (Avbokning är avstängd). "
+        "Kontakta kliniken.",
+        "en": "The clinic does not accept cancellations online (cancelling is turned off). "
+        "Please contact the clinic.",
+    },
+    "change_disabled": {
+        "sv": "Kliniken tar inte emot ombokningar online (Ändra bokning är avstängd). "
+        "Kontakta kliniken.",
+        "en": "The clinic does not accept rebookings online (changing bookings is turned "
+        "off). Please contact the clinic.",
+    },
+    "cancel_not_for_treatment": {
+        "sv": "Den här behandlingen kan inte avbokas online. Kontakta kliniken.",
+        "en": "This treatment cannot be cancelled online. Please contact the clinic.",
+    },
+    "change_not_for_treatment": {
+        "sv": "Den här behandlingen kan inte bokas om online. Kontakta kliniken.",
+        "en": "This treatment cannot be rebooked online. Please contact the clinic.",
+    },
+    "past_cutoff": {
+        "sv": "Det är för sent att avboka eller boka om online (det gick till {time}). "
+        "Kontakta kliniken.",
+        "en": "It is too late to cancel or rebook online (possible until {time}). "
+        "Please contact the clinic.",
+    },
+    "booking_not_active": {
+        "sv": "Bokningen är avbokad, flyttad eller redan passerad och kan inte ändras.",
+        "en": "The booking is cancelled, moved or already past and cannot be changed.",
+    },
+    "reschedule_same_clinic": {
+        "sv": "En bokning flyttas inom samma klinik; ange bokningens klinik eller inget.",
+        "en": "A booking is moved within its clinic; give the booking's clinic or none.",
+    },
+    "reschedule_same_treatment": {
+        "sv": "En bokning flyttas till en tid för samma behandling; ange bokningens "
+        "behandling eller ingen.",
+        "en": "A booking is moved to a time for the same treatment; give the booking's "
+        "treatment or none.",
+    },
     # -- races -------------------------------------------------------------------------------
     "time_taken": {
         "sv": "Tiden är inte längre ledig. Välj någon av de närmaste lediga tiderna.",

@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
-from booking_app.api.dto import BookingDTO, ErrorDTO, TimeSlotDTO
+from booking_app.api.dto import BookingDTO, ErrorDTO, RescheduleDTO, TimeSlotDTO
 
 DESCRIPTION = """\
 The booking subset of the Opus Dental public API v1, per tenant: the host name
@@ -32,6 +32,10 @@ e.g. `2026-03-02T09:30:00+01:00`.
 Errors are JSON: `{"Message": "..."}`, with `ModelState` (field → messages) on 400 and
 `NearestFreeTimes` on 409. Messages are Swedish, English with `Accept-Language: en`.
 Reservation and booking ids are only valid within the tenant that made them.
+
+A patient's bookings (reschedule, cancel, list) follow the clinic's online rules and
+are found only with the patient's own personal number: another patient's booking id
+is 404. Personal numbers in paths and query strings are masked in the access log.
 """
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -49,6 +53,27 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorDTO, "description": "The time is taken; NearestFreeTimes lists others."},
     413: {"model": ErrorDTO, "description": "The body is too large."},
     415: {"model": ErrorDTO, "description": "The body is neither JSON nor form data."},
+    503: {"model": ErrorDTO, "description": "Maintenance (Retry-After)."},
+}
+
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    403: {
+        "model": ErrorDTO,
+        "description": "A rule of the clinic refuses the change; Reason names it "
+        "(CancelDisabled, ChangeDisabled, CancelNotAllowedForTreatment, "
+        "ChangeNotAllowedForTreatment, PastCutOff), with CutOff and ClinicPhone.",
+    },
+    409: {
+        "model": ErrorDTO,
+        "description": "The booking is no longer active (Reason NotActive), or the new "
+        "time is taken (NearestFreeTimes lists others).",
+    },
+    503: {"model": ErrorDTO, "description": "Maintenance (Retry-After)."},
+}
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorDTO, "description": "The clinic does not show bookings online."},
     503: {"model": ErrorDTO, "description": "Maintenance (Retry-After)."},
 }
 
@@ -93,7 +118,7 @@ def _build(routes: Sequence[BaseRoute]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    for model in (TimeSlotDTO, BookingDTO):
+    for model in (TimeSlotDTO, BookingDTO, RescheduleDTO):
         schema = model.model_json_schema(
             by_alias=True, ref_template="#/components/schemas/{model}", mode="validation"
         )

@@ -15,19 +15,24 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
-from booking_app.api import booking, reference, times
+from booking_app.api import access_log, booking, patient_bookings, reference, times
 from booking_app.api.binding import parse_dto
 from booking_app.api.cache import AnswerCache, question
 from booking_app.api.deps import KEY_HEADERS, ApiDep, BodyDep
 from booking_app.api.dto import (
     AvailableTimesQuery,
     BookingDTO,
+    BookingDTOExtended,
     BookingFlags,
     CalendarQuery,
+    CancelBookingQuery,
     ClinicDTO,
     ClinicianDTO,
     CliniciansQuery,
     ClinicsQuery,
+    PatientBookingsQuery,
+    RescheduleDTO,
+    RescheduleFlags,
     ReservationQuery,
     TimeSlotDTO,
     TimeSlotQuery,
@@ -36,8 +41,10 @@ from booking_app.api.dto import (
 )
 from booking_app.api.errors import ApiRoute, BadRequest, MethodNotAllowed, NotFound
 from booking_app.api.openapi import (
+    CHANGE_RESPONSES,
     DELETE_RESPONSES,
     ERROR_RESPONSES,
+    LIST_RESPONSES,
     WRITE_RESPONSES,
     openapi_document,
     request_body,
@@ -52,6 +59,10 @@ _CLINICS = TypeAdapter(list[ClinicDTO])
 _CLINIC = TypeAdapter(ClinicDTO)
 _CLINICIANS = TypeAdapter(list[ClinicianDTO])
 _TREATMENTS = TypeAdapter(list[TreatmentDTO])
+_BOOKINGS = TypeAdapter(list[BookingDTO])
+_BOOKINGS_EXTENDED = TypeAdapter(list[BookingDTOExtended])
+
+access_log.install()  # personal numbers in paths and queries stay out of the access log
 
 
 def _json(adapter: TypeAdapter, value: Any) -> Response:
@@ -276,6 +287,88 @@ def add_booking(body: BodyDep, api: ApiDep) -> Response:
         notify = BookingFlags.bind(api.request).notify_patient is not False
         booking_id = booking.book(session, tenant, dto, api.now, api.lang, notify_patient=notify)
         return JSONResponse(booking_id)
+
+
+@router.patch(
+    "/bookings",
+    operation_id="BookingsV1_RescheduleBooking",
+    tags=["Bookings"],
+    response_model=int,
+    responses={**CHANGE_RESPONSES, **{k: WRITE_RESPONSES[k] for k in (413, 415)}},
+    openapi_extra={**request_body(RescheduleDTO), **RescheduleFlags.openapi()},
+    description="Moves the patient's booking to NewTime (same clinic and treatment), when "
+    "the clinic allows rebooking online, the treatment allows it (ChangeInWeb) and the "
+    "cut-off has not passed; answers the new booking's id. Sending the same move again "
+    "answers the same id.",
+)
+def reschedule_booking(body: BodyDep, api: ApiDep) -> Response:
+    with api.writing() as (session, tenant):
+        dto = parse_dto(RescheduleDTO, body.data())
+        notify = RescheduleFlags.bind(api.request).notify_patient is not False
+        moved = patient_bookings.reschedule(
+            session, tenant, dto, api.now, api.lang, notify_patient=notify
+        )
+        return JSONResponse(moved)
+
+
+@router.delete(
+    "/bookings",
+    operation_id="BookingsV1_CancelBooking",
+    tags=["Bookings"],
+    response_model=dict,
+    responses=CHANGE_RESPONSES,
+    openapi_extra=CancelBookingQuery.openapi(),
+    description="Cancels the patient's booking, when the clinic allows cancelling online, "
+    "the treatment allows it (CancelInWeb) and the cut-off has not passed. "
+    "request.requestedByPersonalId must be the booking's patient. Cancelling again "
+    "answers 200 again.",
+)
+def cancel_booking(api: ApiDep) -> Response:
+    with api.writing() as (session, tenant):
+        query = CancelBookingQuery.bind(api.request)
+        patient_bookings.cancel(session, tenant, query, api.now, api.lang)
+        return JSONResponse({})
+
+
+# -- a patient's bookings ----------------------------------------------------------------
+
+
+@router.get(
+    "/patients/{patientPersonalIdentification}/bookings",
+    operation_id="PatientsV1_GetBookings",
+    tags=["Patients"],
+    response_model=list[BookingDTO],
+    responses=LIST_RESPONSES,
+    openapi_extra=PatientBookingsQuery.openapi(),
+    description="The patient's coming bookings (with request.includePastBookings, past "
+    "ones too), soonest first, when the clinic shows bookings online. Appointments the "
+    "clinic made in Opus have ID 0: they are changed by phone.",
+)
+def get_patient_bookings(patientPersonalIdentification: str, api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = PatientBookingsQuery.bind(api.request)
+        found = patient_bookings.patient_bookings(
+            session, tenant, patientPersonalIdentification, query, api.now
+        )
+        return _json(_BOOKINGS, found)
+
+
+@router.get(
+    "/patients/{patientPersonalIdentification}/bookings/extended",
+    operation_id="PatientsV1_GetExtendedBookings",
+    tags=["Patients"],
+    response_model=list[BookingDTOExtended],
+    responses=LIST_RESPONSES,
+    openapi_extra=PatientBookingsQuery.openapi(),
+    description="The same bookings with the clinic, clinician and treatment in full.",
+)
+def get_patient_bookings_extended(patientPersonalIdentification: str, api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = PatientBookingsQuery.bind(api.request)
+        found = patient_bookings.patient_bookings_extended(
+            session, tenant, patientPersonalIdentification, query, api.now
+        )
+        return _json(_BOOKINGS_EXTENDED, found)
 
 
 # -- the document, and everything else under the prefix ----------------------------------

@@ -870,3 +870,88 @@ class AuditEntry(Base):
     setting: Mapped[str] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+# -- Boka vård marketplace (migration 0007) ------------------------------------------
+
+MARKETPLACE_ACCOUNT_STATES = ("unknown", "waiting", "active", "refused")
+"""unknown: never asked; waiting: the marketplace has not activated the account yet
+(nothing is published); active: published as the setting says; refused: the
+marketplace did not accept our token (an operator must fix the reference)."""
+
+MARKETPLACE_RESOURCE_TYPES = (
+    "Location",
+    "Practitioner",
+    "PractitionerRole",
+    "HealthcareService",
+    "Schedule",
+    "Slot",
+)
+
+
+class MarketplaceAccount(Base):
+    """A tenant's account at Boka vård and what the last publish run found.
+
+    ``token_ref`` points at the bearer token (``env:NAME`` or ``prefect-secret:NAME``;
+    None: the settings' default); the token itself never enters the store."""
+
+    __tablename__ = "marketplace_account"
+    __table_args__ = (
+        CheckConstraint(f"state IN {MARKETPLACE_ACCOUNT_STATES!r}", name="state_known"),
+        CheckConstraint(
+            "token_ref IS NULL OR token_ref LIKE 'env:%' OR token_ref LIKE 'prefect-secret:%'",
+            name="token_ref_is_a_reference",
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    account: Mapped[str] = mapped_column(String(64))  # the marketplace's name of it
+    token_ref: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(10), default="unknown")
+    checked_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]  # the last run that finished without failure
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MarketplaceResource(Base):
+    """One resource as the marketplace last accepted it: the publish state. A row is
+    written only after the marketplace confirmed the transaction that carried it, and
+    removed only after it confirmed the withdrawal; what changed since is found by
+    comparing ``content_hash`` with the resource as it would be published now."""
+
+    __tablename__ = "marketplace_resource"
+    __table_args__ = (
+        CheckConstraint(f"resource_type IN {MARKETPLACE_RESOURCE_TYPES!r}", name="type_known"),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
+
+
+class MarketplaceAppointment(Base):
+    """An Appointment booked on the marketplace, and what we made of it: ``booked``
+    (a confirmed booking, channel 'boka_vard'), ``conflict`` (the time was taken
+    meanwhile) or ``invalid`` (unusable patient data). Taken once per appointment; the
+    marketplace is told our answer until ``told_at`` is set."""
+
+    __tablename__ = "marketplace_appointment"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "appointment_id"),
+        CheckConstraint("outcome IN ('booked', 'conflict', 'invalid')", name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    appointment_id: Mapped[str] = mapped_column(String(64))  # the marketplace's id
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    outcome: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[datetime]
+    told_at: Mapped[datetime | None]

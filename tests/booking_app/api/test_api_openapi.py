@@ -22,6 +22,12 @@ OPERATIONS = {
     ("get", "/reservations/available"): "ReservationsV1_IsTimeAvailable",
     ("delete", "/reservations/{ReservationId}"): "ReservationsV1_DeleteReservation",
     ("post", "/bookings"): "BookingsV1_AddBooking",
+    ("patch", "/bookings"): "BookingsV1_RescheduleBooking",
+    ("delete", "/bookings"): "BookingsV1_CancelBooking",
+    ("get", "/patients/{patientPersonalIdentification}/bookings"): "PatientsV1_GetBookings",
+    ("get", "/patients/{patientPersonalIdentification}/bookings/extended"): (
+        "PatientsV1_GetExtendedBookings"
+    ),
 }
 QUERY_NAMES = {
     "/clinics": [
@@ -119,7 +125,21 @@ def test_the_dto_fields_are_the_specs(document):
         set(fields("PatientDTO"))
     )
     assert fields("PersonalIdentification") == ["Year", "Month", "Day", "ExtraDigits"]
-    assert fields("ErrorDTO") == ["Message", "ModelState", "NearestFreeTimes"]
+    assert fields("ErrorDTO") == [
+        "Message",
+        "ModelState",
+        "NearestFreeTimes",
+        "Reason",
+        "CutOff",
+        "ClinicPhone",
+    ]
+    assert fields("RescheduleDTO") == [
+        "OriginalBookingId",
+        "NewTime",
+        "PatientToReschedule",
+        "RequestedBy",
+        "ReschedulerIdentity",
+    ]
 
 
 def test_the_apps_docs_pages_stay_off(api: TestClient):

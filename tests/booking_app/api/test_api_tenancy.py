@@ -144,14 +144,14 @@ def test_the_same_opus_ids_in_two_tenants_never_cross(
 
 
 def test_unknown_paths_and_methods_under_the_api_are_json(api: TestClient):
-    unknown = api.get(f"{API}/patients/198001011231/bookings")
+    unknown = api.get(f"{API}/patients/198001011231/journal")
     wrong_method = api.get(f"{API}/bookings")
 
     assert unknown.status_code == 404
     assert unknown.json() == {"Message": "Det finns ingen sådan resurs i API:t."}
     assert "198001011231" not in unknown.text
     assert wrong_method.status_code == 405
-    assert wrong_method.headers["Allow"] == "POST"
+    assert wrong_method.headers["Allow"] == "DELETE, PATCH, POST"
 
 
 def test_the_demo_tenant_gets_its_fixed_key_once_even_in_an_older_store(
