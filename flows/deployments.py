@@ -11,6 +11,7 @@ from prefect.deployments.runner import RunnerDeployment
 from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
 from flows.sync_schedules import sync_all_tenants, sync_schedules
+from flows.visit_stats import visit_stats
 from flows.write_back import write_back
 from opus_online.config import get_settings
 
@@ -55,6 +56,12 @@ def deployments() -> list[RunnerDeployment]:
                 "everything when Publicera på Boka vård is off."
             ),
             tags=["marketplace"],
+        ),
+        visit_stats.to_deployment(
+            name="yesterday-and-today",
+            interval=timedelta(hours=1),
+            description="Visit and booking statistics: the daily tables of yesterday and today.",
+            tags=["statistics"],
         ),
     ]
 

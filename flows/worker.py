@@ -3,8 +3,11 @@
 A schedule alone would leave a confirmed booking waiting for its next tick. The
 worker asks the store twice a second (one indexed query) whether a booking is due for
 write-back and, when one is, runs the ``write-back`` flow, so operators see every run
-in the Prefect UI. The deployments' schedules stay as the safety net for a stopped
-worker; the store's lease keeps a scheduled run and the worker's from overlapping.
+in the Prefect UI. In the same loop it sends the patients' due e-mail and SMS
+(:func:`flows.notifications.deliver_due`, one indexed read when none is due). The
+deployments' schedules stay as the safety net for a stopped worker; the store's lease
+keeps a scheduled write-back and the worker's from overlapping, and the outbox's
+claims do the same for messages.
 """
 
 from __future__ import annotations

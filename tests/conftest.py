@@ -184,6 +184,10 @@ def flow_settings(monkeypatch, sqlite_store: Engine, tmp_path: Path) -> Iterator
     monkeypatch.setenv("OPUS_OPUS_RETRIES", "2")
     monkeypatch.setenv("OPUS_OPUS_RETRY_DELAY_S", "0")
     monkeypatch.setenv("OPUS_OPUS_CONNECT_TIMEOUT_S", "2")
+    # Nowhere, rather than the demo's mail catcher and SMS stand-in (a running demo on
+    # this machine must never receive a test's messages); tests that send start their own.
+    monkeypatch.setenv("OPUS_SMTP_PORT", "9")
+    monkeypatch.setenv("OPUS_SMS_GATEWAY_URL", "http://127.0.0.1:9/a1/sms")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
