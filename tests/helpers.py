@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
+from connectors.store.availability import bookable_times, rules_for
+from connectors.store.bookings import Request
 from connectors.store.db import session_scope
+from connectors.store.models import Clinic, Tenant, Treatment
 
 ODBC_ENV = "OPUS_TEST_ODBC"
 """The environment variable the ``odbc_opus`` fixture puts its connection string in."""
@@ -38,4 +45,67 @@ def odbc_connection_string(url: str, driver: str) -> str:
         f"DRIVER={{{driver}}};SERVER={parsed.host or '127.0.0.1'};PORT={parsed.port or 5432};"
         f"DATABASE={parsed.database};UID={parsed.username or 'postgres'};"
         f"PWD={parsed.password or ''};"
+    )
+
+
+@contextmanager
+def app_on_loopback(settings, **config) -> Iterator[int]:
+    """The booking app under a real uvicorn on a free loopback port, in a thread;
+    yields the port. ``config``: more uvicorn options (e.g. ``backlog``)."""
+    import uvicorn
+
+    from booking_app.main import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=0, log_level="warning", **config
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the booking app did not start"
+        time.sleep(0.05)
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+# -- free times and requests in the demo tenant --------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def first_slots(session, clinic="UPP1", treatment=1, days=14):
+    tenant = session.scalars(select(Tenant)).one()
+    clinic_row = session.scalars(select(Clinic).where(Clinic.opus_clinic_id == clinic)).one()
+    treatment_row = session.scalars(
+        select(Treatment).where(Treatment.opus_treatment_id == treatment)
+    ).one()
+    rules = rules_for(tenant.settings, treatment_row, clinic_row, _now())
+    slots = bookable_times(
+        session,
+        tenant.id,
+        clinic_row.id,
+        treatment_row,
+        rules,
+        _now(),
+        _now() + timedelta(days=days),
+        _now(),
+    )
+    return tenant, clinic_row, treatment_row, slots
+
+
+def request_for(tenant, clinic, treatment, slot, any_practitioner=False) -> Request:
+    return Request(
+        tenant.id,
+        clinic.id,
+        treatment.id,
+        slot.starts_at,
+        None if any_practitioner else slot.practitioner_id,
     )

@@ -3,19 +3,16 @@ render with its own styles and break no Content-Security-Policy rule."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from booking_app.main import create_app
 from demo.store_seed import DEMO_SUBDOMAIN
 from opus_online.config import Settings
 from tests.booking_app.booking_pages import store_url
+from tests.helpers import app_on_loopback
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -25,18 +22,8 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 def served(synced_store: Engine) -> Iterator[int]:
     """The booking app on a free loopback port; yields the port."""
     settings = Settings(store_url=store_url(synced_store), base_domain="localhost")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the booking app did not start"
-        time.sleep(0.05)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_on_loopback(settings) as port:
+        yield port
 
 
 def test_first_page_renders_in_chromium_without_csp_violations(chromium, served: int):

@@ -6,19 +6,16 @@ page's own script, maintenance mode, and a booking made with the keyboard alone.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from booking_app.main import create_app
 from demo.store_seed import DEMO_SUBDOMAIN
 from opus_online.config import Settings
 from tests.booking_app.booking_pages import SECRET, change_settings, store_url
 from tests.booking_app.booking_steps import PATIENT, booking, sent_codes
+from tests.helpers import app_on_loopback
 
 pytestmark = pytest.mark.browser
 
@@ -29,19 +26,8 @@ def site(booking_store: Engine) -> Iterator[str]:
     settings = Settings(
         store_url=store_url(booking_store), base_domain="localhost", secret_key=SECRET
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the booking app did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://{DEMO_SUBDOMAIN}.localhost:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_on_loopback(settings) as port:
+        yield f"http://{DEMO_SUBDOMAIN}.localhost:{port}"
 
 
 @pytest.fixture

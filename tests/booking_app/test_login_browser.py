@@ -4,22 +4,18 @@ collects, and nothing breaks the Content-Security-Policy."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from booking_app.main import create_app
 from connectors.store import bookings
 from connectors.store.db import session_scope
 from demo.store_seed import DEMO_SUBDOMAIN
 from tests.booking_app.login_steps import scan, settings_with_bankid
-from tests.connectors.store.test_bookings import first_slots, request_for
+from tests.helpers import app_on_loopback, first_slots, request_for
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -30,18 +26,8 @@ def served(booking_store: Engine, bankid_standin) -> Iterator[int]:
     settings = settings_with_bankid(booking_store, bankid_standin).model_copy(
         update={"base_domain": "localhost"}
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the booking app did not start"
-        time.sleep(0.05)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_on_loopback(settings) as port:
+        yield port
 
 
 def two_bookings(engine: Engine) -> None:

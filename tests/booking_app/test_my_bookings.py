@@ -14,7 +14,7 @@ from connectors.store.models import Booking, Clinic, Treatment
 from tests.booking_app.booking_pages import change_settings
 from tests.booking_app.booking_steps import get, press
 from tests.booking_app.login_steps import Clock, client_with_bankid, log_in
-from tests.connectors.store.test_bookings import first_slots, request_for
+from tests.helpers import first_slots, request_for
 
 PATIENT = "191212121212"
 OTHER = "198112189876"

@@ -6,7 +6,6 @@ passing ``now``: nothing waits for a retry."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,11 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from icalendar import Calendar
 from sqlalchemy import Engine, select
 
-from booking_app.main import create_app
 from connectors.store import bookings
 from connectors.store.bookings import Request
 from connectors.store.db import session_scope, write_session_scope
@@ -34,7 +31,7 @@ from demo.sms_gateway import SmsGatewayStandIn
 from flows.notifications import Delivered, deliver_due
 from opus_online.config import Settings
 from tests.flows.write_back_helpers import book, cancel, free_slots, rebook
-from tests.helpers import sync_tenant
+from tests.helpers import app_on_loopback, sync_tenant
 
 SECRET = "notifications-test-secret"
 
@@ -64,20 +61,8 @@ class Harness:
 def booking_app(settings: Settings) -> Iterator[int]:
     """The booking app under uvicorn on a free loopback port: it takes the SMS
     gateway's delivery reports."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with app_on_loopback(settings) as port:
+        yield port
 
 
 @pytest.fixture

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from connectors.store import bookings
-from connectors.store.availability import bookable_times, rules_for
 from connectors.store.bookings import Request
 from connectors.store.db import session_scope, write_session_scope
-from connectors.store.models import Booking, Clinic, Tenant, Treatment
+from connectors.store.models import Booking
+from tests.helpers import first_slots
 
-PERSONAL_NUMBER = "199001012384"  # well-formed (Luhn), made up
+PERSONAL_NUMBER = "199001012385"  # well-formed (Luhn check digit), made up
 
 
 def now() -> datetime:
@@ -22,23 +22,9 @@ def now() -> datetime:
 
 
 def free_slots(engine: Engine, clinic: str = "UPP1", treatment: int = 1, days: int = 14):
+    """Store ids of the demo tenant, ``clinic`` and ``treatment``, and their free times."""
     with session_scope(engine) as session:
-        tenant = session.scalars(select(Tenant)).one()
-        clinic_row = session.scalars(select(Clinic).where(Clinic.opus_clinic_id == clinic)).one()
-        treatment_row = session.scalars(
-            select(Treatment).where(Treatment.opus_treatment_id == treatment)
-        ).one()
-        rules = rules_for(tenant.settings, treatment_row, clinic_row, now())
-        slots = bookable_times(
-            session,
-            tenant.id,
-            clinic_row.id,
-            treatment_row,
-            rules,
-            now(),
-            now() + timedelta(days=days),
-            now(),
-        )
+        tenant, clinic_row, treatment_row, slots = first_slots(session, clinic, treatment, days)
         return tenant.id, clinic_row.id, treatment_row.id, slots
 
 

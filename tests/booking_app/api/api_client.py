@@ -4,15 +4,12 @@ numbers, booking bodies, a second tenant, and a real server for the race tests."
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -24,7 +21,7 @@ from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from opus_online.config import Settings
 from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
-from tests.helpers import sync_tenant
+from tests.helpers import app_on_loopback, sync_tenant
 from validations.patient import luhn_check_digit
 
 API = "/api/public/v1"
@@ -106,24 +103,5 @@ def served(engine: Engine) -> Iterator[str]:
     """The app under a real uvicorn on a free loopback port, in a thread; yields its
     base URL. Requests must send ``Host: tandmottagningen.localhost``."""
     settings = Settings(store_url=store_url(engine), base_domain="localhost")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            backlog=1024,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with app_on_loopback(settings, backlog=1024) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)

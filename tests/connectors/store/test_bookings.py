@@ -10,18 +10,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.store import bookings
-from connectors.store.availability import bookable_times, rules_for
 from connectors.store.bookings import CodeCheck, Request
 from connectors.store.db import session_scope
 from connectors.store.models import (
     Booking,
-    Clinic,
     OutboxMessage,
     Tenant,
     TenantSettings,
     Treatment,
 )
-from tests.helpers import sync_tenant
+from tests.helpers import first_slots, request_for, sync_tenant
 
 SECRET = b"test secret"
 
@@ -34,36 +32,6 @@ def synced(store, demo_tenant):
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def first_slots(session, clinic="UPP1", treatment=1, days=14):
-    tenant = session.scalars(select(Tenant)).one()
-    clinic_row = session.scalars(select(Clinic).where(Clinic.opus_clinic_id == clinic)).one()
-    treatment_row = session.scalars(
-        select(Treatment).where(Treatment.opus_treatment_id == treatment)
-    ).one()
-    rules = rules_for(tenant.settings, treatment_row, clinic_row, now())
-    slots = bookable_times(
-        session,
-        tenant.id,
-        clinic_row.id,
-        treatment_row,
-        rules,
-        now(),
-        now() + timedelta(days=days),
-        now(),
-    )
-    return tenant, clinic_row, treatment_row, slots
-
-
-def request_for(tenant, clinic, treatment, slot, any_practitioner=False) -> Request:
-    return Request(
-        tenant.id,
-        clinic.id,
-        treatment.id,
-        slot.starts_at,
-        None if any_practitioner else slot.practitioner_id,
-    )
 
 
 def test_a_held_time_is_no_longer_offered_and_cannot_be_held_again(synced):

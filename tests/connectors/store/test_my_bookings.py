@@ -23,8 +23,7 @@ from connectors.store.models import (
 )
 from connectors.store.my_bookings import Refused
 from demo.store_seed import seed_demo_tenant
-from tests.connectors.store.test_bookings import first_slots, request_for
-from tests.helpers import sync_tenant
+from tests.helpers import first_slots, request_for, sync_tenant
 
 PATIENT = "191212121212"
 OTHER_PATIENT = "198112189876"
