@@ -75,6 +75,7 @@ def site(tenant: Tenant) -> dict[str, Any]:
         "tenant_name": tenant.name,
         "themed": True,
         "logo_id": settings.logo_image_id if settings else None,
+        "analytics_script": settings.analytics_script if settings else None,  # Avancerat
     }
 
 

@@ -15,13 +15,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from booking_app import admin, booking, errors, login, my_bookings, notifications, pages
+from booking_app import admin, booking, errors, login, my_bookings, notifications, pages, tracking
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
+from booking_app.tenancy import SubdomainRedirectMiddleware
 from connectors.store.types import utcnow
+from dashboards import install as install_dashboards
 from opus_online.config import Settings, get_settings
 
 STATIC = Path(__file__).with_name("static")
@@ -43,6 +45,7 @@ def create_app(
     app.state.clock = clock
     app.state.answer_cache = AnswerCache()
     app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(SubdomainRedirectMiddleware)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
@@ -52,6 +55,10 @@ def create_app(
     app.include_router(my_bookings.router)
     app.include_router(public_api.router)
     app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
+    tracking.install(app)  # the visit beacon /besok, its tracker, the page's tags
+    install_dashboards(
+        app
+    )  # the statistics pages /admin/{tenant_id}/statistik: before admin's /{tab}
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     return app

@@ -780,6 +780,102 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin_audit_old": {"sv": "Före", "en": "Before"},
     "admin_audit_new": {"sv": "Efter", "en": "After"},
     "admin_audit_empty": {"sv": "Inga ändringar ännu.", "en": "No changes yet."},
+    # -- Behandlare, logo, live template tools, clinic order (issue 7) ------------
+    "admin_tab_practitioners": {"sv": "Behandlare", "en": "Practitioners"},
+    "admin_no_practitioners": {
+        "sv": "Inga behandlare har synkats från Opus ännu.",
+        "en": "No practitioners have been synced from Opus yet.",
+    },
+    "admin_image_hint": {
+        "sv": "Bilder: PNG, JPEG eller WebP, högst 2 MB och 2000 × 2000 pixlar. "
+        "Bilden sparas om utan metadata (t.ex. EXIF och GPS).",
+        "en": "Images: PNG, JPEG or WebP, at most 2 MB and 2000 × 2000 pixels. "
+        "The image is saved again without metadata (such as EXIF and GPS).",
+    },
+    "admin_no_image": {"sv": "Ingen bild.", "en": "No image."},
+    "admin_practitioner_image": {"sv": "Bild på {name}", "en": "Photo of {name}"},
+    "admin_practitioner_text": {"sv": "Text om {name}", "en": "Text about {name}"},
+    "admin_remove_image_of": {"sv": "Ta bort bilden på {name}", "en": "Remove the photo of {name}"},
+    "admin_media_logo": {"sv": "Logotyp", "en": "Logo"},
+    "admin_media_logo_file": {"sv": "Ny logotyp", "en": "New logo"},
+    "admin_upload": {"sv": "Ladda upp", "en": "Upload"},
+    "admin_remove_logo": {"sv": "Ta bort logotypen", "en": "Remove the logo"},
+    "admin_image_type": {
+        "sv": "Filen är ingen PNG-, JPEG- eller WebP-bild. Andra format, till exempel SVG, "
+        "tas inte emot.",
+        "en": "The file is not a PNG, JPEG or WebP image. Other formats, such as SVG, "
+        "are not accepted.",
+    },
+    "admin_image_too_large": {
+        "sv": "Bilden är för stor: högst 2 MB.",
+        "en": "The image is too large: at most 2 MB.",
+    },
+    "admin_image_dimensions": {
+        "sv": "Bilden är för stor: högst 2000 × 2000 pixlar.",
+        "en": "The image is too large: at most 2000 × 2000 pixels.",
+    },
+    "admin_image_missing": {"sv": "Välj en bildfil.", "en": "Choose an image file."},
+    "admin_insert_field": {
+        "sv": "Klicka på ett fält för att infoga det där markören står.",
+        "en": "Click a field to insert it where the cursor is.",
+    },
+    "admin_preview": {"sv": "Förhandsvisning med exempeldata", "en": "Preview with sample data"},
+    "admin_preview_default": {
+        "sv": "(tom mall: Opus standardtext skickas)",
+        "en": "(empty template: Opus's default text is sent)",
+    },
+    "admin_move_up": {"sv": "Flytta upp {name}", "en": "Move {name} up"},
+    "admin_move_down": {"sv": "Flytta ned {name}", "en": "Move {name} down"},
+    # -- visit statistics and the analysts' dashboards (dashboards/) ------------------
+    "admin_tab_statistics": {"sv": "Statistik", "en": "Statistics"},
+    "stats_title": {"sv": "Besöks- och bokningsstatistik", "en": "Visit and booking statistics"},
+    "stats_from": {"sv": "Från", "en": "From"},
+    "stats_to": {"sv": "Till", "en": "To"},
+    "stats_clinic": {"sv": "Klinik", "en": "Clinic"},
+    "stats_all_clinics": {"sv": "Alla kliniker", "en": "All clinics"},
+    "stats_show": {"sv": "Visa", "en": "Show"},
+    "stats_note": {
+        "sv": "Siffrorna uppdateras när flödet visit-stats har körts. Klinikvalet gäller "
+        "bokningar och beläggning; ett besök börjar innan någon klinik är vald.",
+        "en": "The figures update when the visit-stats flow has run. The clinic filter "
+        "applies to bookings and utilisation; a visit starts before a clinic is chosen.",
+    },
+    "stats_export": {"sv": "Ladda ner tabellen", "en": "Download the table"},
+    "stats_table": {"sv": "Tabell", "en": "Table"},
+    "stats_chart_besok": {"sv": "Besök över tid", "en": "Visits over time"},
+    "stats_chart_tratt": {"sv": "Bokningstratt", "en": "Booking funnel"},
+    "stats_chart_konvertering": {"sv": "Konvertering", "en": "Conversion"},
+    "stats_chart_kallor": {"sv": "Källor", "en": "Sources"},
+    "stats_chart_enheter": {"sv": "Enheter", "en": "Devices"},
+    "stats_chart_kanaler": {"sv": "Bokningar per kanal", "en": "Bookings by channel"},
+    "stats_chart_avbokningar": {"sv": "Avbokningsgrad", "en": "Cancellation rate"},
+    "stats_chart_kampanjkoder": {"sv": "Kampanjkoder", "en": "Campaign codes"},
+    "stats_chart_belaggning": {
+        "sv": "Beläggning per veckodag och timme",
+        "en": "Utilisation by weekday and hour",
+    },
+    "stats_day": {"sv": "Dag", "en": "Day"},
+    "stats_count": {"sv": "Antal", "en": "Count"},
+    "stats_hour": {"sv": "Timme", "en": "Hour"},
+    "stats_sidvisningar": {"sv": "Sidvisningar", "en": "Page views"},
+    "stats_besok": {"sv": "Besök", "en": "Visits"},
+    "stats_besokare": {"sv": "Unika besökare", "en": "Unique visitors"},
+    "stats_bokade": {"sv": "Bokningar", "en": "Bookings"},
+    "stats_bokningar": {"sv": "Bokningar", "en": "Bookings"},
+    "stats_conversion": {"sv": "Andel som bokade", "en": "Share who booked"},
+    "stats_cancel_rate": {"sv": "Andel avbokade", "en": "Share cancelled"},
+    "stats_utilisation": {"sv": "Beläggning", "en": "Utilisation"},
+    "stats_step_start": {"sv": "Start", "en": "Start"},
+    "stats_step_klinik": {"sv": "Klinik", "en": "Clinic"},
+    "stats_step_behandling": {"sv": "Behandling", "en": "Treatment"},
+    "stats_step_behandlare": {"sv": "Behandlare", "en": "Practitioner"},
+    "stats_step_tid": {"sv": "Tid", "en": "Time"},
+    "stats_step_uppgifter": {"sv": "Uppgifter", "en": "Details"},
+    "stats_step_kod": {"sv": "Kod skickad", "en": "Code sent"},
+    "stats_step_bekraftad": {"sv": "Bekräftad", "en": "Confirmed"},
+    "stats_channel_site": {"sv": "Bokningssidan", "en": "Booking site"},
+    "stats_channel_api": {"sv": "API", "en": "API"},
+    "stats_channel_boka_vard": {"sv": "Boka vård", "en": "Boka vård"},
 }
 
 

@@ -58,6 +58,7 @@ def front_page(
             # Links into the booking steps; the steps say why when booking needs a login.
             "booking_open": published and settings.new_booking_enabled,
             "logo_id": settings.logo_image_id if settings else None,
+            "analytics_script": settings.analytics_script if settings else None,  # Avancerat
             "groups": groups,
         },
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from booking_app.theme import readable_on
-from connectors.store.models import STEPS, Tenant
+from connectors.store.models import STEPS, SubdomainRedirect, Tenant
 
 FLEX_BOOLEANS: tuple[str, ...] = (
     # Allmänna inställningar, in the manual's order
@@ -84,9 +85,12 @@ def parse_flexibility(form: dict[str, str]) -> Parsed:
     return parsed
 
 
-def subdomain_problem(session: Session, value: str, tenant_id: int) -> str | None:
+def subdomain_problem(
+    session: Session, value: str, tenant_id: int, now: datetime | None = None
+) -> str | None:
     """The message key of what is wrong with ``value`` (already lower-cased) as the
-    tenant's subdomain, ``None`` when it is free (or already the tenant's own)."""
+    tenant's subdomain, ``None`` when it is free (or already the tenant's own). With
+    ``now``, another tenant's former name is taken while it still redirects."""
     if not value:
         return "admin_subdomain_empty"
     if len(value) > 63 or not _LABEL.fullmatch(value):
@@ -98,6 +102,10 @@ def subdomain_problem(session: Session, value: str, tenant_id: int) -> str | Non
     ).one_or_none()
     if owner is not None and owner != tenant_id:
         return "admin_subdomain_taken"
+    if now is not None:
+        redirect = session.get(SubdomainRedirect, value)
+        if redirect is not None and redirect.tenant_id != tenant_id and redirect.expires_at > now:
+            return "admin_subdomain_taken"
     return None
 
 

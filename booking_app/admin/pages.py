@@ -12,6 +12,7 @@ from booking_app.templating import templates
 
 TABS: tuple[tuple[str, str], ...] = (
     ("kliniker", "admin_tab_clinics"),
+    ("behandlare", "admin_tab_practitioners"),
     ("underdoman", "admin_tab_subdomain"),
     ("flexibilitet", "admin_tab_flexibility"),
     ("media", "admin_tab_media"),
@@ -19,6 +20,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("sms", "admin_tab_sms"),
     ("avancerat", "admin_tab_advanced"),
     ("logg", "admin_tab_audit"),
+    ("statistik", "admin_tab_statistics"),  # dashboards/, for every role
 )
 
 

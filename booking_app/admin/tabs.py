@@ -13,13 +13,20 @@ from booking_app.admin import forms
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from booking_app.tenancy import redirect_expiry, subdomains_changed
 from connectors.store import audit
-from connectors.store.models import Clinic, OpusDatabase, TenantSettings
+from connectors.store.models import (
+    Clinic,
+    ClinicPractitioner,
+    OpusDatabase,
+    SubdomainRedirect,
+    TenantSettings,
+)
 
 router = APIRouter(prefix="/admin/{tenant_id}")
 
 
-def _settings(session: Session, grant: Grant) -> TenantSettings:
+def tenant_settings(session: Session, grant: Grant) -> TenantSettings:
     settings = session.get(TenantSettings, grant.tenant.id)
     if settings is None:  # a tenant made before it had settings gets the defaults
         settings = TenantSettings(tenant_id=grant.tenant.id)
@@ -69,7 +76,7 @@ _FLEX_FIELDS = (
 
 @router.get("/flexibilitet")
 def flexibility(request: Request, grant: GrantDep, session: SessionDep) -> Response:
-    return _flex_page(request, grant, _settings(session, grant))
+    return _flex_page(request, grant, tenant_settings(session, grant))
 
 
 @router.post("/flexibilitet")
@@ -80,7 +87,7 @@ def save_flexibility(
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
-    settings = _settings(session, grant)
+    settings = tenant_settings(session, grant)
     parsed = forms.parse_flexibility(form)
     if parsed.errors:
         shown = {n: getattr(settings, n) for n in _FLEX_FIELDS} | parsed.values
@@ -108,7 +115,7 @@ def save_subdomain(
     now: NowDep,
 ) -> Response:
     value = forms.normalise_subdomain(form.get("subdomain", ""))
-    problem = forms.subdomain_problem(session, value, grant.tenant.id)
+    problem = forms.subdomain_problem(session, value, grant.tenant.id, now)
     if problem is not None or form.get("action") == "check":
         # Kontrollera tillgänglighet: the answer, nothing saved.
         return tab_page(
@@ -121,8 +128,28 @@ def save_subdomain(
             value=value,
             free=problem is None,
         )
+    old = grant.tenant.subdomain
+    if value != old:
+        _move_subdomain(session, grant.tenant.id, old, value, now)
     _save(session, grant, grant.tenant, {"subdomain": value}, now, prefix="tenant.")
     return saved(grant, "underdoman")
+
+
+def _move_subdomain(session: Session, tenant_id: int, old: str, new: str, now) -> None:
+    """The old name redirects to the tenant for :data:`REDIRECT_DAYS`; the new one
+    stops redirecting (the tenant's own former name, or another's that expired)."""
+    taken = session.get(SubdomainRedirect, new)
+    if taken is not None:
+        session.delete(taken)
+    redirect = session.get(SubdomainRedirect, old)
+    if redirect is None:
+        redirect = SubdomainRedirect(subdomain=old)
+        session.add(redirect)
+    redirect.tenant_id = tenant_id
+    redirect.created_at = now
+    redirect.expires_at = redirect_expiry(now)
+    session.flush()
+    subdomains_changed()
 
 
 # -- Media ---------------------------------------------------------------------------
@@ -133,7 +160,7 @@ def _clinics(session: Session, tenant_id: int) -> list[Clinic]:
         session.scalars(
             select(Clinic)
             .where(Clinic.tenant_id == tenant_id, Clinic.in_opus)
-            .order_by(Clinic.display_order, Clinic.name)
+            .order_by(Clinic.display_order, Clinic.id)  # the patient site's order
         )
     )
 
@@ -147,19 +174,28 @@ _MEDIA_FIELDS = (
 )
 
 
-@router.get("/media")
-def media(request: Request, grant: GrantDep, session: SessionDep) -> Response:
-    settings = _settings(session, grant)
+def media_page(
+    request: Request, grant: Grant, session: Session, errors: list[str] | None = None
+) -> Response:
+    settings = tenant_settings(session, grant)
     clinics = _clinics(session, grant.tenant.id)
     return tab_page(
         request,
         "media.html",
         grant,
         "media",
+        errors=errors,
+        status_code=400 if errors else 200,
         values={n: getattr(settings, n) for n in _MEDIA_FIELDS},
         clinics=clinics,
         clinic_texts={c.id: c.clinic_text for c in clinics},
+        logo_id=settings.logo_image_id,
     )
+
+
+@router.get("/media")
+def media(request: Request, grant: GrantDep, session: SessionDep) -> Response:
+    return media_page(request, grant, session)
 
 
 @router.post("/media")
@@ -170,7 +206,7 @@ def save_media(
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
-    settings = _settings(session, grant)
+    settings = tenant_settings(session, grant)
     clinics = _clinics(session, grant.tenant.id)
     parsed, clinic_texts = forms.parse_media(form, [c.id for c in clinics])
     if parsed.errors:
@@ -184,6 +220,7 @@ def save_media(
             values=parsed.values,
             clinics=clinics,
             clinic_texts=clinic_texts,
+            logo_id=settings.logo_image_id,
         )
     _save(session, grant, settings, parsed.values, now)
     for clinic in clinics:
@@ -229,9 +266,9 @@ def save_clinics(
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
-    # Only this tenant's clinics are read from the form: an id of another tenant's
-    # clinic in it matches nothing here and changes nothing.
-    for clinic in _clinics(session, grant.tenant.id):
+    clinics = _clinics(session, grant.tenant.id)
+    _only_own_ids(form, clinics)
+    for clinic in clinics:
         values: dict[str, object] = {}
         order = forms.parse_order(form.get(f"order_{clinic.id}"))
         if order is not None:
@@ -259,12 +296,71 @@ def save_clinics(
     return saved(grant, "kliniker")
 
 
+_CLINIC_FIELDS = ("order_", "group_")
+_LINK_FIELDS = ("seen_", "added_", "porder_")
+
+
+def _only_own_ids(form: dict[str, str], clinics: list[Clinic]) -> None:
+    """404 when the form names a clinic or practitioner that is not this tenant's:
+    another tenant's id in a form is answered as if it did not exist."""
+    clinic_ids = {str(c.id) for c in clinics}
+    link_keys = {f"{c.id}_{link.practitioner_id}" for c in clinics for link in c.practitioners}
+    for name in form:
+        for prefix, known in ((_CLINIC_FIELDS, clinic_ids), (_LINK_FIELDS, link_keys)):
+            for p in prefix:
+                if name.startswith(p) and name[len(p) :] not in known:
+                    raise HTTPException(status_code=404)
+
+
+def _in_order(links: list[ClinicPractitioner]) -> list[ClinicPractitioner]:
+    """A clinic's practitioners in the patient site's order (see practitioners_at)."""
+    return sorted(links, key=lambda link: (link.display_order, link.practitioner_id))
+
+
+@router.post("/kliniker/flytta")
+def move_in_clinics(
+    grant: ChangeGrantDep, form: AdminFormDep, session: WriteSessionDep, now: NowDep
+) -> Response:
+    """The up/down buttons: ``move`` is ``clinic:<id>:up`` or
+    ``practitioner:<clinic id>:<practitioner id>:down``. The list is renumbered 1, 2, …
+    in its shown order with the two neighbours swapped (each changed number audited)."""
+    parts = (form.get("move") or "").split(":")
+    kind, ids, direction = parts[0], parts[1:-1], parts[-1]
+    if direction not in ("up", "down") or not ids or not all(i.isdigit() for i in ids):
+        raise HTTPException(status_code=404)
+    clinics = _clinics(session, grant.tenant.id)
+    clinic = next((c for c in clinics if c.id == int(ids[0])), None)
+    if clinic is None:
+        raise HTTPException(status_code=404)
+    if kind == "clinic" and len(ids) == 1:
+        siblings: list = clinics
+        moving: object = clinic
+        prefix = "clinic {id}."
+    elif kind == "practitioner" and len(ids) == 2:
+        siblings = _in_order([link for link in clinic.practitioners if link.in_opus])
+        moving = next((x for x in siblings if x.practitioner_id == int(ids[1])), None)
+        if moving is None:
+            raise HTTPException(status_code=404)
+        prefix = f"clinic {clinic.id}.practitioner {{id}}."
+    else:
+        raise HTTPException(status_code=404)
+    i = siblings.index(moving)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(siblings):
+        siblings = list(siblings)
+        siblings[i], siblings[j] = siblings[j], siblings[i]
+        for position, item in enumerate(siblings, start=1):
+            key = item.practitioner_id if isinstance(item, ClinicPractitioner) else item.id
+            _save(session, grant, item, {"display_order": position}, now, prefix.format(id=key))
+    return saved(grant, "kliniker")
+
+
 # -- Avancerat -----------------------------------------------------------------------
 
 
 @router.get("/avancerat")
 def advanced(request: Request, grant: GrantDep, session: SessionDep) -> Response:
-    settings = _settings(session, grant)
+    settings = tenant_settings(session, grant)
     return tab_page(
         request, "advanced.html", grant, "avancerat", script=settings.analytics_script or ""
     )
@@ -292,7 +388,7 @@ def save_advanced(
             status_code=400,
             script=parsed.values["analytics_script"] or "",
         )
-    _save(session, grant, _settings(session, grant), parsed.values, now)
+    _save(session, grant, tenant_settings(session, grant), parsed.values, now)
     return saved(grant, "avancerat")
 
 

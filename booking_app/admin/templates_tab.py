@@ -8,15 +8,21 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
-from connectors.notifications.fields import FIELDS
-from connectors.notifications.templates import check_template, estimate_sms_length
+from booking_app.messages import language, t
+from connectors.notifications.fields import FIELDS, sample_values
+from connectors.notifications.templates import (
+    TemplateFault,
+    check_template,
+    estimate_sms_length,
+    render,
+)
 from connectors.store import audit
 from connectors.store.models import MessageTemplate, TenantSettings
 
@@ -44,6 +50,15 @@ def _templates(session: Session, tenant_id: int, channel: str) -> dict[str, Mess
     return {row.kind: row for row in rows}
 
 
+def preview(text: str, channel: str) -> str | None:
+    """``text`` filled in with the channel's sample values (plain text: the page shows
+    it as text); ``None`` when the template does not render."""
+    try:
+        return render(text, sample_values(channel))
+    except TemplateFault:
+        return None
+
+
 def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -> Response:
     channel = CHANNELS[tab]
     lengths = (
@@ -51,6 +66,13 @@ def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -
         if channel == "sms"
         else {}
     )
+    parts = ("subject", "body") if channel == "email" else ("body",)
+    previews = {
+        f"{part}_{kind}": preview(values[f"{part}_{kind}"], channel)
+        for part in parts
+        for kind in KINDS
+        if values[f"{part}_{kind}"]
+    }
     return tab_page(
         request,
         "messages.html",
@@ -62,8 +84,36 @@ def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -
         kinds=KINDS,
         values=values,
         lengths=lengths,
+        previews=previews,
         fields=FIELDS,
     )
+
+
+@router.post("/{tab}/forhandsvisning")
+def live_preview(request: Request, tab: str, grant: GrantDep, form: AdminFormDep) -> JSONResponse:
+    """For the tab's script, as the operator types: the text with sample values, what
+    is wrong with it, and on the SMS tab its estimated length. Changes nothing; the
+    form's CSRF token keeps other sites from using the operator's session for it."""
+    channel = _channel(tab)
+    text = form.get("text", "").replace("\r\n", "\n")
+    problems = check_template(text)
+    answer: dict[str, object] = {
+        "preview": None if problems else preview(text, channel),
+        "problems": problems,
+    }
+    if channel == "sms":
+        length = estimate_sms_length(text)
+        answer["length"] = {
+            "characters": length.characters,
+            "encoding": length.encoding,
+            "segments": length.segments,
+            "text": t("admin_sms_length", language(request.query_params.get("lang"))).format(
+                characters=length.characters,
+                encoding=length.encoding,
+                segments=length.segments,
+            ),
+        }
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{tab}")

@@ -7,11 +7,12 @@ constraints in the database, not only checks in Python.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -955,3 +956,182 @@ class MarketplaceAppointment(Base):
     reason: Mapped[str | None] = mapped_column(String(100))
     taken_at: Mapped[datetime]
     told_at: Mapped[datetime | None]
+
+
+# -- visit statistics (migration 0008) -------------------------------------------------
+
+VISIT_PAGES = (
+    "start",
+    "klinik",
+    "behandling",
+    "behandlare",
+    "tid",
+    "uppgifter",
+    "kod",
+    "bekraftad",
+    "sida",
+)
+"""What a tracked page view was: the booking funnel's steps in order, then any other
+page (``sida``). ``kod`` is the page that says the code was sent (or the captcha)."""
+DEVICES = ("mobile", "tablet", "desktop")
+
+
+class VisitSalt(Base):
+    """The random salt that makes visitor hashes for one tenant and one day (local
+    date). Deleted once the day is over: then nobody, us included, can link a hash
+    back to an address, nor one day's visitor to the next day's."""
+
+    __tablename__ = "visit_salt"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class VisitEvent(Base):
+    """One page view on a booking site, as the beacon reported it. Nothing in it names
+    a person: ``visitor`` is a 64-bit salted hash (see :class:`VisitSalt`), ``path``
+    a route template, ``source`` a referrer host or a UTM source, ``device`` a class."""
+
+    __tablename__ = "visit_event"
+    __table_args__ = (
+        CheckConstraint(f"page IN {VISIT_PAGES!r}", name="page_known"),
+        CheckConstraint(f"device IN {DEVICES!r}", name="device_known"),
+        # The flow reads one day of every tenant at a time.
+        Index("ix_visit_event_at", "at"),
+    )
+
+    # SQLite gives only INTEGER PRIMARY KEY an automatic rowid value.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    visitor: Mapped[int] = mapped_column(BigInteger)
+    page: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str | None] = mapped_column(String(60))
+    device: Mapped[str] = mapped_column(String(7))
+
+
+def _tenant_key() -> Mapped[int]:
+    return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+
+
+class StatsVisitsDaily(Base):
+    """Per tenant and local day: page views, visits (30 minutes' quiet ends one) and
+    unique visitors. The flow rewrites a day's rows whole, so re-running is harmless."""
+
+    __tablename__ = "stats_visits_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    pageviews: Mapped[int]
+    visits: Mapped[int]
+    visitors: Mapped[int]
+
+
+class StatsFunnelDaily(Base):
+    """Unique visitors who reached each funnel step that day (``start``: every visitor)."""
+
+    __tablename__ = "stats_funnel_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(10), primary_key=True)
+    visitors: Mapped[int]
+
+
+class StatsSourceDaily(Base):
+    """Visits by where they came from: the UTM source, else the referrer's host, else
+    ``(direkt)``; taken from a visit's first page view."""
+
+    __tablename__ = "stats_source_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(60), primary_key=True)
+    visits: Mapped[int]
+    visitors: Mapped[int]
+
+
+class StatsDeviceDaily(Base):
+    __tablename__ = "stats_device_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    device: Mapped[str] = mapped_column(String(7), primary_key=True)
+    visits: Mapped[int]
+    visitors: Mapped[int]
+
+
+class StatsBookingDaily(Base):
+    """Booking figures per local day and clinic, practitioner, treatment and channel.
+    ``booked``: new bookings confirmed that day; ``rebooked``: rebookings confirmed
+    that day; ``cancelled``: cancelled that day; ``conflicts``: bookings created that
+    day that ended in conflict. Lead time (confirmation to appointment) is kept as a
+    sum, so that any range's mean is sum / (booked + rebooked)."""
+
+    __tablename__ = "stats_booking_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    booked: Mapped[int]
+    rebooked: Mapped[int]
+    cancelled: Mapped[int]
+    conflicts: Mapped[int]
+    with_campaign_code: Mapped[int]
+    lead_time_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsCampaignDaily(Base):
+    """Bookings confirmed that day per campaign code (upper case, as Opus shows it)."""
+
+    __tablename__ = "stats_campaign_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    bookings: Mapped[int]
+
+
+class StatsUtilisationDaily(Base):
+    """Per appointment day (local), clinic and local hour: minutes published (free
+    time plus the booked time cut from it) and minutes booked. On the autumn DST day
+    local hour 2 happens twice and holds up to 120 minutes per practitioner."""
+
+    __tablename__ = "stats_utilisation_daily"
+
+    tenant_id: Mapped[int] = _tenant_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(primary_key=True)
+    hour: Mapped[int] = mapped_column(primary_key=True)
+    published_minutes: Mapped[int]
+    booked_minutes: Mapped[int]
+
+
+# -- subdomain redirects (migration 0009) --------------------------------------------
+
+
+class SubdomainRedirect(Base):
+    """A tenant's former subdomain: requests for it are redirected to the tenant's
+    current one until ``expires_at``, and no other tenant may take the name before
+    then. One row per name, so a name redirects to one tenant only."""
+
+    __tablename__ = "subdomain_redirect"
+    __table_args__ = (
+        CheckConstraint(
+            "length(subdomain) BETWEEN 1 AND 63 AND subdomain = lower(subdomain)",
+            name="subdomain_form",
+        ),
+    )
+
+    subdomain: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

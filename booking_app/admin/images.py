@@ -1,0 +1,132 @@
+"""Uploaded images (practitioner photos, the tenant's logo): read from a size-limited
+multipart form, recognised from their content alone, and re-encoded from the decoded
+pixels, so that no metadata (EXIF, GPS, comments, colour profiles) and nothing but
+pixels reaches the patient site. PNG, JPEG and WebP are taken; SVG (which can carry
+script) and everything else is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+from python_multipart.exceptions import MultipartParseError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request as StarletteRequest
+
+from booking_app import csrf
+from booking_app.forms import BadForm
+from connectors.store.models import Image
+
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_SIDE = 2000  # pixels, width and height
+FORMATS = {"PNG", "JPEG", "WEBP"}
+MAX_TEXT_BYTES = 64 * 1024  # the other fields of an upload form (a practitioner's text)
+_MULTIPART = "multipart/form-data"
+
+
+class ImageRefused(Exception):
+    """The upload is not an image we take; ``key`` is the message saying why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass
+class Upload:
+    fields: dict[str, str]
+    image: bytes | None  # None: no file chosen
+    error: str | None = None  # the body was too large: nothing else was read
+
+
+async def read_upload(request: Request) -> Upload:
+    """The posted multipart form (file field ``image``), CSRF-checked. A body larger
+    than an image of :data:`MAX_IMAGE_BYTES` and its form can be is not read further
+    (``error``); a body that is not a multipart form raises :class:`BadForm`."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != _MULTIPART:
+        raise BadForm()
+    limit = MAX_IMAGE_BYTES + MAX_TEXT_BYTES
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        return Upload({}, None, "admin_image_too_large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return Upload({}, None, "admin_image_too_large")
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    try:
+        form = await StarletteRequest(request.scope, replay).form(
+            max_files=1, max_fields=10, max_part_size=MAX_TEXT_BYTES
+        )
+    except (MultiPartException, MultipartParseError, UnicodeDecodeError):
+        raise BadForm() from None
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    csrf.check(request, fields.get(csrf.FIELD))
+    upload = form.get("image")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    return Upload(fields, data or None)
+
+
+def clean_image(data: bytes) -> tuple[bytes, str]:
+    """``data`` re-encoded from its pixels, with its content type: JPEG stays JPEG
+    (photos), PNG and WebP become PNG (logos, transparency kept)."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageRefused("admin_image_too_large")
+    try:
+        with PILImage.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            size = probe.size
+            probe.verify()  # the whole file, before any pixel is decoded
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageRefused("admin_image_type") from None
+    except PILImage.DecompressionBombError:
+        raise ImageRefused("admin_image_dimensions") from None
+    if kind not in FORMATS:
+        raise ImageRefused("admin_image_type")
+    if size[0] > MAX_SIDE or size[1] > MAX_SIDE or 0 in size:
+        raise ImageRefused("admin_image_dimensions")
+    try:
+        with PILImage.open(io.BytesIO(data)) as decoded:
+            decoded.load()
+            upright = ImageOps.exif_transpose(decoded)  # a phone photo's rotation
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        raise ImageRefused("admin_image_type") from None
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    pixels = upright.convert("RGBA" if has_alpha and kind != "JPEG" else "RGB")
+    # A new image from the raw pixels: nothing of the file's info (EXIF, ICC, text
+    # chunks, XMP) comes along.
+    clean = PILImage.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    out = io.BytesIO()
+    if kind == "JPEG":
+        clean.save(out, "JPEG", quality=88, optimize=True)
+        return out.getvalue(), "image/jpeg"
+    clean.save(out, "PNG", optimize=True)
+    return out.getvalue(), "image/png"
+
+
+UploadDep = Annotated[Upload, Depends(read_upload)]
+
+
+def store_image(session: Session, tenant_id: int, data: bytes) -> Image:
+    """A new image row of the tenant from an upload (raises :class:`ImageRefused`)."""
+    content, content_type = clean_image(data)
+    image = Image(
+        tenant_id=tenant_id,
+        content_type=content_type,
+        data=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    session.add(image)
+    session.flush()
+    return image
