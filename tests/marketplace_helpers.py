@@ -27,7 +27,9 @@ def settings_for(marketplace: FhirMarketplace, **overrides) -> Settings:
     values = {
         "marketplace_url": marketplace.fhir_url,
         "marketplace_token_ref": f"env:{TOKEN_ENV}",
-        "marketplace_timeout_s": 1.0,
+        # Generous: a loaded CI machine must never turn a slow answer into a retry the
+        # test did not ask for (the timeout test sets its own).
+        "marketplace_timeout_s": 30.0,
         "marketplace_retries": 2,
         "marketplace_retry_delay_s": 0.0,
         "marketplace_horizon_days": 3,
