@@ -172,7 +172,7 @@ def direct_latency(store_url: str, client: httpx.Client, slots: list[dict], coun
 
     engine = engine_for(store_url)
     timings = []
-    for serial, slot in enumerate(slots, start=500):
+    for slot in slots:
         if len(timings) == count:
             break
         confirmed = confirm_at_a_steady_rate(client, [slot], 1, rate=1000)
@@ -182,7 +182,6 @@ def direct_latency(store_url: str, client: httpx.Client, slots: list[dict], coun
         report = write_back_due(engine)
         timings.append(time.perf_counter() - started)
         assert report.outcomes.get("created") == 1, report
-        del serial
     return statistics.median(timings)
 
 

@@ -64,6 +64,8 @@ class Appointment:
     patient: Patient
     change_key: str
     """Unique per booking: keys a pending address change, so it too is made once."""
+    requested_at: datetime
+    """When the patient booked (wall clock): a pending address change's RequestedAt."""
 
     @property
     def blocks(self) -> tuple[datetime, datetime]:
@@ -391,11 +393,11 @@ class OpusWriter:
         address = (patient.address1, patient.postal_code, patient.city)
         on_record = (found["Address1"], found["PostalCode"], found["City"])
         if patient.address1 and address != on_record:
-            self._change_address(patient_id, address, patient.identified_by_eid, wanted.change_key)
+            self._change_address(patient_id, address, patient.identified_by_eid, wanted)
         return patient_id
 
     def _change_address(
-        self, patient_id: int, address: tuple, vouched: bool, change_key: str
+        self, patient_id: int, address: tuple, vouched: bool, wanted: Appointment
     ) -> None:
         if vouched:
             self._execute(
@@ -406,7 +408,7 @@ class OpusWriter:
             return
         if self._one(
             "SELECT UpdateID FROM OnlinePendingPatientUpdate WHERE IdempotencyKey = ?",
-            (change_key,),
+            (wanted.change_key,),
         ):
             return
         self._execute(
@@ -415,9 +417,9 @@ class OpusWriter:
             (
                 patient_id,
                 *address,
-                self._at(datetime.now().replace(microsecond=0)),
+                self._at(wanted.requested_at),
                 "pending",
-                change_key,
+                wanted.change_key,
             ),
         )
 

@@ -158,6 +158,7 @@ def _appointment(
             identified_by_eid=booking.logged_in_with_eid,
         ),
         change_key=booking.idempotency_key,
+        requested_at=wall_clock(booking.confirmed_at or booking.created_at).replace(microsecond=0),
     )
 
 

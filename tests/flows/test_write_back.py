@@ -163,6 +163,8 @@ def test_an_existing_patient_is_matched_and_a_new_address_waits_for_reception(sy
         "Uppsala",
         "pending",
     )
+    # Stamped with when the patient booked, on the clinic's wall clock (as Opus keeps times).
+    assert pending["RequestedAt"] == wall_clock(reload(synced, booking).confirmed_at)
     assert len(opus.rows("SELECT * FROM OnlinePatient")) == len(
         opus.rows("SELECT DISTINCT PersonalNumber FROM OnlinePatient")
     )
