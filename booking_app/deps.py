@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from booking_app.messages import language
-from booking_app.tenancy import tenant_for_host
+from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
@@ -86,6 +86,7 @@ def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> 
     ``X-Forwarded-Host`` is ignored on purpose (see :mod:`booking_app.tenancy`)."""
     tenant = tenant_for_host(session, request.headers.get("host"), settings.base_domain)
     if tenant is None:
+        check_moved(session, request.scope, settings.base_domain, request.app.state.clock())
         raise HTTPException(status_code=404)
     return tenant
 

@@ -21,7 +21,7 @@ from booking_app.api.cache import AnswerCache
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.security import SecurityHeadersMiddleware
-from booking_app.tenancy import SubdomainRedirectMiddleware
+from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.store.types import utcnow
 from dashboards import install as install_dashboards
 from opus_online.config import Settings, get_settings
@@ -45,7 +45,7 @@ def create_app(
     app.state.clock = clock
     app.state.answer_cache = AnswerCache()
     app.add_middleware(CsrfCookieMiddleware)
-    app.add_middleware(SubdomainRedirectMiddleware)  # a changed subdomain's old name
+    app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)

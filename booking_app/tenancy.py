@@ -8,16 +8,14 @@ them would let any client pick another clinic chain's page.
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
-from connectors.store.db import engine_for, session_scope
 from connectors.store.models import SubdomainRedirect, Tenant
 
 # One DNS label: the store's subdomains are a single lower-case label (see Tenant).
@@ -58,19 +56,6 @@ REDIRECT_DAYS = 90
 for it)."""
 
 
-REDIRECT_CACHE_S = 5.0
-"""How long one process trusts its answer to "has this name moved?". Every request on
-a tenant host asks; without the cache each would pay a store round trip."""
-
-_generation = 0
-
-
-def subdomains_changed() -> None:
-    """Forget this process's cached redirect answers (a subdomain was just changed)."""
-    global _generation
-    _generation += 1
-
-
 def redirect_expiry(now: datetime) -> datetime:
     return now + timedelta(days=REDIRECT_DAYS)
 
@@ -93,63 +78,36 @@ def _replace_label(host: str, new: str, base_domain: str) -> str:
     return f"{new}.{base_domain.strip().lower().removesuffix('.')}{port_part}"
 
 
-class SubdomainRedirectMiddleware:
-    """Answers a request for a former subdomain with a redirect (308, so a form post
-    stays a post) to the same path and query on the tenant's current host. Only the
-    ``Host`` header counts, as for :func:`tenant_for_host`."""
+class SubdomainMoved(Exception):
+    """The host names a tenant's former subdomain: answer with a redirect (308, so a
+    form post stays a post) to ``location``, the same path and query on its new host."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        # subdomain → (when asked, generation, its current name or None)
-        self._answers: dict[str, tuple[float, int, str | None]] = {}
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        base_domain = state.settings.base_domain
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        subdomain = subdomain_from_host(host, base_domain)
-        new = None if subdomain is None else await self._moved(state, subdomain)
-        if new is None or host is None:
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("raw_path") or quote(scope["path"]).encode()
-        query = scope.get("query_string", b"")
-        location = (
-            f"{scope.get('scheme', 'http')}://{_replace_label(host, new, base_domain)}"
-            f"{path.decode('latin-1')}{'?' + query.decode('latin-1') if query else ''}"
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 308,
-                "headers": [
-                    (b"location", location.encode("latin-1")),
-                    # Not cached for good: the name goes back to the pool when it expires.
-                    (b"cache-control", b"no-cache"),
-                    (b"content-length", b"0"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
 
-    async def _moved(self, state, subdomain: str) -> str | None:
-        known = self._answers.get(subdomain)
-        if known is not None and known[1] == _generation:
-            asked, _, answer = known
-            if time.monotonic() - asked < REDIRECT_CACHE_S:
-                return answer
+def check_moved(session: Session, scope: Scope, base_domain: str, now: datetime) -> None:
+    """For a host that names no tenant: raise :class:`SubdomainMoved` when it is a
+    tenant's former name whose redirect still lasts. Asked only after the tenant lookup
+    failed, so a live tenant's requests never pay for it."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+    subdomain = subdomain_from_host(host, base_domain)
+    if host is None or subdomain is None:
+        return
+    new = moved_subdomain(session, subdomain, now)
+    if new is None:
+        return
+    path = scope.get("raw_path") or quote(scope["path"]).encode()
+    query = scope.get("query_string", b"")
+    raise SubdomainMoved(
+        f"{scope.get('scheme', 'http')}://{_replace_label(host, new, base_domain)}"
+        f"{path.decode('latin-1')}{'?' + query.decode('latin-1') if query else ''}"
+    )
 
-        def look_up() -> str | None:
-            engine = engine_for(state.settings.resolved_store_url)
-            with session_scope(engine) as session:
-                return moved_subdomain(session, subdomain, state.clock())
 
-        generation = _generation
-        answer = await run_in_threadpool(look_up)
-        if len(self._answers) > 10_000:  # unknown hosts must not grow it without end
-            self._answers.clear()
-        self._answers[subdomain] = (time.monotonic(), generation, answer)
-        return answer
+def moved_response(_request, exc: SubdomainMoved) -> Response:
+    # Not cached for good: the name goes back to the pool when the redirect expires.
+    return Response(
+        status_code=308, headers={"Location": exc.location, "Cache-Control": "no-cache"}
+    )

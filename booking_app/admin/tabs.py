@@ -13,7 +13,7 @@ from booking_app.admin import forms
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
-from booking_app.tenancy import redirect_expiry, subdomains_changed
+from booking_app.tenancy import redirect_expiry
 from connectors.store import audit
 from connectors.store.models import (
     Clinic,
@@ -149,7 +149,6 @@ def _move_subdomain(session: Session, tenant_id: int, old: str, new: str, now) -
     redirect.created_at = now
     redirect.expires_at = redirect_expiry(now)
     session.flush()
-    subdomains_changed()
 
 
 # -- Media ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from booking_app.api.binding import RawBody, read_body
 from booking_app.api.errors import NotFound, Unauthorized, request_language
-from booking_app.tenancy import tenant_for_host
+from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.api_keys import is_valid_key
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
@@ -63,6 +63,7 @@ class Api:
         headers = self.request.headers
         tenant = tenant_for_host(session, headers.get("host"), self.settings.base_domain)
         if tenant is None:
+            check_moved(session, self.request.scope, self.settings.base_domain, self.now)
             raise NotFound("unknown_tenant")
         key = next((headers[h] for h in KEY_HEADERS if headers.get(h)), None)
         if key is None:
