@@ -31,17 +31,6 @@ import httpx
 
 API_PATH = "/rp/v6.0/"
 
-PENDING_HINTS = ("outstandingTransaction", "noClient", "started", "userMrtd", "userSign")
-FAILED_HINTS = (
-    "expiredTransaction",
-    "certificateErr",
-    "userCancel",
-    "cancelled",
-    "startFailed",
-    "userDeclinedCall",
-    "notSupportedByUserApp",
-    "transactionRiskBlocked",
-)
 RETRYABLE_STATUS = frozenset({408, 500, 503})
 
 

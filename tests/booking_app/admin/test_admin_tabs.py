@@ -188,3 +188,22 @@ def test_sms_template_shows_its_length_and_invalid_templates_are_refused(
         [row] = session.scalars(select(MessageTemplate).where(MessageTemplate.tenant_id == own))
         assert (row.channel, row.kind) == ("sms", "new")
     assert "sms.new.body" in {e.setting for e in _entries(booking_store, own)}
+
+
+@pytest.mark.parametrize(
+    ("sender", "accepted"),
+    [
+        ("Tandvard", True),
+        ("+4670123456", True),
+        ("Tand Vard", False),
+        ("12345", False),
+        ("+46701234567", False),  # a valid number, but longer than the stored 11
+    ],
+)
+def test_an_sms_sender_is_judged_by_the_gateways_own_rule(
+    booking_client, own: int, sender: str, accepted: bool
+) -> None:
+    # A sender the SMS client would refuse must not be saved, or messages would quietly
+    # go out from the default sender instead.
+    answer = post_tab(booking_client, f"/admin/{own}/sms", sender=sender)
+    assert answer.status_code == (303 if accepted else 400)
