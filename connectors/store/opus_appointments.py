@@ -11,13 +11,14 @@ still the patient's). Times are Opus's local wall-clock times, stored in UTC.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connectors.opus.reader import local_to_utc
 from connectors.store.models import Clinic, OpusAppointment, Practitioner, Treatment
 from connectors.store.types import utcnow
 
@@ -41,24 +42,18 @@ def personal_number(raw: Any) -> str | None:
     return digits if _PERSONAL_NUMBER.fullmatch(digits) else None
 
 
-def _utc(local: Any, tz: tzinfo) -> datetime | None:
-    if local is None or pd.isna(local):
-        return None
-    moment = pd.Timestamp(local).to_pydatetime()
-    return moment.replace(tzinfo=tz).astimezone(UTC)
-
-
 def mirror(
     session: Session,
     tenant_id: int,
     opus_database_id: int,
     appointments: pd.DataFrame,
     patients: pd.DataFrame,
-    tz: tzinfo,
+    tz: ZoneInfo,
 ) -> int:
     """Upsert ``appointments`` (the reader's frame) with the personal numbers of
-    ``patients`` (the reader's frame); returns how many rows were written. Rows
-    without times are skipped (Opus cannot show them either)."""
+    ``patients`` (the reader's frame); returns how many rows were written. Rows without
+    times are skipped (Opus cannot show them either), and so are times that a DST
+    change makes missing or twice-occurring: they become ``NaT`` rather than a guess."""
     numbers = {
         int(row.PatientID): personal_number(row.PersonalNumber)
         for row in patients.itertuples()
@@ -96,11 +91,12 @@ def mirror(
             )
         )
     }
+    starts_utc = local_to_utc(pd.to_datetime(appointments["StartTime"]), tz.key)
+    ends_utc = local_to_utc(pd.to_datetime(appointments["EndTime"]), tz.key)
     written = 0
     now = utcnow()
-    for row in appointments.itertuples():
-        starts, ends = _utc(row.StartTime, tz), _utc(row.EndTime, tz)
-        if pd.isna(row.AppointmentID) or starts is None or ends is None:
+    for row, starts, ends in zip(appointments.itertuples(), starts_utc, ends_utc, strict=True):
+        if pd.isna(row.AppointmentID) or pd.isna(starts) or pd.isna(ends):
             continue
         ident = int(row.AppointmentID)
         target = existing.get(ident) or OpusAppointment(
@@ -114,7 +110,7 @@ def mirror(
             None if pd.isna(row.TreatmentID) else treatments.get(int(row.TreatmentID))
         )
         target.personal_number = None if pd.isna(row.PatientID) else numbers.get(int(row.PatientID))
-        target.starts_at, target.ends_at = starts, ends
+        target.starts_at, target.ends_at = starts.to_pydatetime(), ends.to_pydatetime()
         target.status = "booked" if pd.isna(row.Status) else str(row.Status)[:20]
         target.idempotency_key = None if pd.isna(row.IdempotencyKey) else str(row.IdempotencyKey)
         target.row_version = int(row.RowVersion)
