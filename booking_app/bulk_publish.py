@@ -58,9 +58,7 @@ def resources(
     if kind not in PUBLISHED:
         raise HTTPException(status_code=404)
     horizon = timedelta(days=settings.marketplace_horizon_days)
-    offer = catalogue(session, tenant.id, now, horizon)
-    if kind != "Slot":
-        offer.slots = []  # only Slots cost anything to build; skip them when not asked
+    offer = catalogue(session, tenant.id, now, horizon, with_slots=kind == "Slot")
     booking_url = str(request.base_url)
     lines = [
         json.dumps(b.resource, ensure_ascii=False)

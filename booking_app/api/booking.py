@@ -101,13 +101,20 @@ QUERY_SLOT = SlotFields(
 # -- the tenant's settings ---------------------------------------------------------------
 
 
-def ensure_open_for_booking(tenant: Tenant) -> TenantSettings:
-    """The settings that close new bookings, each with its own answer."""
+def ensure_open(tenant: Tenant) -> TenantSettings:
+    """The gate every booking call passes: maintenance closes new bookings and changes
+    alike (503); a site that is not published has no online bookings (403)."""
     settings = tenant.settings
     if settings is not None and settings.maintenance_mode:
         raise Unavailable("maintenance")
     if settings is None or not published(tenant):
         raise Forbidden("booking_closed")
+    return settings
+
+
+def ensure_open_for_booking(tenant: Tenant) -> TenantSettings:
+    """The settings that close new bookings, each with its own answer."""
+    settings = ensure_open(tenant)
     if not settings.new_booking_enabled:
         raise Forbidden("new_booking_disabled")
     if settings.new_booking_requires_login:

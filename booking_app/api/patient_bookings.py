@@ -31,7 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from booking_app.api.binding import STOCKHOLM
-from booking_app.api.booking import Wanted, _contested
+from booking_app.api.booking import Wanted, _contested, ensure_open
 from booking_app.api.dto import (
     BookingDTO,
     BookingDTOExtended,
@@ -52,10 +52,8 @@ from booking_app.api.errors import (
     FieldErrors,
     Forbidden,
     NotFound,
-    Unavailable,
 )
 from booking_app.api.reference import require_clinician, staff
-from booking_app.api.times import published
 from connectors.store import bookings
 from connectors.store.models import (
     Booking,
@@ -94,16 +92,6 @@ _REFUSALS: dict[str | None, tuple[type[ApiError], str, str]] = {
 
 
 # -- the tenant, the patient, the booking ------------------------------------------------
-
-
-def ensure_open(tenant: Tenant) -> None:
-    """Maintenance closes changes as it closes new bookings (503); a site that is not
-    published has no online bookings to change (403)."""
-    settings = tenant.settings
-    if settings is not None and settings.maintenance_mode:
-        raise Unavailable("maintenance")
-    if settings is None or not published(tenant):
-        raise Forbidden("booking_closed")
 
 
 def personal_number(
@@ -351,11 +339,7 @@ def _moved_already(session: Session, booking: Booking, wanted: Wanted) -> int:
 def _listed_number(
     tenant: Tenant, path_value: str, query: PatientBookingsQuery, now: datetime
 ) -> str:
-    settings = tenant.settings
-    if settings is not None and settings.maintenance_mode:
-        raise Unavailable("maintenance")
-    if settings is None or not published(tenant):
-        raise Forbidden("booking_closed")
+    settings = ensure_open(tenant)
     if not settings.view_bookings_enabled:
         raise Forbidden("view_bookings_disabled")
     path_value = path_value.strip()

@@ -59,9 +59,17 @@ class Catalogue:
     slots: list[OfferedSlot] = field(default_factory=list)
 
 
-def catalogue(session: Session, tenant_id: int, now: datetime, horizon: timedelta) -> Catalogue:
+def catalogue(
+    session: Session,
+    tenant_id: int,
+    now: datetime,
+    horizon: timedelta,
+    *,
+    with_slots: bool = True,
+) -> Catalogue:
     """Clinics, their added practitioners and web-bookable treatments, and every
-    bookable start within ``horizon`` (none while *Ny bokning aktiverad* is off)."""
+    bookable start within ``horizon`` (none while *Ny bokning aktiverad* is off).
+    ``with_slots=False`` leaves the slots out, skipping their (costly) search."""
     tenant = session.get_one(Tenant, tenant_id)
     settings = tenant.settings
     offer = Catalogue(tenant=tenant)
@@ -89,7 +97,7 @@ def catalogue(session: Session, tenant_id: int, now: datetime, horizon: timedelt
         offer.clinics.append(clinic)
         offer.practitioners[clinic.id] = practitioners
         offer.treatments[clinic.id] = treatments
-        if not settings.new_booking_enabled:
+        if not with_slots or not settings.new_booking_enabled:
             continue
         for treatment in treatments:
             rules = rules_for(settings, treatment, clinic, now)
