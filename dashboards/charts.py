@@ -17,10 +17,8 @@ HEIGHT = 220
 
 def _base(frame: pd.DataFrame, title: str) -> alt.Chart:
     # Dates as ISO text: Vega-Lite parses them, and JSON has no date type.
-    frame = frame.copy()
-    for column in frame.columns:
-        if column == "dag":
-            frame[column] = frame[column].astype(str)
+    if "dag" in frame.columns:
+        frame = frame.assign(dag=frame["dag"].astype(str))
     return alt.Chart(frame, title=title, width=WIDTH, height=HEIGHT)
 
 

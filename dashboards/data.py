@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from connectors.store.models import (
-    VISIT_PAGES,
+    VISIT_FUNNEL,
     Clinic,
     StatsBookingDaily,
     StatsCampaignDaily,
@@ -27,7 +27,6 @@ from connectors.store.models import (
     StatsVisitsDaily,
 )
 
-FUNNEL = VISIT_PAGES[:-1]  # every page kind but "sida", in the funnel's order
 WEEKDAYS = ("mån", "tis", "ons", "tor", "fre", "lör", "sön")
 MAX_RANGE = timedelta(days=366 * 2)
 
@@ -70,7 +69,7 @@ def funnel(session: Session, tenant_id: int, f: Filters) -> pd.DataFrame:
         .where(*_days(m, tenant_id, f))
         .group_by(m.step)
     )
-    frame = _frame(session, query).set_index("steg").reindex(FUNNEL, fill_value=0)
+    frame = _frame(session, query).set_index("steg").reindex(VISIT_FUNNEL, fill_value=0)
     frame = frame.reset_index().astype({"besokare": "int64"})
     frame.insert(0, "ordning", range(1, len(frame) + 1))
     first = frame["besokare"].iloc[0]

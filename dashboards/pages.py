@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from booking_app.admin.pages import TABS
 from booking_app.deps import LangDep, SessionDep
@@ -41,7 +40,7 @@ EXPORTS = {
 }
 
 
-def filters(request: Request, session: Session, tenant_id: int) -> data.Filters:
+def filters(request: Request, clinics: list[tuple[int, str]]) -> data.Filters:
     """From ``?fran=&till=&klinik=``; a missing or odd value gives the default (the
     last 30 days, every clinic), never an error page."""
     tz = ZoneInfo(request.app.state.settings.timezone)
@@ -52,7 +51,7 @@ def filters(request: Request, session: Session, tenant_id: int) -> data.Filters:
         start, end = end, start
     start = max(start, end - data.MAX_RANGE)
     clinic = request.query_params.get("klinik", "")
-    known = {cid for cid, _ in data.clinics(session, tenant_id)}
+    known = {cid for cid, _ in clinics}
     clinic_id = int(clinic) if clinic.isdigit() and int(clinic) in known else None
     return data.Filters(start, end, clinic_id)
 
@@ -75,7 +74,8 @@ def dashboard(
     request: Request, reader: StatsReaderDep, session: SessionDep, lang: LangDep
 ) -> Response:
     tenant_id = reader.tenant.id
-    f = filters(request, session, tenant_id)
+    clinics = data.clinics(session, tenant_id)
+    f = filters(request, clinics)
     query = {"fran": f.start.isoformat(), "till": f.end.isoformat()}
     if f.clinic_id is not None:
         query["klinik"] = str(f.clinic_id)
@@ -104,7 +104,7 @@ def dashboard(
             "tabs": TABS,
             "tab": "statistik",
             "filters": f,
-            "clinics": data.clinics(session, tenant_id),
+            "clinics": clinics,
             "panels": panels,
             "export_query": query,
             "static": STATIC_PATH,
@@ -118,7 +118,7 @@ def export(
 ) -> Response:
     if name not in data.TABLES or kind not in EXPORTS:
         raise HTTPException(status_code=404)
-    f = filters(request, session, reader.tenant.id)
+    f = filters(request, data.clinics(session, reader.tenant.id))
     frame = data.TABLES[name](session, reader.tenant.id, f)
     body = to_csv(frame) if kind == "csv" else to_parquet(frame)
     filename = f"{name}_{f.start.isoformat()}_{f.end.isoformat()}.{kind}"
@@ -139,13 +139,5 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 def to_parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
-    frame = frame.copy()
-    for column in frame.columns:
-        if (
-            frame[column].dtype == object
-            and len(frame)
-            and isinstance(frame[column].iloc[0], date | datetime)
-        ):
-            frame[column] = pd.to_datetime(frame[column]).dt.date
     frame.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, and_, delete, insert, or_, select
 
 from connectors.store.db import engine_for, session_scope
 from connectors.store.models import (
+    VISIT_FUNNEL,
     VISIT_PAGES,
     Booking,
     FreeRange,
@@ -51,7 +52,6 @@ from opus_online.config import get_settings
 
 VISIT_GAP = timedelta(minutes=30)
 DIRECT = "(direkt)"
-FUNNEL = VISIT_PAGES[:-1]  # every page kind but "sida"
 
 TABLES = {
     "visits": StatsVisitsDaily,
@@ -226,7 +226,7 @@ def visit_tables(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for tenant_id, row in visits.set_index("tenant_id").iterrows():
         funnel_rows.append((tenant_id, "start", int(row["visitors"])))
         for code, step in enumerate(VISIT_PAGES):
-            if step in FUNNEL[1:]:
+            if step in VISIT_FUNNEL[1:]:
                 funnel_rows.append((tenant_id, step, int(steps.get((tenant_id, code), 0))))
     funnel = pd.DataFrame(funnel_rows, columns=["tenant_id", "step", "visitors"])
     funnel = funnel.astype({"tenant_id": "int64", "visitors": "int64"})

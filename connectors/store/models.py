@@ -973,6 +973,7 @@ VISIT_PAGES = (
 )
 """What a tracked page view was: the booking funnel's steps in order, then any other
 page (``sida``). ``kod`` is the page that says the code was sent (or the captcha)."""
+VISIT_FUNNEL = VISIT_PAGES[:-1]  # every page kind but "sida", in the funnel's order
 DEVICES = ("mobile", "tablet", "desktop")
 
 
