@@ -294,6 +294,14 @@ def test_the_analytics_script_runs_on_its_tenants_pages_only(booking_store: Engi
     assert "'unsafe-inline'" not in policy
     assert "connect-src 'self' https://collect.example https://plausible.example" in policy
     # Not on pages that take personal data, not for DNT, not for another tenant.
+    login = client.get("/logga-in")
+    assert login.status_code == 200 and "plausible" not in login.text
+    login_src = next(
+        d for d in login.headers["content-security-policy"].split("; ")
+        if d.startswith("script-src")
+    )  # fmt: skip
+    assert login_src == "script-src 'self'"
+    assert "script-src 'self';" in login.headers["content-security-policy"]
     assert "plausible" not in client.get("/", headers={"dnt": "1"}).text
     other = tracked_client(booking_store, host=f"annanklinik.{BASE_DOMAIN}").get("/")
     assert "plausible" not in other.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from connectors.store.db import session_scope
+from connectors.store.models import VISIT_FUNNEL, Clinic, ClinicPractitioner
 from dashboards import data
 from flows.visit_stats import run_days
 from opus_online.config import Settings
@@ -33,7 +35,7 @@ def fill(engine: Engine) -> Chain:
     rows = []
     for visitor, steps, device, source in (
         (1, ["start", "klinik", "behandling", "behandlare", "tid"], "desktop", "google"),
-        (2, [*data.FUNNEL], "mobile", "facebook.com"),
+        (2, [*VISIT_FUNNEL], "mobile", "facebook.com"),
         (3, ["start", "klinik"], "mobile", None),
         (4, ["sida"], "tablet", None),
     ):
@@ -121,13 +123,37 @@ def test_every_table_exports_as_csv_and_parquet_that_load_back(stats_store, anal
 
 
 def test_the_clinic_filter_narrows_booking_figures(stats_store, analyst) -> None:
-    _, own, _ = stats_store
+    engine, own, _ = stats_store
+    # A second clinic of the same tenant, with one booking made in the range.
+    with session_scope(engine) as session:
+        second = Clinic(
+            tenant_id=own.tenant_id,
+            opus_database_id=own.database_id,
+            opus_clinic_id="2",
+            name="Söder",
+        )
+        session.add(second)
+        session.flush()
+        session.add(
+            ClinicPractitioner(
+                clinic_id=second.id, practitioner_id=own.practitioner_id, tenant_id=own.tenant_id
+            )
+        )
+        elsewhere = replace(own, clinic_id=second.id)
+    booking(
+        engine, elsewhere, utc(2025, 3, 13, 8),
+        created_at=utc(2025, 3, 12, 9), confirmed_at=utc(2025, 3, 12, 9),
+    )  # fmt: skip
+    run_days(engine, date(2025, 3, 10), date(2025, 3, 14), ZoneInfo("Europe/Stockholm"))
     base = f"/admin/{own.tenant_id}/statistik/kanaler.csv?{RANGE}"
     every = pd.read_csv(io.BytesIO(analyst.get(base).content))
     mine = pd.read_csv(io.BytesIO(analyst.get(f"{base}&klinik={own.clinic_id}").content))
+    theirs = pd.read_csv(io.BytesIO(analyst.get(f"{base}&klinik={elsewhere.clinic_id}").content))
     none = pd.read_csv(io.BytesIO(analyst.get(f"{base}&klinik=999999").content))
-    assert every["bokade"].sum() == mine["bokade"].sum() == 2
-    assert none["bokade"].sum() == 2  # an unknown clinic is ignored, not an error
+    assert every["bokade"].sum() == 3
+    assert mine["bokade"].sum() == 2 < every["bokade"].sum()
+    assert theirs["bokade"].sum() == 1
+    assert none["bokade"].sum() == 3  # an unknown clinic is ignored, not an error
 
 
 # -- in Chromium -------------------------------------------------------------------------
@@ -164,7 +190,7 @@ def test_the_dashboard_draws_every_chart_in_chromium(
     assert page.locator(".stats-chart[data-drawn=yes]").count() == len(data.TABLES)
     assert page.locator(".stats-chart svg").count() == len(data.TABLES)
     # The funnel's bars and the heatmap's cells are really there.
-    assert page.locator("#panel-tratt svg .mark-rect path").count() == len(data.FUNNEL)
+    assert page.locator("#panel-tratt svg .mark-rect path").count() == len(VISIT_FUNNEL)
     assert page.locator("#panel-belaggning svg .mark-rect path").count() >= 4
     assert problems == []  # a CSP violation would be a console error
     for folder in (tmp_path, ARTIFACTS):

@@ -14,6 +14,7 @@ from connectors.store.models import Booking, OpusAppointment
 from connectors.store.my_bookings import coming_bookings
 from connectors.store.schedules import plan_tenant
 from flows.opus_appointments import sync_appointments
+from tests.flows.write_back_helpers import book, free_slots
 from tests.helpers import sync_tenant
 
 
@@ -69,8 +70,16 @@ def test_reception_appointments_reach_my_bookings(store, demo_tenant, opus_sqlit
         listed = coming_bookings(session, rows[0].tenant_id, "198112189876", datetime.now(UTC))
         assert len(listed) == 2 and all(m.reference is None for m in listed)
         assert listed[0].cancel.reason == "my_booking_made_by_clinic"
-        # Had "our-key" been a booking of ours, its Opus copy would not be listed again.
-        assert (
-            session.scalars(select(Booking).where(Booking.appointment_key == "our-key")).first()
-            is None
-        )
+
+    # Now "our-key" is a confirmed booking of ours: its Opus copy is not listed again.
+    tenant_id, clinic_id, treatment_id, slots = free_slots(store)
+    ours = book(
+        store, slots[0], (tenant_id, clinic_id, treatment_id), personal_number="198112189876"
+    )
+    with session_scope(store) as session:
+        session.get_one(Booking, ours.id).appointment_key = "our-key"
+    assert sync_appointments(store, plan, timezone="Europe/Stockholm", timeout_s=5) == 0
+    with session_scope(store) as session:
+        listed = coming_bookings(session, tenant_id, "198112189876", datetime.now(UTC))
+        assert [m.reference for m in listed].count(ours.reference) == 1
+        assert len(listed) == 2 and sum(m.reference is None for m in listed) == 1

@@ -17,7 +17,15 @@ from sqlalchemy import Engine, select, update
 
 from booking_app.api.access_log import mask
 from connectors.store.db import session_scope
-from connectors.store.models import Booking, OpusAppointment, OutboxMessage, Tenant, Treatment
+from connectors.store.models import (
+    Booking,
+    Clinic,
+    OpusAppointment,
+    OutboxMessage,
+    Practitioner,
+    Tenant,
+    Treatment,
+)
 from demo.store_seed import DEMO_SUBDOMAIN
 from tests.booking_app.api.api_client import (
     API,
@@ -529,7 +537,9 @@ def test_the_listing_includes_the_clinics_own_appointments_and_past_on_request(
     assert [b["ID"] for b in everything] == [booking_id, 0]
 
 
-def test_the_extended_listing_names_clinic_clinician_and_treatment(api: TestClient):
+def test_the_extended_listing_names_clinic_clinician_and_treatment(
+    api: TestClient, synced_store: Engine
+):
     slot = later_times(api)[0]
     booking_id = book(api, slot, serial=7)
 
@@ -543,6 +553,16 @@ def test_the_extended_listing_names_clinic_clinician_and_treatment(api: TestClie
     assert "Group" not in time_slot["Clinic"]
     assert time_slot["Clinician"]["ID"] == slot["ClinicianID"]
     assert time_slot["Treatment"]["ID"] == slot["TreatmentID"]
+    with session_scope(synced_store) as session:
+        made = session.get_one(Booking, booking_id)
+        clinic = session.get_one(Clinic, made.clinic_id)
+        clinician = session.get_one(Practitioner, made.practitioner_id)
+        treatment = session.get_one(Treatment, made.treatment_id)
+        assert time_slot["Clinic"]["Name"] == clinic.name
+        assert time_slot["Clinician"]["Name"] == clinician.display_name
+        assert time_slot["Treatment"]["Name"] == treatment.name
+        assert time_slot["Treatment"]["Duration"] == treatment.duration_min
+        assert all([clinic.name, clinician.display_name, treatment.name])  # not vacuous
 
 
 def test_the_number_may_come_in_the_query_and_must_be_valid(api: TestClient):
