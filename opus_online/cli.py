@@ -6,6 +6,8 @@ opus-online sync      one schedule sync of every tenant, then a summary
 opus-online migrate   bring the booking store's schema up to date
 opus-online app       the booking app alone
 opus-online worker    write bookings back to Opus as soon as they are confirmed
+opus-online admin create-user --email E --tenant SUBDOMAIN [--role R]
+                      an operator account for the pages at /admin
 """
 
 from __future__ import annotations
@@ -28,6 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="migrate the booking store")
     commands.add_parser("app", help="run the booking app")
     commands.add_parser("worker", help="run flows as soon as there is work (write-back)")
+    admin = commands.add_parser("admin", help="operator accounts").add_subparsers(
+        dest="admin_command", required=True
+    )
+    create_user = admin.add_parser("create-user", help="create an operator account")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument(
+        "--tenant", action="append", default=[], help="a tenant's subdomain (repeatable)"
+    )
+    create_user.add_argument("--role", default="administrator", help="default: administrator")
+    create_user.add_argument("--name", default="", help="shown in the audit log")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -54,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO)
         run_worker()
         return 0
+    if args.command == "admin":
+        from opus_online.admin_users import NewUser, run
+
+        user = NewUser(args.email, tuple(args.tenant), args.role, args.name)
+        return run(user, args.password_stdin, get_settings().resolved_store_url)
     return 2
 
 
