@@ -11,8 +11,8 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -44,9 +44,18 @@ def tenant_for_host(session: Session, host: str | None, base_domain: str) -> Ten
     subdomain = subdomain_from_host(host, base_domain)
     if subdomain is None:
         return None
-    # Subdomains are stored lower case (a check constraint), so equality on the
-    # lower-cased label is the case-insensitive match and still uses the unique index.
-    return session.scalars(select(Tenant).where(Tenant.subdomain == subdomain)).one_or_none()
+    return session.scalars(_TENANT_BY_SUBDOMAIN, {"subdomain": subdomain}).one_or_none()
+
+
+# Subdomains are stored lower case (a check constraint), so equality on the lower-cased
+# label is the case-insensitive match and still uses the unique index. Every request
+# reads the tenant's settings: they come in the same query. Built once: this runs on
+# every request.
+_TENANT_BY_SUBDOMAIN = (
+    select(Tenant)
+    .where(Tenant.subdomain == bindparam("subdomain"))
+    .options(joinedload(Tenant.settings))
+)
 
 
 # -- a changed subdomain: the old name redirects for a while ---------------------------

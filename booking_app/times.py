@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-import pandas as pd
 from sqlalchemy.orm import Session
 
-from connectors.store.availability import Slot, bookable_times, rules_for
+from connectors.store.availability import Slot, bookable_times, months_later, rules_for
 from connectors.store.models import Clinic, TenantSettings, Treatment
 
 FIRST_FREE_WINDOW = timedelta(days=28)
@@ -149,8 +148,7 @@ def days_with_times(slots: Iterable[Slot], tz: tzinfo) -> set[date]:
 
 def horizon_end(settings: TenantSettings, now: datetime, tz: tzinfo) -> datetime:
     """No time is offered past the publishing horizon (see ``rules_for``)."""
-    local_now = pd.Timestamp(now.astimezone(tz))
-    return (local_now + pd.DateOffset(months=settings.months_to_sync)).to_pydatetime()
+    return months_later(now.astimezone(tz), settings.months_to_sync)
 
 
 def first_free(

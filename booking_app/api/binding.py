@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -74,6 +75,7 @@ def parse_datetime(value: object) -> datetime:
     return moment.astimezone(UTC)
 
 
+@lru_cache(maxsize=65536)  # free times fall on a grid: the same moments come back
 def format_datetime(moment: datetime) -> str:
     return moment.astimezone(STOCKHOLM).isoformat(timespec="seconds")
 

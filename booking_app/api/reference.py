@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from booking_app.api.dto import (
@@ -70,15 +70,18 @@ def listed_clinics(session: Session, tenant_id: int, group_name: str | None = No
     return [c for c in clinics if (c.group or "").casefold() == wanted]
 
 
+_CLINICS_BY_OPUS_ID = select(Clinic).where(
+    Clinic.tenant_id == bindparam("tenant_id"),
+    Clinic.opus_clinic_id == bindparam("opus_clinic_id"),
+    Clinic.in_opus,
+)
+
+
 def clinic_by_opus_id(session: Session, tenant_id: int, opus_clinic_id: str) -> Clinic:
     """The clinic with this Opus id. Opus ids are unique per Opus database; a tenant with
     two databases that share an id gets a 400 rather than a guess."""
     clinics = session.scalars(
-        select(Clinic).where(
-            Clinic.tenant_id == tenant_id,
-            Clinic.opus_clinic_id == opus_clinic_id.strip(),
-            Clinic.in_opus,
-        )
+        _CLINICS_BY_OPUS_ID, {"tenant_id": tenant_id, "opus_clinic_id": opus_clinic_id.strip()}
     ).all()
     if not clinics:
         raise NotFound("clinic_not_found")
@@ -100,23 +103,29 @@ def selected_clinics(
     return [c for c in listed_clinics(session, tenant_id, group_name) if c.id == wanted.id]
 
 
+# Built once, as the availability queries are: these lookups run on every question.
+_STAFF = (
+    select(ClinicPractitioner.clinic_id, Practitioner)
+    .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
+    .where(
+        ClinicPractitioner.tenant_id == bindparam("tenant_id"),
+        ClinicPractitioner.clinic_id.in_(bindparam("clinic_ids", expanding=True)),
+        ClinicPractitioner.added,
+        ClinicPractitioner.in_opus,
+        Practitioner.tenant_id == bindparam("tenant_id"),
+        Practitioner.in_opus,
+    )
+    .order_by(ClinicPractitioner.display_order, Practitioner.id)
+)
+
+
 def staff(session: Session, tenant_id: int, clinics: Iterable[Clinic]) -> list[Staff]:
     """The added practitioners of ``clinics``, clinic by clinic in the given order."""
     clinics = list(clinics)
     if not clinics:
         return []
     rows = session.execute(
-        select(ClinicPractitioner.clinic_id, Practitioner)
-        .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
-        .where(
-            ClinicPractitioner.tenant_id == tenant_id,
-            ClinicPractitioner.clinic_id.in_([c.id for c in clinics]),
-            ClinicPractitioner.added,
-            ClinicPractitioner.in_opus,
-            Practitioner.tenant_id == tenant_id,
-            Practitioner.in_opus,
-        )
-        .order_by(ClinicPractitioner.display_order, Practitioner.id)
+        _STAFF, {"tenant_id": tenant_id, "clinic_ids": [c.id for c in clinics]}
     ).all()
     by_clinic: dict[int, list[Practitioner]] = defaultdict(list)
     for clinic_id, practitioner in rows:
@@ -124,16 +133,31 @@ def staff(session: Session, tenant_id: int, clinics: Iterable[Clinic]) -> list[S
     return [Staff(c, p) for c in clinics for p in by_clinic[c.id]]
 
 
+_CLINICIAN = select(Practitioner.id).where(
+    Practitioner.tenant_id == bindparam("tenant_id"),
+    Practitioner.opus_clinician_id == bindparam("opus_clinician_id"),
+)
+
+
 def require_clinician(session: Session, tenant_id: int, opus_clinician_id: int) -> None:
     """404 for a clinician id that no practitioner of the tenant has."""
-    found = session.scalars(
-        select(Practitioner.id).where(
-            Practitioner.tenant_id == tenant_id,
-            Practitioner.opus_clinician_id == opus_clinician_id,
-        )
-    ).first()
-    if found is None:
+    params = {"tenant_id": tenant_id, "opus_clinician_id": opus_clinician_id}
+    if session.scalars(_CLINICIAN, params).first() is None:
         raise NotFound("clinician_not_found")
+
+
+_WEB_TREATMENTS = (
+    select(Treatment)
+    .where(
+        Treatment.tenant_id == bindparam("tenant_id"),
+        Treatment.in_opus,
+        Treatment.create_in_web,
+    )
+    .order_by(Treatment.opus_treatment_id, Treatment.opus_database_id)
+)
+_WEB_TREATMENTS_WITH_ID = _WEB_TREATMENTS.where(
+    Treatment.opus_treatment_id == bindparam("opus_treatment_id")
+)
 
 
 def web_treatments(
@@ -141,15 +165,15 @@ def web_treatments(
 ) -> list[Treatment]:
     """Treatments that may be created on the web; with an id, those with that id (one
     per Opus database that has it), and a 404 when there is none."""
-    query = (
-        select(Treatment)
-        .where(Treatment.tenant_id == tenant_id, Treatment.in_opus, Treatment.create_in_web)
-        .order_by(Treatment.opus_treatment_id, Treatment.opus_database_id)
+    if opus_treatment_id is None:
+        return list(session.scalars(_WEB_TREATMENTS, {"tenant_id": tenant_id}))
+    treatments = list(
+        session.scalars(
+            _WEB_TREATMENTS_WITH_ID,
+            {"tenant_id": tenant_id, "opus_treatment_id": opus_treatment_id},
+        )
     )
-    if opus_treatment_id is not None:
-        query = query.where(Treatment.opus_treatment_id == opus_treatment_id)
-    treatments = list(session.scalars(query))
-    if opus_treatment_id is not None and not treatments:
+    if not treatments:
         raise NotFound("treatment_not_found")
     return treatments
 

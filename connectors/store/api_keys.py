@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from connectors.store.models import ApiKey
@@ -48,6 +48,11 @@ def revoke_api_key(session: Session, tenant_id: int, key_id: int, now: datetime 
         session.flush()
 
 
+_LIVE_KEY_HASHES = select(ApiKey.key_hash).where(
+    ApiKey.tenant_id == bindparam("tenant_id"), ApiKey.revoked_at.is_(None)
+)  # built once: every API request checks its key
+
+
 def is_valid_key(session: Session, tenant_id: int, key: str | None) -> bool:
     """Whether ``key`` is an unrevoked key of this tenant.
 
@@ -57,9 +62,7 @@ def is_valid_key(session: Session, tenant_id: int, key: str | None) -> bool:
     if not key or len(key) > MAX_KEY_LENGTH:
         return False
     wanted = key_hash(key)
-    hashes = session.scalars(
-        select(ApiKey.key_hash).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
-    ).all()
+    hashes = session.scalars(_LIVE_KEY_HASHES, {"tenant_id": tenant_id}).all()
     matched = False
     for stored in hashes:
         matched |= hmac.compare_digest(stored, wanted)

@@ -14,16 +14,16 @@ ranges and bookings of the asked-for practitioners and days.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import holidays
-import pandas as pd
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from connectors.store.models import (
@@ -70,19 +70,24 @@ class Rules:
 def rules_for(
     settings: TenantSettings, treatment: Treatment, clinic: Clinic, now: datetime
 ) -> Rules:
-    local_now = now.astimezone(STOCKHOLM)
-    horizon = (
-        pd.Timestamp(local_now) + pd.DateOffset(months=settings.months_to_sync)
-    ).to_pydatetime()
     return Rules(
         duration=timedelta(minutes=treatment.duration_min),
         warm_up=timedelta(minutes=treatment.warm_up_min),
         cool_down=timedelta(minutes=treatment.cool_down_min),
         grid_minutes=clinic.time_grid_minutes,
         earliest=now + timedelta(minutes=settings.min_notice_minutes),
-        latest=horizon,
+        latest=months_later(now.astimezone(STOCKHOLM), settings.months_to_sync),
         weekends=settings.weekend_booking_enabled,
     )
+
+
+def months_later(moment: datetime, months: int) -> datetime:
+    """The same wall-clock time ``months`` calendar months on, on the month's last day
+    when it is shorter (31 January + 1 month is 28 or 29 February): the publishing
+    horizon, as the sync's window reads it."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
 
 
 def bookable_times(
@@ -116,7 +121,7 @@ Span = tuple[int, datetime, datetime]
 """(practitioner id, from, until): a free range, or time a booking occupies."""
 
 
-def range_membership(tenant_id: int) -> ColumnElement[bool]:
+def range_membership(tenant_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """Join condition: a free range with its practitioner's membership of its clinic,
     within one tenant (where *Lägg till* lives)."""
     return and_(
@@ -124,6 +129,39 @@ def range_membership(tenant_id: int) -> ColumnElement[bool]:
         ClinicPractitioner.practitioner_id == FreeRange.practitioner_id,
         ClinicPractitioner.tenant_id == tenant_id,
     )
+
+
+# The two queries of every availability question, built once: building a statement
+# (coercing each comparison, computing its cache key) cost more than running it.
+_FREE_RANGES = (
+    select(FreeRange.practitioner_id, FreeRange.starts_at, FreeRange.ends_at)
+    .join(ClinicPractitioner, range_membership(bindparam("tenant_id")))
+    .join(
+        TreatmentSetMember,
+        and_(
+            TreatmentSetMember.treatment_set_id == FreeRange.treatment_set_id,
+            TreatmentSetMember.treatment_id == bindparam("treatment_id"),
+        ),
+    )
+    .where(
+        FreeRange.tenant_id == bindparam("tenant_id"),
+        FreeRange.clinic_id == bindparam("clinic_id"),
+        FreeRange.starts_at < bindparam("end"),
+        FreeRange.ends_at > bindparam("start"),
+        ClinicPractitioner.added,
+        ClinicPractitioner.in_opus,
+    )
+)
+_FREE_RANGES_OF = _FREE_RANGES.where(
+    FreeRange.practitioner_id.in_(bindparam("practitioners", expanding=True))
+)
+_TAKEN = select(Booking.practitioner_id, Booking.blocks_from, Booking.blocks_until).where(
+    Booking.practitioner_id.in_(bindparam("practitioners", expanding=True)),
+    Booking.status.in_(ACTIVE_BOOKING),
+    Booking.blocks_from < bindparam("end"),
+    Booking.blocks_until > bindparam("start"),
+    (Booking.status == "confirmed") | (Booking.hold_expires_at > bindparam("now")),
+)
 
 
 def _free_ranges(
@@ -135,44 +173,25 @@ def _free_ranges(
     end: datetime,
     practitioner_ids: Iterable[int] | None,
 ) -> list[Span]:
-    query = (
-        select(FreeRange.practitioner_id, FreeRange.starts_at, FreeRange.ends_at)
-        .join(ClinicPractitioner, range_membership(tenant_id))
-        .join(
-            TreatmentSetMember,
-            and_(
-                TreatmentSetMember.treatment_set_id == FreeRange.treatment_set_id,
-                TreatmentSetMember.treatment_id == treatment_id,
-            ),
-        )
-        .where(
-            FreeRange.tenant_id == tenant_id,
-            FreeRange.clinic_id == clinic_id,
-            FreeRange.starts_at < end,
-            FreeRange.ends_at > start,
-            ClinicPractitioner.added,
-            ClinicPractitioner.in_opus,
-        )
-    )
-    if practitioner_ids is not None:
-        query = query.where(FreeRange.practitioner_id.in_(list(practitioner_ids)))
-    return [tuple(row) for row in session.execute(query)]
+    params = {
+        "tenant_id": tenant_id,
+        "clinic_id": clinic_id,
+        "treatment_id": treatment_id,
+        "start": start,
+        "end": end,
+    }
+    if practitioner_ids is None:
+        return [tuple(row) for row in session.execute(_FREE_RANGES, params)]
+    params["practitioners"] = list(practitioner_ids)
+    return [tuple(row) for row in session.execute(_FREE_RANGES_OF, params)]
 
 
 def _taken(
     session: Session, practitioners: set[int], start: datetime, end: datetime, now: datetime
 ) -> list[Span]:
     """The time active bookings occupy; a hold past its expiry no longer counts."""
-    rows = session.execute(
-        select(Booking.practitioner_id, Booking.blocks_from, Booking.blocks_until).where(
-            Booking.practitioner_id.in_(practitioners),
-            Booking.status.in_(ACTIVE_BOOKING),
-            Booking.blocks_from < end,
-            Booking.blocks_until > start,
-            (Booking.status == "confirmed") | (Booking.hold_expires_at > now),
-        )
-    )
-    return [tuple(row) for row in rows]
+    params = {"practitioners": list(practitioners), "start": start, "end": end, "now": now}
+    return [tuple(row) for row in session.execute(_TAKEN, params)]
 
 
 def _slots(
@@ -224,6 +243,7 @@ def _subtract(ranges: list[Span], taken: list[Span]) -> list[Span]:
     return free
 
 
+@lru_cache(maxsize=65536)  # the same grid moments come back in every question
 def _weekday(moment: datetime) -> bool:
     """A weekday in Stockholm that is not a public holiday."""
     day = moment.astimezone(STOCKHOLM).date()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.store.availability import Rules, _slots, is_public_holiday
+from connectors.store.availability import Rules, _slots, is_public_holiday, months_later
 
 MONDAY = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm
 
@@ -141,3 +142,22 @@ def test_the_local_day_decides_weekends_across_midnight_utc():
         1,
     )
     assert starts(slots) == ["23:30", "23:45", "00:00"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "months", "horizon"),
+    [
+        # The wall-clock time is kept across a DST change (CET in January, CEST in May).
+        ((2026, 1, 15, 9, 30), 4, (2026, 5, 15, 9, 30)),
+        # A shorter month ends the horizon on its last day, in a leap year too.
+        ((2026, 1, 31, 12, 0), 1, (2026, 2, 28, 12, 0)),
+        ((2027, 12, 31, 23, 59), 2, (2028, 2, 29, 23, 59)),
+        # Across the year.
+        ((2026, 11, 25, 8, 0), 3, (2027, 2, 25, 8, 0)),
+    ],
+)
+def test_the_publishing_horizon_is_calendar_months_of_wall_clock_time(moment, months, horizon):
+    stockholm = ZoneInfo("Europe/Stockholm")
+    later = months_later(datetime(*moment, tzinfo=stockholm), months)
+    assert later == datetime(*horizon, tzinfo=stockholm)
+    assert later.utcoffset() == datetime(*horizon, tzinfo=stockholm).utcoffset()
