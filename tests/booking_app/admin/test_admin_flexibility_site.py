@@ -79,6 +79,12 @@ CASES: dict[str, SiteShows] = {
     ),
     "any_clinic_option": lambda c, e: get(c, "/boka").has_link("Vilken klinik som helst"),
     "skip_confirmation": lambda c, e: "code_channel" not in _details_fields(c),
+    # (with Hoppa över bekräftelse off, the demo's default; the code actually sent is
+    # checked in test_admin_flexibility_bookings)
+    "code_challenge_enabled": lambda c, e: "code_channel" in _details_fields(c),
+    # the site's own face of it: the bulk publication for aggregators (the marketplace
+    # sync is checked in test_admin_flexibility_bookings)
+    "publish_boka_vard": lambda c, e: c.get("/$bulk-publish").status_code == 200,
     # Registreringsinställningar, Kampanjkod aktiverad
     "ask_address": lambda c, e: "address1" in _details_fields(c),
     "campaign_code_enabled": lambda c, e: "campaign_code" in _details_fields(c),
