@@ -5,7 +5,7 @@ The patient site reads the same rows per request, so a change is live at once.""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -250,6 +250,8 @@ def clinics(request: Request, grant: GrantDep, session: SessionDep) -> Response:
         "clinics.html",
         grant,
         "kliniker",
+        # After an up/down move: that button gets the focus again (see move_in_clinics).
+        moved=request.query_params.get("flyttad"),
         databases=databases,
         clinics_by_database={
             d.id: [c for c in clinics if c.opus_database_id == d.id] for d in databases
@@ -322,7 +324,11 @@ def move_in_clinics(
 ) -> Response:
     """The up/down buttons: ``move`` is ``clinic:<id>:up`` or
     ``practitioner:<clinic id>:<practitioner id>:down``. The list is renumbered 1, 2, …
-    in its shown order with the two neighbours swapped (each changed number audited)."""
+    in its shown order with the two neighbours swapped (each changed number audited).
+
+    The page comes back with the focus on the button pressed (``flyttad``), so a
+    keyboard user moves an item on by pressing Enter again instead of tabbing back
+    from the top of the page."""
     parts = (form.get("move") or "").split(":")
     kind, ids, direction = parts[0], parts[1:-1], parts[-1]
     if direction not in ("up", "down") or not ids or not all(i.isdigit() for i in ids):
@@ -351,7 +357,11 @@ def move_in_clinics(
         for position, item in enumerate(siblings, start=1):
             key = item.practitioner_id if isinstance(item, ClinicPractitioner) else item.id
             _save(session, grant, item, {"display_order": position}, now, prefix.format(id=key))
-    return saved(grant, "kliniker")
+    # Rebuilt from the checked parts (digits and up/down), never the posted text.
+    pressed = ":".join((kind, *ids, direction))
+    return RedirectResponse(
+        f"/admin/{grant.tenant.id}/kliniker?sparat=1&flyttad={pressed}", status_code=303
+    )
 
 
 # -- Avancerat -----------------------------------------------------------------------
