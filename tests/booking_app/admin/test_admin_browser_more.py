@@ -152,7 +152,7 @@ def test_clinics_tab_order_group_and_practitioners_reach_the_patient_site(page, 
         expect(legends).to_have_text(expected)
 
     first = page.get_by_role("group", name=c0, exact=True)
-    first.get_by_role("button", name=f"Flytta ned {staff[0]}", exact=True).click()
+    first.get_by_role("button", name=f"Flytta ned {staff[0]}, {c0}", exact=True).click()
     rows = first.get_by_role("row").filter(has=page.get_by_role("checkbox"))
     moved = [staff[1], staff[0], *staff[2:]]
     expect(rows).to_have_text(_starts(*moved))
@@ -160,11 +160,11 @@ def test_clinics_tab_order_group_and_practitioners_reach_the_patient_site(page, 
     # The settings form: a group for the ungrouped clinic, one practitioner removed.
     page.get_by_role("group", name=c3, exact=True).get_by_label("Grupp").fill("Norrtälje")
     removed = staff[2]
-    first.get_by_role("checkbox", name=f"Lägg till {removed}", exact=True).uncheck()
+    first.get_by_role("checkbox", name=f"Lägg till {removed}, {c0}", exact=True).uncheck()
     page.get_by_role("button", name="Spara", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(SAVED)
     expect(
-        first.get_by_role("checkbox", name=f"Lägg till {removed}", exact=True)
+        first.get_by_role("checkbox", name=f"Lägg till {removed}, {c0}", exact=True)
     ).not_to_be_checked()
     groups = [
         page.get_by_role("group", name=c, exact=True).get_by_label("Grupp").input_value()
@@ -187,7 +187,7 @@ def test_clinics_tab_order_group_and_practitioners_reach_the_patient_site(page, 
     # Lägg till: the practitioner is back, in their place.
     _open_tenant(page, base)
     _open_tab(page, "Kliniker")
-    first.get_by_role("checkbox", name=f"Lägg till {removed}", exact=True).check()
+    first.get_by_role("checkbox", name=f"Lägg till {removed}, {c0}", exact=True).check()
     page.get_by_role("button", name="Spara", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(SAVED)
     page.goto(step)
