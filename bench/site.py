@@ -41,13 +41,22 @@ from validations.gx import warm_up
 HOST = "tandmottagningen.localhost"
 ENDPOINT = "/api/public/v1/appointments/schedule/availabletimes"
 
+# Each wrk thread takes every THREADS-th path from its own offset, so two threads
+# never ask the same question (unless the list runs out and starts again).
+THREADS = 2
 LUA = """
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
 local paths = {}
 for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local i = 0
+local i = nil
 request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i], {["Host"] = "%(host)s", ["apiKey"] = "%(key)s"})
+  if i == nil then i = offset end
+  i = (i + %(threads)d) %% #paths
+  return wrk.format("GET", paths[i + 1], {["Host"] = "%(host)s", ["apiKey"] = "%(key)s"})
 end
 done = function(summary, latency, requests)
   io.write(string.format("NON200 %%d\\n", summary.errors.status))
@@ -101,39 +110,53 @@ def serve(store_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
 
 
 def request_paths(engine, count: int, rng: random.Random, popular: bool = False) -> list[str]:
-    """Available-times queries of one week at random clinics and weeks: every one a
-    different question (the worst case for the app's few seconds of memory). With
-    ``popular``: a dozen questions asked over and over, as patients of one chain ask
-    about this week and the next at its main clinics."""
+    """Available-times questions for seven days from a day of the next ten weeks, at a
+    clinic, for a treatment. Without ``popular``: ``count`` different questions, more
+    than the run asks, so none is asked twice and the app's few seconds of memory
+    (``AnswerCache``) never answer: every request computes its times. With ``popular``:
+    a dozen questions asked over and over, as patients of one chain ask about this week
+    and the next at its main clinics."""
     with session_scope(engine) as session:
         clinics = list(session.scalars(select(Clinic.opus_clinic_id)))
         treatments = list(
             session.scalars(select(Treatment.opus_treatment_id).where(Treatment.create_in_web))
         )
+    today = date.today()
     if popular:
-        clinics, treatments = clinics[:3], treatments[:2]
-    paths = []
-    for _ in range(count):
-        monday = date.today() + timedelta(days=7 * rng.randrange(0, 2 if popular else 10))
-        monday -= timedelta(days=monday.weekday())
-        sunday_night = monday + timedelta(days=7)
-        paths.append(
-            f"{ENDPOINT}?request.clinicID={rng.choice(clinics)}"
-            f"&request.treatmentID={rng.choice(treatments)}"
-            f"&request.from={monday}T00:00:00&request.to={sunday_night}T00:00:00"
+        return [
+            _question(rng.choice(clinics[:3]), rng.choice(treatments[:2]), today + timedelta(7 * w))
+            for w in (rng.randrange(0, 2) for _ in range(count))
+        ]
+    space = len(clinics) * len(treatments) * 70
+    picked = rng.sample(range(space), min(count, space))
+    return [
+        _question(
+            clinics[i // (len(treatments) * 70)],
+            treatments[i // 70 % len(treatments)],
+            today + timedelta(days=i % 70),
         )
-    return paths
+        for i in picked
+    ]
+
+
+def _question(clinic: str, treatment: int, first_day: date) -> str:
+    return (
+        f"{ENDPOINT}?request.clinicID={clinic}&request.treatmentID={treatment}"
+        f"&request.from={first_day}T00:00:00&request.to={first_day + timedelta(days=7)}T00:00:00"
+    )
 
 
 def run_wrk(base: str, paths: list[str], seconds: int, connections: int, folder: Path) -> dict:
     paths_file = folder / "paths.txt"
     paths_file.write_text("\n".join(paths) + "\n")
     script = folder / "bench.lua"
-    script.write_text(LUA % {"paths": paths_file, "host": HOST, "key": DEMO_API_KEY})
+    script.write_text(
+        LUA % {"paths": paths_file, "host": HOST, "key": DEMO_API_KEY, "threads": THREADS}
+    )
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{THREADS}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
@@ -167,13 +190,15 @@ def check_endpoint(base: str, path: str) -> int:
 def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
     with seeded_store(kind, args, folder, demo, opus) as (engine, subdomain):
         sync_once(engine, subdomain)
-        paths = request_paths(engine, 2000, random.Random(5))
+        # More questions than the run can ask (at most 4,000 a second for both runs).
+        paths = request_paths(engine, 8000 * (args.seconds + 1), random.Random(5))
         url = engine.url.render_as_string(hide_password=False)
         server, base = serve(url, folder)
         try:
             times = sum(check_endpoint(base, p) for p in paths[:20])
             print(f"{kind}: the first 20 queries return {times} times in all", flush=True)
-            run_wrk(base, paths, 3, args.connections, folder)  # warm-up
+            warm_up_paths, paths = paths[:8000], paths[8000:]  # no question asked twice
+            run_wrk(base, warm_up_paths, 3, args.connections, folder)
             result = run_wrk(base, paths, args.seconds, args.connections, folder)
             popular = request_paths(engine, 2000, random.Random(6), popular=True)
             result["popular"] = run_wrk(base, popular, args.seconds, args.connections, folder)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -44,6 +45,7 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.clock = clock
     app.state.answer_cache = AnswerCache()
+    app.state.computing_limiters = WeakKeyDictionary()  # see api.routes._computing
     app.add_middleware(CsrfCookieMiddleware)
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
