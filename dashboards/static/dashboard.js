@@ -3,6 +3,32 @@
 // with its interpreter instead of new Function (no 'unsafe-eval').
 (function () {
   "use strict";
+  // Swedish numbers and dates on a Swedish page (d3's sv-SE): 1 234,5 and "okt",
+  // not 1,234.5 and "Oct". English pages keep Vega's defaults.
+  var SWEDISH = document.documentElement.lang === "sv" && {
+    formatLocale: {
+      decimal: ",",
+      thousands: "\u00a0",
+      grouping: [3],
+      currency: ["", "\u00a0kr"],
+      percent: "\u00a0%",
+    },
+    timeFormatLocale: {
+      dateTime: "%A den %d %B %Y %X",
+      date: "%Y-%m-%d",
+      time: "%H:%M:%S",
+      periods: ["fm", "em"],
+      days: ["söndag", "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag"],
+      shortDays: ["sön", "mån", "tis", "ons", "tor", "fre", "lör"],
+      months: [
+        "januari", "februari", "mars", "april", "maj", "juni",
+        "juli", "augusti", "september", "oktober", "november", "december",
+      ],
+      shortMonths: [
+        "jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+      ],
+    },
+  };
   var charts = document.querySelectorAll(".stats-chart");
   var pending = charts.length;
   function done() {
@@ -12,14 +38,14 @@
   if (!pending) done();
   charts.forEach(function (element) {
     var spec = JSON.parse(document.getElementById(element.dataset.spec).textContent);
-    vegaEmbed(element, spec, {
+    vegaEmbed(element, spec, Object.assign({
       renderer: "svg",
       actions: false,
       defaultStyle: false,
       tooltip: false,
       ast: true,
       expr: window.vegaExpressionInterpreter,
-    })
+    }, SWEDISH || {}))
       .then(function () {
         element.setAttribute("data-drawn", "yes");
       })

@@ -192,6 +192,10 @@ def test_the_dashboard_draws_every_chart_in_chromium(
     # The funnel's bars and the heatmap's cells are really there.
     assert page.locator("#panel-tratt svg .mark-rect path").count() == len(VISIT_FUNNEL)
     assert page.locator("#panel-belaggning svg .mark-rect path").count() >= 4
+    # Swedish dates on the Swedish page: 10-14 March 2025 is Monday to Friday.
+    days = page.locator("#panel-besok svg .role-axis-label text").all_text_contents()
+    assert any(d.startswith(("mån", "tis", "ons", "tor", "fre")) for d in days), days
+    assert not any(d.startswith(("Mon", "Tue", "Wed", "Thu", "Fri")) for d in days), days
     assert problems == []  # a CSP violation would be a console error
     for folder in (tmp_path, ARTIFACTS):
         folder.mkdir(exist_ok=True)
