@@ -45,7 +45,10 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.clock = clock
     app.state.answer_cache = AnswerCache()
-    app.state.computing_limiters = WeakKeyDictionary()  # see api.routes._computing
+    # Per event loop (see api.routes._on_this_loop): the availability answers' threads
+    # and the answers being computed.
+    app.state.computing_limiters = WeakKeyDictionary()
+    app.state.answers_in_flight = WeakKeyDictionary()
     app.add_middleware(CsrfCookieMiddleware)
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)

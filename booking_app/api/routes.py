@@ -138,40 +138,61 @@ def get_treatments(api: ApiDep) -> Response:
 # -- availability ------------------------------------------------------------------------
 
 
-COMPUTING_THREADS = 2
+COMPUTING_THREADS = 1
 """Threads that compute free times at once (the rest wait their turn). The work is
-Python, so more threads only take turns at the GIL: under 64 concurrent questions
-the default pool (40 threads) answered half as many a second as two threads do
-(``bench.site``)."""
+Python, so more threads only take turns at the GIL, and starve the event loop that
+serves remembered answers. Under 64 concurrent questions (``bench.site``, 100,000
+ranges, PostgreSQL) the default pool of 40 threads answered about 200 different
+questions a second, two threads 305 and one 317; and with one, the slowest
+remembered answers (p99) took 67 ms instead of 218."""
 
 
-def _computing(request: Request) -> CapacityLimiter:
-    """The app's limiter on this event loop (a limiter belongs to one loop; tests run
-    an app on several in turn)."""
-    limiters: WeakKeyDictionary = request.app.state.computing_limiters
+def _on_this_loop(request: Request, name: str, make: Callable[[], Any]) -> Any:
+    """The app's ``name`` for the running event loop: a limiter, like a task, belongs
+    to one loop, and tests run an app on several in turn."""
+    per_loop: WeakKeyDictionary = getattr(request.app.state, name)
     loop = asyncio.get_running_loop()
-    if loop not in limiters:
-        limiters[loop] = CapacityLimiter(COMPUTING_THREADS)
-    return limiters[loop]
+    if loop not in per_loop:
+        per_loop[loop] = make()
+    return per_loop[loop]
 
 
 async def _remembered(
     api: ApiDep, answer: Callable[[Session, Tenant], list[dict[str, Any]]]
 ) -> Response:
     """Answer from the app's :class:`AnswerCache` when the same question was asked in
-    the last few seconds; otherwise in a worker thread, remembering the answer."""
-    cache: AnswerCache = api.request.app.state.answer_cache
-    question_key = question(api.request, KEY_HEADERS)
+    the last few seconds; otherwise in a worker thread, remembering the answer.
+
+    Askers of a question already being computed wait for that computation instead of
+    starting their own: when a popular answer lapses under load, dozens ask at once,
+    and each computing it made them all queue for the threads."""
+    request = api.request
+    cache: AnswerCache = request.app.state.answer_cache
+    question_key = question(request, KEY_HEADERS)
     body = cache.get(question_key)
-    if body is None:
+    if body is not None:
+        return Response(body, media_type="application/json")
+    in_flight: dict[str, asyncio.Task[bytes]] = _on_this_loop(request, "answers_in_flight", dict)
+    task = in_flight.get(question_key)
+    if task is None:
 
         def compute() -> bytes:
             with api.reading() as (session, tenant):
                 return to_json(answer(session, tenant))
 
-        body = await to_thread.run_sync(compute, limiter=_computing(api.request))
-        cache.put(question_key, body)
-    return Response(body, media_type="application/json")
+        async def compute_and_remember() -> bytes:
+            limiter = _on_this_loop(
+                request, "computing_limiters", lambda: CapacityLimiter(COMPUTING_THREADS)
+            )
+            body = await to_thread.run_sync(compute, limiter=limiter)
+            cache.put(question_key, body)
+            return body
+
+        # A task of its own, so that a first asker who hangs up cancels nobody's answer.
+        task = asyncio.ensure_future(compute_and_remember())
+        in_flight[question_key] = task
+        task.add_done_callback(lambda _: in_flight.pop(question_key, None))
+    return Response(await asyncio.shield(task), media_type="application/json")
 
 
 @router.get(

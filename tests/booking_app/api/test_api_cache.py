@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 
+import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from booking_app.api.cache import AnswerCache
+from connectors.store.db import engine_for
 
 QUERY = "/api/public/v1/appointments/schedule/availabletimes?request.treatmentID=1"
 
@@ -36,3 +41,36 @@ def test_a_remembered_answer_is_never_given_for_a_wrong_key(api: TestClient):
     assert api.app.state.answer_cache.hits == 1
     assert api.get(QUERY, headers={"apiKey": "oo_guess"}).status_code == 401
     assert api.get(QUERY, headers={"apiKey": ""}).status_code == 401
+
+
+def test_askers_of_a_question_being_computed_share_that_computation(api: TestClient):
+    """Twenty ask one question at once, five another: each is computed once (a
+    computation reads the tenant once; an answer from memory or from another asker's
+    computation reads nothing), and everyone gets the same answer as asking alone."""
+    other = QUERY + "&request.clinicID=UPP1"
+    alone = {q: api.get(q).content for q in (QUERY, other)}
+    api.app.state.answer_cache.forget(api.base_url.host)
+    engine = engine_for(api.app.state.settings.resolved_store_url)
+    tenant_reads: list[str] = []
+
+    def count(_connection, _cursor, statement: str, *_args) -> None:
+        if re.search(r"\bFROM tenant\b", statement):
+            tenant_reads.append(statement)
+
+    async def ask_together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=str(api.base_url), headers=api.headers
+        ) as client:
+            return await asyncio.gather(*(client.get(q) for q in [QUERY] * 20 + [other] * 5))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answers = asyncio.run(ask_together())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert [a.status_code for a in answers] == [200] * 25
+    assert {a.content for a in answers[:20]} == {alone[QUERY]}
+    assert {a.content for a in answers[20:]} == {alone[other]}
+    assert len(tenant_reads) == 2
