@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
@@ -37,6 +39,26 @@ def sync_tenant(engine: Engine, subdomain: str, now: datetime | None = None) -> 
         for db in plan.databases
     ]
     return publish_tenant(engine, plan, verdicts)
+
+
+def synced_demo_store(demo, folder: Path, name: str = "store") -> Engine:
+    """A SQLite store in ``folder`` with the demo tenant, synced once from ``demo``
+    (a :class:`demo.opus_data.DemoOpus`) written as that tenant's Opus database."""
+    from connectors.store.db import make_engine, migrate
+    from demo.opus_data import write
+    from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
+
+    opus = folder / f"opus-{name}.db"
+    connection = sqlite3.connect(opus)
+    write(demo, connection, "sqlite")
+    connection.close()
+    url = f"sqlite:///{folder / f'{name}.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        seed_demo_tenant(session, demo, opus)
+    sync_tenant(engine, DEMO_SUBDOMAIN)
+    return engine
 
 
 def odbc_connection_string(url: str, driver: str) -> str:

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from connectors.store.db import make_engine, migrate, session_scope
-from demo.opus_data import DemoOpus, DemoSpec, generate, write
+from connectors.store.db import make_engine, session_scope
+from demo.opus_data import DemoOpus, DemoSpec, generate
 from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
 from tests.booking_app.booking_pages import client_for
-from tests.helpers import sync_tenant
+from tests.helpers import sync_tenant, synced_demo_store
 
 
 @pytest.fixture
@@ -46,17 +46,7 @@ def synced_template(tmp_path_factory: pytest.TempPathFactory, booking_demo: Demo
     """A SQLite store synced once from the demo's Opus database, for copying: the
     real sync costs half a second, a copy a few milliseconds."""
     folder = tmp_path_factory.mktemp("booking-template")
-    opus = folder / "opus.db"
-    connection = sqlite3.connect(opus)
-    write(booking_demo, connection, "sqlite")
-    connection.close()
-    url = f"sqlite:///{folder / 'store.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    with session_scope(engine) as session:
-        seed_demo_tenant(session, booking_demo, opus)
-    sync_tenant(engine, DEMO_SUBDOMAIN)
-    engine.dispose()
+    synced_demo_store(booking_demo, folder).dispose()
     return folder / "store.db"
 
 

@@ -9,7 +9,6 @@ store, BankID and Boka vård are their loopback stand-ins."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ from httpx import Response
 from sqlalchemy import Engine, select
 
 from booking_app.messages import t
-from connectors.store.db import make_engine, migrate, session_scope
+from connectors.store.db import session_scope
 from connectors.store.models import Booking, Clinic, TenantSettings, Treatment
 from demo.fhir_marketplace import FhirMarketplace
-from demo.opus_data import DemoSpec, generate, write
-from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
+from demo.opus_data import DemoSpec, generate
+from demo.store_seed import DEMO_SUBDOMAIN
 from flows.marketplace import sync_marketplace, tenants_to_sync
 from tests.booking_app.admin.admin_pages import log_in as operator_log_in
 from tests.booking_app.admin.admin_pages import operator, post_tab, tenant_id
@@ -46,7 +45,7 @@ from tests.booking_app.booking_steps import (
 )
 from tests.booking_app.login_steps import Clock, client_with_bankid, log_in
 from tests.booking_app.test_my_bookings import PATIENT, PHONE, book, status_of
-from tests.helpers import sync_tenant
+from tests.helpers import synced_demo_store
 from tests.marketplace_helpers import TOKEN, Waits, client_factory, settings_for
 
 A = "a@tandmottagningen.se"
@@ -347,17 +346,7 @@ def long_store(tmp_path: Path) -> Engine:
     """The demo chain with free times for six weeks from tomorrow, synced with the
     default horizon (three months): some times lie beyond one month."""
     demo = generate(DemoSpec(start=date.today() + timedelta(days=1), days=45, clinics=2))
-    opus = tmp_path / "opus-long.db"
-    connection = sqlite3.connect(opus)
-    write(demo, connection, "sqlite")
-    connection.close()
-    url = f"sqlite:///{tmp_path / 'store-long.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    with session_scope(engine) as session:
-        seed_demo_tenant(session, demo, opus)
-    sync_tenant(engine, DEMO_SUBDOMAIN)
-    return engine
+    return synced_demo_store(demo, tmp_path, "store-long")
 
 
 def week_past_one_month() -> date:
