@@ -3,8 +3,8 @@
     python -m bench.stats --events 10000000 [--days 30] [--tenants 3] [--repeat 3]
 
 Fills a fresh PostgreSQL store (``--store``, default a new database on the local
-server) with N visit events spread over ``--days`` days and ``--tenants`` tenants, and
-N/100 bookings with free ranges; then
+server) with N visit events spread over ``--days`` days and ``--tenants`` tenants (in
+time order, as the app appends them), and N/100 bookings with free ranges; then
 
 1. runs the aggregation (:func:`flows.visit_stats.run_days`, without Prefect, whose
    start-up is not the aggregation's work) over every day, ``--repeat`` times (a re-run
@@ -60,17 +60,22 @@ def fresh_store(url: str | None) -> str:
 
 
 def fill_events(url: str, chains: list[Chain], n: int, days: int, seed: int = 1) -> None:
-    """N events: visitors of ~8 page views each, spread over the days' opening hours."""
+    """N events of N/8 visitors (some 8 page views each over the span), spread evenly
+    over the days.
+
+    They are written in time order, as the beacons arrive and the app appends them:
+    chunk i holds the i-th slice of the time span, sorted. (Random order would scatter
+    each day's rows over every page of the table, which no real store sees.)"""
     rng = np.random.default_rng(seed)
     start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=TZ).astimezone(UTC)
+    start_us = int(start.timestamp() * 1e6)
     span_us = days * 86_400 * 1_000_000
     engine = make_engine(url)
-    chunk = 2_000_000
-    for offset in range(0, n, chunk):
-        size = min(chunk, n - offset)
-        at = pd.to_datetime(
-            int(start.timestamp() * 1e6) + rng.integers(0, span_us, size), unit="us", utc=True
-        )
+    chunks = -(-n // 2_000_000)
+    for i in range(chunks):
+        size = n // chunks + (i < n % chunks)
+        lo, hi = start_us + span_us * i // chunks, start_us + span_us * (i + 1) // chunks
+        at = pd.to_datetime(np.sort(rng.integers(lo, hi, size)), unit="us", utc=True)
         frame = pd.DataFrame(
             {
                 "tenant_id": np.asarray([c.tenant_id for c in chains])[
