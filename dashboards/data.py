@@ -209,10 +209,9 @@ TABLES: dict[str, Callable[[Session, int, Filters], pd.DataFrame]] = {
 
 
 def clinics(session: Session, tenant_id: int) -> list[tuple[int, str]]:
-    return list(
-        session.execute(
-            select(Clinic.id, Clinic.name)
-            .where(Clinic.tenant_id == tenant_id)
-            .order_by(Clinic.display_order, Clinic.name)
-        ).tuples()
+    rows = session.execute(
+        select(Clinic.id, Clinic.name)
+        .where(Clinic.tenant_id == tenant_id)
+        .order_by(Clinic.display_order, Clinic.name)
     )
+    return [(clinic_id, name) for clinic_id, name in rows]
