@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from connectors.opus.connection import OpusSource, opened
 from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
 from connectors.store import schedules as store
+from connectors.store.availability import months_later
 from connectors.store.db import session_scope
 from connectors.store.schedules import DatabasePlan, StoreIds, TenantPlan
 from connectors.store.types import utcnow
@@ -69,7 +70,7 @@ def publishing_window(now: datetime, months: int, timezone: str) -> Window:
     """
     local_now = now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
     start = local_now.replace(hour=0, minute=0, second=0)
-    end = (pd.Timestamp(local_now) + pd.DateOffset(months=months)).to_pydatetime()
+    end = months_later(local_now, months)  # the patient site's horizon too
     return Window(start=start, end=end)
 
 
