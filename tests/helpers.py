@@ -123,6 +123,16 @@ def first_slots(session, clinic="UPP1", treatment=1, days=14):
     return tenant, clinic_row, treatment_row, slots
 
 
+def apart(slots: list, count: int, key=lambda s: (s.practitioner_id, s.starts_at.date())) -> list:
+    """The first ``count`` of ``slots`` that can all be held together: one per
+    practitioner and day (``key``). A practitioner's next grid times overlap the one
+    before, warm-up and cool-down included, and on some days the demo's first times
+    are such back-to-back starts, so "every other slot" is not enough."""
+    chosen = list({key(s): s for s in reversed(slots)}.values())[::-1]
+    assert len(chosen) >= count, f"only {len(chosen)} times can be held together"
+    return chosen[:count]
+
+
 def request_for(tenant, clinic, treatment, slot, any_practitioner=False) -> Request:
     return Request(
         tenant.id,

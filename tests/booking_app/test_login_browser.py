@@ -15,7 +15,7 @@ from connectors.store import bookings
 from connectors.store.db import session_scope
 from demo.store_seed import DEMO_SUBDOMAIN
 from tests.booking_app.login_steps import scan, settings_with_bankid
-from tests.helpers import app_on_loopback, first_slots, request_for
+from tests.helpers import apart, app_on_loopback, first_slots, request_for
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -35,7 +35,7 @@ def two_bookings(engine: Engine) -> None:
     with session_scope(engine) as session:
         tenant, clinic, treatment, slots = first_slots(session, days=21)
         later = [s for s in slots if s.starts_at > now + timedelta(days=4)]
-        for slot in (later[0], later[4]):
+        for slot in apart(later, 2):
             held = bookings.hold(session, request_for(tenant, clinic, treatment, slot), now)
             held.personal_number = "191212121212"
             held.first_name, held.last_name = "Tolvan", "Tolvansson"

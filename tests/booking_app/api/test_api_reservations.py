@@ -11,6 +11,7 @@ from connectors.store import bookings
 from connectors.store.db import session_scope
 from connectors.store.models import Booking, Clinic, Practitioner, Tenant, Treatment
 from tests.booking_app.api.api_client import API, booking_body, bookings_in, times
+from tests.helpers import apart
 
 
 def _check(api: TestClient, slot: dict, **extra) -> bool:
@@ -44,18 +45,9 @@ def test_a_reservation_holds_the_time_until_it_is_let_go(api_both: TestClient, s
     assert api_both.delete(f"{API}/reservations/{reservation_id}").status_code == 200
 
 
-def _apart(slots: list[dict], count: int) -> list[dict]:
-    """The first ``count`` times that can all be reserved together: one per clinician
-    and day (a clinician's next times overlap the one before, warm-up and cool-down
-    included, and a reservation of one of them would be refused)."""
-    chosen = list({(s["Start"][:10], s["ClinicianID"]): s for s in reversed(slots)}.values())
-    chosen.sort(key=lambda s: s["Start"])
-    assert len(chosen) >= count
-    return chosen[:count]
-
-
 def test_the_reservation_id_may_come_in_the_query(api: TestClient):
-    slots = _apart(times(api), 3)
+    # Times that can all be reserved together (see apart), one per clinician and day.
+    slots = apart(times(api), 3, key=lambda s: (s["ClinicianID"], s["Start"][:10]))
     ids = [api.put(f"{API}/reservations", json=s).json() for s in slots]
 
     by_query = api.delete(f"{API}/reservations", params={"reservationId": ids[0]})
