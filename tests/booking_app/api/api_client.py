@@ -21,7 +21,7 @@ from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from opus_online.config import Settings
 from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
-from tests.helpers import app_on_loopback, sync_tenant
+from tests.helpers import apart, app_on_loopback, sync_tenant
 from validations.patient import luhn_check_digit
 
 API = "/api/public/v1"
@@ -68,6 +68,12 @@ def times(
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def times_apart(client: TestClient, count: int, **params: Any) -> list[dict[str, Any]]:
+    """The first ``count`` free times that can all be booked one after another (one
+    per clinician and day; see :func:`tests.helpers.apart`)."""
+    return apart(times(client, **params), count, key=lambda t: (t["ClinicianID"], t["Start"][:10]))
 
 
 def bookings_in(engine: Engine, subdomain: str = DEMO_SUBDOMAIN) -> list[Booking]:

@@ -19,6 +19,7 @@ from tests.booking_app.api.api_client import (
     patient,
     personal_number,
     times,
+    times_apart,
 )
 from tests.booking_app.booking_pages import change_settings
 
@@ -192,7 +193,7 @@ def test_a_contact_is_required_so_the_confirmation_reaches_the_patient(api: Test
 
 
 def test_the_personal_number_in_parts_or_as_one_string(api: TestClient, synced_store: Engine):
-    slots = times(api)
+    slots = times_apart(api, 3)
     number = personal_number(3)
     parts = {
         "Year": int(number[:4]),
@@ -289,7 +290,7 @@ def test_maintenance_still_answers_reference_data(api: TestClient, synced_store:
 def test_campaign_code_and_message_only_when_the_clinic_uses_them(
     api: TestClient, synced_store: Engine
 ):
-    slots = times(api)
+    slots = times_apart(api, 3)
     extras = {"CampaignCode": "VAR26", "FreeTextMessage": "Jag är rädd för tandläkare."}
 
     refused = api.post(f"{API}/bookings", json=booking_body(slots[0], **extras))
@@ -319,7 +320,7 @@ def test_campaign_code_and_message_only_when_the_clinic_uses_them(
 def test_the_address_is_kept_only_when_the_clinic_asks_for_it(
     api: TestClient, synced_store: Engine
 ):
-    slots = times(api)
+    slots = times_apart(api, 2)
     address = {"Adress1": "Storgatan 1", "PostalCode": "753 20", "City": "Uppsala"}
 
     api.post(f"{API}/bookings", json={"Patient": patient(**address), "TimeSlot": slots[0]})

@@ -10,8 +10,7 @@ from sqlalchemy import Engine, select, update
 from connectors.store import bookings
 from connectors.store.db import session_scope
 from connectors.store.models import Booking, Clinic, Practitioner, Tenant, Treatment
-from tests.booking_app.api.api_client import API, booking_body, bookings_in, times
-from tests.helpers import apart
+from tests.booking_app.api.api_client import API, booking_body, bookings_in, times, times_apart
 
 
 def _check(api: TestClient, slot: dict, **extra) -> bool:
@@ -46,8 +45,7 @@ def test_a_reservation_holds_the_time_until_it_is_let_go(api_both: TestClient, s
 
 
 def test_the_reservation_id_may_come_in_the_query(api: TestClient):
-    # Times that can all be reserved together (see apart), one per clinician and day.
-    slots = apart(times(api), 3, key=lambda s: (s["ClinicianID"], s["Start"][:10]))
+    slots = times_apart(api, 3)
     ids = [api.put(f"{API}/reservations", json=s).json() for s in slots]
 
     by_query = api.delete(f"{API}/reservations", params={"reservationId": ids[0]})
