@@ -646,6 +646,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Publicera på ”Boka vård”",
         "en": "Publish on “Boka vård”",
     },
+    "admin_marketplace_none": {
+        "sv": "Inget konto hos Boka vård är kopplat: inget publiceras där.",
+        "en": "No Boka vård account is linked: nothing is published there.",
+    },
+    "admin_marketplace_unknown": {
+        "sv": "Kontot hos Boka vård har inte kontrollerats än.",
+        "en": "The Boka vård account has not been checked yet.",
+    },
+    "admin_marketplace_waiting": {
+        "sv": "Boka vård har inte aktiverat kontot än: inget publiceras förrän de gör det.",
+        "en": "Boka vård has not activated the account yet: nothing is published until it does.",
+    },
+    "admin_marketplace_active": {
+        "sv": "Kontot hos Boka vård är aktivt.",
+        "en": "The Boka vård account is active.",
+    },
+    "admin_marketplace_refused": {
+        "sv": "Boka vård godtar inte vår nyckel: inget publiceras. Kontakta supporten.",
+        "en": "Boka vård does not accept our key: nothing is published. Contact support.",
+    },
+    "admin_marketplace_last_success": {
+        "sv": "Senast publicerat utan fel {when}.",
+        "en": "Last published without errors {when}.",
+    },
+    "admin_marketplace_last_error": {
+        "sv": "Senaste felet: {error}",
+        "en": "Last error: {error}",
+    },
     "admin_flex_publish_opus_online": {
         "sv": "Publicera på ”Opus Dental Online”",
         "en": "Publish on “Opus Dental Online”",

@@ -18,6 +18,7 @@ from connectors.store import audit
 from connectors.store.models import (
     Clinic,
     ClinicPractitioner,
+    MarketplaceAccount,
     OpusDatabase,
     SubdomainRedirect,
     TenantSettings,
@@ -50,7 +51,9 @@ def _save(session: Session, grant: Grant, target: object, values: dict, now, pre
 # -- Flexibilitet --------------------------------------------------------------------
 
 
-def _flex_page(request: Request, grant: Grant, settings, values=None, errors=None) -> Response:
+def _flex_page(
+    request: Request, grant: Grant, session: Session, settings, values=None, errors=None
+) -> Response:
     return tab_page(
         request,
         "flexibility.html",
@@ -62,6 +65,8 @@ def _flex_page(request: Request, grant: Grant, settings, values=None, errors=Non
         booleans=forms.FLEX_BOOLEANS,
         steps=forms.STEP_FIELDS,
         step_names=("clinic", "treatment", "practitioner", "time"),
+        # Next to *Publicera på "Boka vård"*: whether publishing can happen at all.
+        marketplace=session.get(MarketplaceAccount, grant.tenant.id),
     )
 
 
@@ -76,7 +81,7 @@ _FLEX_FIELDS = (
 
 @router.get("/flexibilitet")
 def flexibility(request: Request, grant: GrantDep, session: SessionDep) -> Response:
-    return _flex_page(request, grant, tenant_settings(session, grant))
+    return _flex_page(request, grant, session, tenant_settings(session, grant))
 
 
 @router.post("/flexibilitet")
@@ -91,7 +96,7 @@ def save_flexibility(
     parsed = forms.parse_flexibility(form)
     if parsed.errors:
         shown = {n: getattr(settings, n) for n in _FLEX_FIELDS} | parsed.values
-        return _flex_page(request, grant, settings, shown, parsed.errors)
+        return _flex_page(request, grant, session, settings, shown, parsed.errors)
     _save(session, grant, settings, parsed.values, now)
     return saved(grant, "flexibilitet")
 

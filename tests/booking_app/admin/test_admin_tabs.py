@@ -3,6 +3,8 @@ the patient site at once (the site reads the settings per request)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import Engine, select
 
@@ -12,6 +14,7 @@ from connectors.store.models import (
     AuditEntry,
     Clinic,
     ClinicPractitioner,
+    MarketplaceAccount,
     MessageTemplate,
     Tenant,
     TenantSettings,
@@ -207,3 +210,32 @@ def test_an_sms_sender_is_judged_by_the_gateways_own_rule(
     # go out from the default sender instead.
     answer = post_tab(booking_client, f"/admin/{own}/sms", sender=sender)
     assert answer.status_code == (303 if accepted else 400)
+
+
+def test_flexibility_says_whether_boka_vard_can_publish(
+    booking_client, booking_store: Engine, own: int
+) -> None:
+    """Next to *Publicera på "Boka vård"*, the account's state as the last marketplace
+    run found it: the setting alone publishes nothing until the account is active."""
+
+    def shown() -> str:
+        page = booking_client.get(f"/admin/{own}/flexibilitet")
+        assert page.status_code == 200
+        assert 'aria-describedby="boka_vard_state"' in page.text
+        return page.text.split('id="boka_vard_state"', 1)[1].split("</small>", 1)[0]
+
+    assert "Inget konto hos Boka vård är kopplat" in shown()
+    with session_scope(booking_store) as session:
+        session.add(MarketplaceAccount(tenant_id=own, account="tandmottagningen", state="waiting"))
+    assert "Boka vård har inte aktiverat kontot än" in shown()
+    with session_scope(booking_store) as session:
+        account = session.get(MarketplaceAccount, own)
+        account.state = "active"
+        account.last_success_at = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
+    assert "Kontot hos Boka vård är aktivt. Senast publicerat utan fel" in shown()
+    assert "14:05" in shown()  # Stockholm time
+    with session_scope(booking_store) as session:
+        account = session.get(MarketplaceAccount, own)
+        account.state, account.last_error = "refused", "401 <Unauthorized>"
+    assert "godtar inte vår nyckel" in shown()
+    assert "Senaste felet: 401 &lt;Unauthorized&gt;" in shown()  # escaped
