@@ -118,6 +118,13 @@ def bankid_client(request: Request) -> bankid.BankIDClient | None:
     return state.bankid
 
 
+def close_bankid_client(app) -> None:
+    """At shutdown: the client's connection pool, if a login ever made one."""
+    client = getattr(app.state, "bankid", None)
+    if client is not None:
+        client.close()
+
+
 def end_user_ip(request: Request) -> str:
     """The patient's address as BankID wants it. Behind a proxy uvicorn's
     ``--proxy-headers`` puts the real one here; a test client has a name instead."""

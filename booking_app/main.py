@@ -21,6 +21,7 @@ from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
+from booking_app.lifespan import at_shutdown
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.store.types import utcnow
@@ -66,6 +67,7 @@ def create_app(
     )  # the statistics pages /admin/{tenant_id}/statistik: before admin's /{tab}
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
+    at_shutdown(app, login.close_bankid_client)
     return app
 
 

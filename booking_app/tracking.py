@@ -26,7 +26,6 @@ import ipaddress
 import json
 import re
 import time
-from contextlib import asynccontextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -38,6 +37,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from booking_app import analytics_script
+from booking_app.lifespan import at_shutdown
 from booking_app.security import CSP_EXTRA
 from booking_app.templating import templates
 from booking_app.tenancy import tenant_for_host
@@ -334,12 +334,4 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.state.tracker = Tracker(app)
     templates.env.globals["visit_tags"] = visit_tags
-    previous = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI):
-        async with previous(a) as state:
-            yield state
-        a.state.tracker.recorder.close()
-
-    app.router.lifespan_context = lifespan
+    at_shutdown(app, lambda a: a.state.tracker.recorder.close())  # the buffered visits

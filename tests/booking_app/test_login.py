@@ -302,3 +302,13 @@ def test_store_has_the_login_tables(booking_store):
     finally:
         connection.close()
     assert {"bankid_order", "patient_session", "opus_appointment"} <= tables
+
+
+def test_the_bankid_connections_are_closed_when_the_app_stops(client, bankid_standin):
+    """The BankID client (a pool of mutual-TLS connections) is made by the first login
+    and let go at shutdown, not left to the garbage collector."""
+    with client:
+        start_login(client)
+        http = client.app.state.bankid._http
+        assert not http.is_closed
+    assert http.is_closed

@@ -1,0 +1,24 @@
+"""Work for the app's shutdown: what holds a thread, a buffer or a connection pool
+is let go when the server stops (uvicorn runs the lifespan; a test client inside
+``with`` does too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+def at_shutdown(app: FastAPI, action: Callable[[FastAPI], None]) -> None:
+    """Run ``action(app)`` after the app's other shutdown work (in reverse order of
+    registration, as with nested context managers)."""
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI):
+        async with previous(a) as state:
+            yield state
+        action(a)
+
+    app.router.lifespan_context = lifespan
