@@ -854,6 +854,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "admin_move_up": {"sv": "Flytta upp {name}", "en": "Move {name} up"},
     "admin_move_down": {"sv": "Flytta ned {name}", "en": "Move {name} down"},
+    "admin_unsaved_before_move": {
+        "sv": "Du har ändringar som inte är sparade. Spara dem först, flytta sedan.",
+        "en": "You have unsaved changes. Save them first, then move.",
+    },
     # -- visit statistics and the analysts' dashboards (dashboards/) ------------------
     "admin_tab_statistics": {"sv": "Statistik", "en": "Statistics"},
     "stats_title": {"sv": "Besöks- och bokningsstatistik", "en": "Visit and booking statistics"},

@@ -446,3 +446,35 @@ def test_advanced_tab_script_runs_on_the_patient_page_under_its_own_policy(
     assert _directives(answer.headers["content-security-policy"])["script-src"] == ["'self'"]
     expect(page.locator(f'script[src^="{ANALYTICS_ORIGIN}"]')).to_have_count(0)
     assert loaded == [f"{ANALYTICS_ORIGIN}/script.js"]
+
+
+def test_clinics_tab_stops_a_move_that_would_lose_unsaved_edits(page, live_app) -> None:
+    """A move reloads the tab from the store: with a *Grupp* typed but not saved, the
+    move is stopped and the operator told to save first; after *Spara* it moves."""
+    from playwright.sync_api import expect
+
+    base = _site(live_app)
+    _log_in(page, base)
+    _open_tab(page, "Kliniker")
+    clinics, _ = _clinics_tab(page)
+    legends = page.locator("fieldset > legend")
+    note = page.get_by_role("alert")
+    expect(note).to_be_hidden()
+
+    group = page.get_by_role("group", name=clinics[-1], exact=True).get_by_label("Grupp")
+    group.fill("Roslagen")
+    page.get_by_role("button", name=f"Flytta ned {clinics[0]}", exact=True).click()
+
+    expect(note).to_have_text(
+        "Du har ändringar som inte är sparade. Spara dem först, flytta sedan."
+    )
+    expect(legends).to_have_text(clinics)  # nothing moved
+    expect(group).to_have_value("Roslagen")  # and nothing lost
+
+    page.get_by_role("button", name="Spara", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(SAVED)
+    page.get_by_role("button", name=f"Flytta ned {clinics[0]}", exact=True).click()
+    expect(legends).to_have_text([clinics[1], clinics[0], *clinics[2:]])
+    expect(
+        page.get_by_role("group", name=clinics[-1], exact=True).get_by_label("Grupp")
+    ).to_have_value("Roslagen")
