@@ -5,9 +5,12 @@ time is still free, and a patient shown a time someone took a moment ago is told
 and shown the nearest others. So the same question asked again within a few seconds
 (the same host, key and query) is answered from memory, on the event loop, without a
 worker thread or a query. A write through this app forgets its host's answers at
-once; one through another process is seen within ``TTL_S``. The API key is part of
+once; one through another process is seen within ``TTL_S``, or one computation
+later: an answer that has just lapsed (younger than twice ``TTL_S``) is still given
+while a fresh one is computed (:meth:`AnswerCache.lapsed`), so that askers of a
+popular question do not all wait for it every few seconds. The API key is part of
 the question, so a wrong key never gets an answer from here; a revoked key may, for
-at most ``TTL_S`` seconds.
+at most twice ``TTL_S``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class AnswerCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.lapsed_hits = 0
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
@@ -39,6 +42,16 @@ class AnswerCache:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
+            return entry[1]
+
+    def lapsed(self, key: str) -> bytes | None:
+        """The answer if it lapsed less than ``ttl_s`` ago: to give while a fresh one
+        is computed."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] + self.ttl_s < time.monotonic():
+                return None
+            self.lapsed_hits += 1
             return entry[1]
 
     def forget(self, host: str) -> None:

@@ -165,7 +165,9 @@ async def _remembered(
 
     Askers of a question already being computed wait for that computation instead of
     starting their own: when a popular answer lapses under load, dozens ask at once,
-    and each computing it made them all queue for the threads."""
+    and each computing it made them all queue for the threads. And while an answer
+    that has only just lapsed is computed again, its askers get the lapsed one (see
+    :mod:`booking_app.api.cache`) rather than all waiting."""
     request = api.request
     cache: AnswerCache = request.app.state.answer_cache
     question_key = question(request, KEY_HEADERS)
@@ -191,8 +193,20 @@ async def _remembered(
         # A task of its own, so that a first asker who hangs up cancels nobody's answer.
         task = asyncio.ensure_future(compute_and_remember())
         in_flight[question_key] = task
-        task.add_done_callback(lambda _: in_flight.pop(question_key, None))
+        task.add_done_callback(lambda done: _finished(in_flight, question_key, done))
+    lapsed = cache.lapsed(question_key)
+    if lapsed is not None:
+        return Response(lapsed, media_type="application/json")
     return Response(await asyncio.shield(task), media_type="application/json")
+
+
+def _finished(in_flight: dict[str, asyncio.Task[bytes]], key: str, task: asyncio.Task) -> None:
+    in_flight.pop(key, None)
+    if not task.cancelled():
+        # Asked for here, so that a failed refresh nobody waited for (its askers got the
+        # lapsed answer) is not reported as an exception never retrieved; the next
+        # asker computes again and gets the error.
+        task.exception()
 
 
 @router.get(

@@ -74,3 +74,48 @@ def test_askers_of_a_question_being_computed_share_that_computation(api: TestCli
     assert {a.content for a in answers[:20]} == {alone[QUERY]}
     assert {a.content for a in answers[20:]} == {alone[other]}
     assert len(tenant_reads) == 2
+
+
+def test_a_just_lapsed_answer_is_given_while_a_fresh_one_is_computed(api: TestClient):
+    """Askers of a popular question do not all wait whenever its answer lapses: the
+    lapsed answer is given while one computation (one read of the tenant) refreshes
+    it; an answer lapsed longer than the cache's time is never given."""
+    cache = api.app.state.answer_cache
+    cache.ttl_s = 0.3
+    engine = engine_for(api.app.state.settings.resolved_store_url)
+    tenant_reads: list[str] = []
+
+    def count(_connection, _cursor, statement: str, *_args) -> None:
+        if re.search(r"\bFROM tenant\b", statement):
+            tenant_reads.append(statement)
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=str(api.base_url), headers=api.headers
+        ) as client:
+            first = await client.get(QUERY)
+            assert len(tenant_reads) == 1
+            await asyncio.sleep(0.35)  # lapsed, but less than ttl_s ago
+            lapsed = await client.get(QUERY)
+            assert (lapsed.status_code, lapsed.content) == (200, first.content)
+            assert cache.lapsed_hits == 1
+            for _ in range(100):  # the refresh runs on after the answer: wait for it
+                if len(tenant_reads) == 2 and fresh_answers() == 1:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(tenant_reads) == 2
+            assert (await client.get(QUERY)).content == first.content
+            assert len(tenant_reads) == 2  # fresh again: from memory
+            await asyncio.sleep(0.65)  # lapsed longer than ttl_s ago
+            assert (await client.get(QUERY)).status_code == 200
+            assert (len(tenant_reads), cache.lapsed_hits) == (3, 1)  # computed, waited for
+
+    def fresh_answers() -> int:  # (the cache's own record: there is no other witness)
+        return sum(until > time.monotonic() for until, _ in cache._entries.values())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        asyncio.run(scenario())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
