@@ -76,26 +76,41 @@ def cutoff_at(settings: TenantSettings, treatment: Treatment, starts_at: datetim
     return starts_at - timedelta(hours=hours)
 
 
-def _verdict(
-    session: Session,
-    booking: Booking,
-    now: datetime,
-    setting_on: bool,
-    setting_reason: str,
-    treatment_allows: bool,
-    treatment_reason: str,
-) -> Verdict:
-    settings = session.get(TenantSettings, booking.tenant_id)
-    treatment = session.get(Treatment, booking.treatment_id)
-    clinic = session.get(Clinic, booking.clinic_id)
-    assert settings is not None and treatment is not None and clinic is not None
-    phone = clinic.phone
+@dataclass(frozen=True)
+class _Change:
+    """What allows one kind of web change: the tenant's setting and the treatment's
+    flag (names of their columns), and the reasons shown when either is off."""
+
+    setting: str
+    setting_reason: str
+    treatment_flag: str
+    treatment_reason: str
+
+
+_CANCEL = _Change(
+    "cancel_enabled",
+    "my_booking_cancel_disabled",
+    "cancel_in_web",
+    "my_booking_cancel_not_for_treatment",
+)
+_REBOOK = _Change(
+    "change_enabled",
+    "my_booking_change_disabled",
+    "change_in_web",
+    "my_booking_change_not_for_treatment",
+)
+
+
+def _verdict(session: Session, booking: Booking, now: datetime, change: _Change) -> Verdict:
+    settings = session.get_one(TenantSettings, booking.tenant_id)
+    treatment = session.get_one(Treatment, booking.treatment_id)
+    phone = session.get_one(Clinic, booking.clinic_id).phone
     if booking.status != "confirmed" or booking.starts_at <= now:
         return Verdict(False, "my_booking_not_active", phone=phone)
-    if not setting_on:
-        return Verdict(False, setting_reason, phone=phone)
-    if not treatment_allows:
-        return Verdict(False, treatment_reason, phone=phone)
+    if not getattr(settings, change.setting):
+        return Verdict(False, change.setting_reason, phone=phone)
+    if not getattr(treatment, change.treatment_flag):
+        return Verdict(False, change.treatment_reason, phone=phone)
     closes = cutoff_at(settings, treatment, booking.starts_at)
     if now >= closes:
         return Verdict(False, "my_booking_past_cutoff", closes, phone)
@@ -103,33 +118,11 @@ def _verdict(
 
 
 def may_cancel(session: Session, booking: Booking, now: datetime) -> Verdict:
-    settings = session.get(TenantSettings, booking.tenant_id)
-    treatment = session.get(Treatment, booking.treatment_id)
-    assert settings is not None and treatment is not None
-    return _verdict(
-        session,
-        booking,
-        now,
-        settings.cancel_enabled,
-        "my_booking_cancel_disabled",
-        treatment.cancel_in_web,
-        "my_booking_cancel_not_for_treatment",
-    )
+    return _verdict(session, booking, now, _CANCEL)
 
 
 def may_rebook(session: Session, booking: Booking, now: datetime) -> Verdict:
-    settings = session.get(TenantSettings, booking.tenant_id)
-    treatment = session.get(Treatment, booking.treatment_id)
-    assert settings is not None and treatment is not None
-    return _verdict(
-        session,
-        booking,
-        now,
-        settings.change_enabled,
-        "my_booking_change_disabled",
-        treatment.change_in_web,
-        "my_booking_change_not_for_treatment",
-    )
+    return _verdict(session, booking, now, _REBOOK)
 
 
 def own_booking(session: Session, tenant_id: int, personal_number: str, reference: str) -> Booking:
