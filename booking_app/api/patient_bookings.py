@@ -24,7 +24,7 @@ message here repeats one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -430,54 +430,57 @@ def _patient(item: Booking | OpusAppointment, number: str) -> PatientDTO:
 def patient_bookings(
     session: Session, tenant: Tenant, path_value: str, query: PatientBookingsQuery, now: datetime
 ) -> list[BookingDTO]:
-    number = _listed_number(tenant, path_value, query, now)
-    result = []
-    for item, clinic, practitioner, treatment in _listed(
-        session, tenant, number, bool(query.include_past_bookings), now
-    ):
-        mine = item if isinstance(item, Booking) else None
-        result.append(
-            BookingDTO.model_construct(
-                id=mine.id if mine else 0,
-                patient=_patient(item, number),
-                time_slot=TimeSlotDTO.model_construct(
-                    id=mine.id if mine else 0,
-                    start=item.starts_at,
-                    end=item.ends_at,
-                    clinic_id=clinic.opus_clinic_id if clinic else None,
-                    clinician_id=practitioner.opus_clinician_id if practitioner else None,
-                    treatment_id=treatment.opus_treatment_id if treatment else None,
-                ),
-                campaign_code=mine.campaign_code if mine else None,
-                free_text_message=mine.message if mine else None,
-                category_description=None,
-                category_code=None,
-            )
+    def time_slot(slot_id: int, item, clinic, practitioner, treatment) -> TimeSlotDTO:
+        return TimeSlotDTO.model_construct(
+            id=slot_id,
+            start=item.starts_at,
+            end=item.ends_at,
+            clinic_id=clinic.opus_clinic_id if clinic else None,
+            clinician_id=practitioner.opus_clinician_id if practitioner else None,
+            treatment_id=treatment.opus_treatment_id if treatment else None,
         )
-    return result
+
+    return _bookings(session, tenant, path_value, query, now, BookingDTO, time_slot)
 
 
 def patient_bookings_extended(
     session: Session, tenant: Tenant, path_value: str, query: PatientBookingsQuery, now: datetime
 ) -> list[BookingDTOExtended]:
+    def time_slot(slot_id: int, item, clinic, practitioner, treatment) -> TimeSlotDTOOslo:
+        return TimeSlotDTOOslo.model_construct(
+            id=slot_id,
+            start=item.starts_at,
+            end=item.ends_at,
+            clinic=_clinic(clinic),
+            clinician=_clinician(practitioner, clinic),
+            treatment=_treatment(treatment),
+        )
+
+    return _bookings(session, tenant, path_value, query, now, BookingDTOExtended, time_slot)
+
+
+def _bookings(
+    session: Session,
+    tenant: Tenant,
+    path_value: str,
+    query: PatientBookingsQuery,
+    now: datetime,
+    dto: type[BookingDTO] | type[BookingDTOExtended],
+    time_slot: Callable[..., TimeSlotDTO | TimeSlotDTOOslo],
+) -> list:
+    """The patient's bookings as ``dto``s, their times made by ``time_slot``: the two
+    listings differ only in how a time names its clinic, clinician and treatment."""
     number = _listed_number(tenant, path_value, query, now)
     result = []
     for item, clinic, practitioner, treatment in _listed(
         session, tenant, number, bool(query.include_past_bookings), now
     ):
-        mine = item if isinstance(item, Booking) else None
+        mine = item if isinstance(item, Booking) else None  # else an Opus appointment
         result.append(
-            BookingDTOExtended.model_construct(
+            dto.model_construct(
                 id=mine.id if mine else 0,
                 patient=_patient(item, number),
-                time_slot=TimeSlotDTOOslo.model_construct(
-                    id=mine.id if mine else 0,
-                    start=item.starts_at,
-                    end=item.ends_at,
-                    clinic=_clinic(clinic),
-                    clinician=_clinician(practitioner, clinic),
-                    treatment=_treatment(treatment),
-                ),
+                time_slot=time_slot(mine.id if mine else 0, item, clinic, practitioner, treatment),
                 campaign_code=mine.campaign_code if mine else None,
                 free_text_message=mine.message if mine else None,
                 category_description=None,
