@@ -30,18 +30,24 @@ class BadForm(Exception):
 
 async def posted_form(request: Request) -> dict[str, str]:
     """The posted fields (the first value of each name), CSRF-checked."""
+    return await read_form(request, MAX_FORM_BYTES, MAX_FIELDS)
+
+
+async def read_form(request: Request, max_bytes: int, max_fields: int) -> dict[str, str]:
+    """A url-encoded form of at most ``max_bytes`` and ``max_fields``: the first value
+    of each name, once its CSRF token has been checked."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
         raise BadForm()
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+    if length is not None and (not length.isdigit() or int(length) > max_bytes):
         raise FormTooLarge()
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:  # a chunked body has no length to check first
+        if len(body) > max_bytes:  # a chunked body has no length to check first
             raise FormTooLarge()
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise BadForm() from None
     form: dict[str, str] = {}

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from booking_app import csrf
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
-from booking_app.forms import FORM_TYPE, BadForm, FormTooLarge
+from booking_app.forms import read_form
 from connectors.store.models import Operator, Tenant
 from connectors.store.operators import operator_for_token, role_at
 
@@ -95,23 +93,9 @@ ChangeGrantDep = Annotated[Grant, Depends(get_change_grant)]
 
 
 async def admin_form(request: Request) -> dict[str, str]:
-    """The posted fields (first value of each name), size-limited, CSRF-checked."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
-        raise BadForm()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise FormTooLarge()
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        raise BadForm() from None
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    csrf.check(request, form.get(csrf.FIELD))
-    return form
+    """The posted fields (first value of each name), size-limited, CSRF-checked: the
+    patient forms' reading, with the operator tabs' larger limits."""
+    return await read_form(request, MAX_FORM_BYTES, MAX_FIELDS)
 
 
 AdminFormDep = Annotated[dict[str, str], Depends(admin_form)]
