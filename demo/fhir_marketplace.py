@@ -43,6 +43,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from connectors.marketplace.resources import ACCOUNT_SYSTEM, PERSONNUMMER
+from demo.loopback import close, serve_in_thread
 
 MAX_BODY = 64 * 1024 * 1024
 SLOT_STATUSES = {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
@@ -200,18 +201,13 @@ class FhirMarketplace:
     def start(self) -> FhirMarketplace:
         if self.state_file is not None and self.state_file.exists():
             self._load()
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = serve_in_thread(self.host, self.port, _handler(self))
         self.port = self._server.server_address[1]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            close(self._server)
             self._server = None
         if self.state_file is not None:
             self._save()

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 
+from demo.loopback import serve_in_thread
+
 
 @dataclass
 class CaughtMail:
@@ -191,10 +193,7 @@ def serve_web(catcher: MailCatcher, host: str, port: int) -> ThreadingHTTPServer
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_in_thread(host, port, Handler)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import httpx
 
 from connectors.notifications.sms_length import sms_length
 from connectors.sms import valid_number, valid_sender
+from demo.loopback import close, serve_in_thread
 
 MAX_BODY = 64 * 1024
 
@@ -90,18 +91,13 @@ class SmsGatewayStandIn:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SmsGatewayStandIn:
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = serve_in_thread(self.host, self.port, _handler(self))
         self.port = self._server.server_address[1]
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            close(self._server)
             self._server = None
 
     def __enter__(self) -> SmsGatewayStandIn:
