@@ -39,7 +39,10 @@ class ClinicianDTO(OpusModel):
     info: str | None = Field(None, alias="Info")
 
 
-class ClinicDTO(OpusModel):
+class ClinicDTOOslo(OpusModel):
+    """``Model.DTO.ClinicDTOOslo``: a clinic's address and phones (ClinicDTO without
+    Group and Clinicians)."""
+
     id: str = Field(alias="ID", description="The Opus clinic id.")
     name: str | None = Field(None, alias="Name")
     address1: str | None = Field(None, alias="Address1")
@@ -51,6 +54,9 @@ class ClinicDTO(OpusModel):
     fax: str | None = Field(None, alias="Fax")
     mobile: str | None = Field(None, alias="Mobile")
     email: str | None = Field(None, alias="Email")
+
+
+class ClinicDTO(ClinicDTOOslo):
     group: str | None = Field(None, alias="Group")
     clinicians: list[ClinicianDTO] = Field(default_factory=list, alias="Clinicians")
 
@@ -180,22 +186,6 @@ class RescheduleDTO(OpusModel):
 
 
 # -- GET /patients/{…}/bookings/extended (out) -------------------------------------------
-
-
-class ClinicDTOOslo(OpusModel):
-    """``Model.DTO.ClinicDTOOslo``: ClinicDTO without Group and Clinicians."""
-
-    id: str = Field(alias="ID")
-    name: str | None = Field(None, alias="Name")
-    address1: str | None = Field(None, alias="Address1")
-    address2: str | None = Field(None, alias="Address2")
-    postal_code: str | None = Field(None, alias="Postalcode")
-    city: str | None = Field(None, alias="City")
-    home: str | None = Field(None, alias="Home")
-    work: str | None = Field(None, alias="Work", description="The clinic's phone.")
-    fax: str | None = Field(None, alias="Fax")
-    mobile: str | None = Field(None, alias="Mobile")
-    email: str | None = Field(None, alias="Email")
 
 
 class TimeSlotDTOOslo(OpusModel):

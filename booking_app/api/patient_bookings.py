@@ -53,7 +53,7 @@ from booking_app.api.errors import (
     Forbidden,
     NotFound,
 )
-from booking_app.api.reference import require_clinician, staff
+from booking_app.api.reference import clinic_address, require_clinician, staff
 from connectors.store import bookings
 from connectors.store.models import (
     Booking,
@@ -493,16 +493,7 @@ def _bookings(
 def _clinic(clinic: Clinic | None) -> ClinicDTOOslo | None:
     if clinic is None:
         return None
-    return ClinicDTOOslo(
-        id=clinic.opus_clinic_id,
-        name=clinic.name,
-        address1=clinic.address1,
-        address2=clinic.address2,
-        postal_code=clinic.postal_code,
-        city=clinic.city,
-        work=clinic.phone,
-        email=clinic.email,
-    )
+    return ClinicDTOOslo(**clinic_address(clinic))
 
 
 def _clinician(practitioner: Practitioner | None, clinic: Clinic | None) -> ClinicianDTO | None:

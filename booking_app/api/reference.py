@@ -246,16 +246,23 @@ def clinician_dto(member: Staff) -> ClinicianDTO:
     )
 
 
+def clinic_address(clinic: Clinic) -> dict[str, str | None]:
+    """A clinic's ``ClinicDTOOslo`` fields: what every clinic DTO says of it."""
+    return {
+        "id": clinic.opus_clinic_id,
+        "name": clinic.name,
+        "address1": clinic.address1,
+        "address2": clinic.address2,
+        "postal_code": clinic.postal_code,
+        "city": clinic.city,
+        "work": clinic.phone,
+        "email": clinic.email,
+    }
+
+
 def clinic_dto(clinic: Clinic, members: list[Staff]) -> ClinicDTO:
     return ClinicDTO(
-        id=clinic.opus_clinic_id,
-        name=clinic.name,
-        address1=clinic.address1,
-        address2=clinic.address2,
-        postal_code=clinic.postal_code,
-        city=clinic.city,
-        work=clinic.phone,
-        email=clinic.email,
+        **clinic_address(clinic),
         group=clinic.group,
         clinicians=[clinician_dto(m) for m in members if m.clinic.id == clinic.id],
     )
