@@ -9,6 +9,7 @@ hold names the booking by its random reference, never by anything personal.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -131,7 +132,9 @@ def closed_notice(
     )
 
 
-def make_steps(request: Request, session: Session, tenant: Tenant, now: Any, lang: str) -> Steps:
+def make_steps(
+    request: Request, session: Session, tenant: Tenant, now: datetime, lang: str
+) -> Steps:
     return Steps(
         session, tenant.id, tenant.settings, now, timezone(request), lang, lambda k: t(k, lang)
     )
@@ -411,7 +414,7 @@ def _open_booking(
     request: Request,
     tenant: Tenant,
     session: Session,
-    now: Any,
+    now: datetime,
     lang: str,
     patient: LoggedInPatient | None,
     reference: str,
@@ -557,7 +560,7 @@ def _booking_awaiting(
     request: Request,
     tenant: Tenant,
     session: Session,
-    now: Any,
+    now: datetime,
     lang: str,
     patient: LoggedInPatient | None,
     reference: str,

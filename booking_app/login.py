@@ -20,11 +20,13 @@ import contextlib
 import io
 import ipaddress
 import math
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from booking_app.booking import redirect, render
 from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSessionDep
@@ -161,7 +163,7 @@ def qr_svg(content: str) -> str:
     return buffer.getvalue().decode()
 
 
-def current_qr(order: BankIdOrder, now: Any) -> str | None:
+def current_qr(order: BankIdOrder, now: datetime) -> str | None:
     """The QR content for this second of the order (``None`` once it has ended)."""
     if order.status != "pending" or order.qr_start_secret is None:
         return None
@@ -189,7 +191,7 @@ def login_page(
     )
 
 
-def _pending_order(request: Request, session: Any, tenant: Tenant) -> BankIdOrder | None:
+def _pending_order(request: Request, session: Session, tenant: Tenant) -> BankIdOrder | None:
     order = patient_sessions.order_for_browser(
         session, tenant.id, request.cookies.get(LOGIN_COOKIE)
     )
@@ -258,7 +260,7 @@ def bankid_page(
     request: Request,
     tenant: Tenant,
     order: BankIdOrder,
-    now: Any,
+    now: datetime,
     lang: str,
     *,
     message_key: str | None = None,

@@ -11,10 +11,11 @@ patient's reference is 404.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from booking_app import formatting, offer, times
 from booking_app.booking import redirect, render, timezone
@@ -58,7 +59,7 @@ def _to_login(request: Request, tenant: Tenant) -> Response:
     return redirect(login_href(tenant.settings, here) or "/")
 
 
-def _find(session: Any, tenant: Tenant, patient: LoggedInPatient, reference: str) -> Booking:
+def _find(session: Session, tenant: Tenant, patient: LoggedInPatient, reference: str) -> Booking:
     try:
         return own_booking(session, tenant.id, patient.personal_number, reference)
     except NotFound:
@@ -181,7 +182,7 @@ def _week_of(request: Request, now: datetime) -> date:
 def rebook_page(
     request: Request,
     tenant: Tenant,
-    session: Any,
+    session: Session,
     booking: Booking,
     now: datetime,
     lang: str,
