@@ -32,10 +32,10 @@ from connectors.marketplace.client import (
     MarketplaceClient,
     MarketplaceError,
     RetryPolicy,
-    mask,
     resolve_token,
 )
 from connectors.marketplace.resources import Built, build, conditional_url
+from connectors.privacy import mask_personal_numbers
 from connectors.store import marketplace as store
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import MarketplaceAccount, MarketplaceResource, Tenant, TenantSettings
@@ -111,7 +111,7 @@ def sync_marketplace(
 
 def _finish(engine, tenant_id, report: Report, clock, error: str | None) -> Report:
     if error is not None:
-        report.failures.append(mask(error))
+        report.failures.append(mask_personal_numbers(error))
     with write_session_scope(engine) as session:
         store.record_run(session, tenant_id, clock(), "; ".join(report.failures)[:2000] or None)
     return report
@@ -200,7 +200,8 @@ def _publish(engine, client, tenant_id: int, publishing: bool, settings, report,
             out = store.published(session, tenant_id)
         built = build(offer) if offer is not None else []
     except ValidationError as exc:  # ours to fix: send nothing rather than half
-        report.failures.append(f"a resource is not valid FHIR: {mask(str(exc))[:300]}")
+        detail = mask_personal_numbers(str(exc))[:300]
+        report.failures.append(f"a resource is not valid FHIR: {detail}")
         return
     by_key: dict = {b.key: b for b in built}
     puts, gone = store.changes(out, {b.key: b.content_hash for b in built})

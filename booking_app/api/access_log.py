@@ -24,11 +24,11 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
-MASK = "***"
+from connectors.privacy import MASK, mask_personal_numbers
+
 ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
 
 _PERSON_SEGMENT = re.compile(r"(/(?:patients|guardians)/)[^/?#\s\"]+", re.IGNORECASE)
-_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{2})?[0-9]{6}(?:[-+]|%2[bB])?[0-9]{4}(?![0-9])")
 _PERSON_PARAM = ("personal", "ssn", "requestedby")
 _QUERY = re.compile(r"\?([^\s\"#]*)")
 
@@ -47,7 +47,7 @@ def mask(text: str) -> str:
     """``text`` (a request line, a path with its query) without personal numbers."""
     text = _PERSON_SEGMENT.sub(lambda m: m.group(1) + MASK, text)
     text = _QUERY.sub(_mask_query, text)
-    return _NUMBER.sub(MASK, text)
+    return mask_personal_numbers(text)
 
 
 def _masked(value: object) -> object:

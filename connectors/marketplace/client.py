@@ -10,8 +10,6 @@ for operators: no token, and no personal number (masked wherever text is echoed)
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +23,8 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from connectors.marketplace.resources import ACCOUNT_SYSTEM, validated
+from connectors.privacy import mask_personal_numbers
+from connectors.secret_refs import UnresolvedSecret, resolve_secret
 
 FHIR_JSON = "application/fhir+json"
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
@@ -59,30 +59,12 @@ class Malformed(MarketplaceError):
     kind = "malformed"
 
 
-_PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
-
-
-def mask(text: str) -> str:
-    """Personal numbers out of text we pass on (a server may echo what it got)."""
-    return _PERSONAL_NUMBER.sub("***", text)
-
-
 def resolve_token(ref: str) -> str:
-    """The bearer token a reference points at (``env:NAME``, ``prefect-secret:NAME``)."""
-    kind, _, name = ref.partition(":")
-    if kind == "env":
-        value = os.environ.get(name)
-        if not value:
-            raise MarketplaceError(f"environment variable {name} (marketplace token) is not set")
-        return value
-    if kind == "prefect-secret":
-        from prefect.blocks.system import Secret
-
-        try:
-            return Secret.load(name).get()
-        except ValueError as exc:
-            raise MarketplaceError(f"Prefect Secret block {name!r} not found") from exc
-    raise MarketplaceError("unknown token reference; use env:NAME or prefect-secret:NAME")
+    """The bearer token a reference points at (see :mod:`connectors.secret_refs`)."""
+    try:
+        return resolve_secret(ref, "marketplace token")
+    except UnresolvedSecret as exc:
+        raise MarketplaceError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -274,7 +256,7 @@ def _outcome(response: httpx.Response) -> str:
         )
     except (ValueError, AttributeError):
         text = response.text
-    return mask(text.strip()[:300]) or "(no details)"
+    return mask_personal_numbers(text.strip()[:300]) or "(no details)"
 
 
 def _path(path: str) -> str:
@@ -284,4 +266,4 @@ def _path(path: str) -> str:
 
 def _first(exc: ValidationError) -> str:
     errors = exc.errors()
-    return mask(str(errors[0].get("msg", ""))) if errors else "invalid"
+    return mask_personal_numbers(str(errors[0].get("msg", ""))) if errors else "invalid"

@@ -13,7 +13,6 @@ and its server, with passwords masked.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.opus.schema import Dialect
+from connectors.secret_refs import KINDS, UnresolvedSecret, resolve_secret
 
 _SECRET_KEYS = r"(?:PWD|PASSWORD|PASS|ACCESSTOKEN|ACCESS_TOKEN|AUTHENTICATION_TOKEN)"
 # A braced value may hold ';' and writes '}' as '}}' (ODBC's escaping).
@@ -59,25 +59,18 @@ class OpusSource:
 
 
 def resolve_connection_string(ref: str) -> str:
-    """Turn a stored reference into the connection string it points at."""
-    kind, _, value = ref.partition(":")
-    if kind == "env":
-        try:
-            return os.environ[value]
-        except KeyError:
-            raise OpusConnectionError(f"environment variable {value} is not set") from None
-    if kind == "prefect-secret":
-        from prefect.blocks.system import Secret  # Prefect only when a block is used
-
-        try:
-            return Secret.load(value).get()
-        except ValueError as exc:
-            raise OpusConnectionError(f"Prefect Secret block {value!r} not found") from exc
-    if kind == "sqlite":
+    """Turn a stored reference into the connection string it points at: a secret
+    reference (see :mod:`connectors.secret_refs`), or a SQLite URL as it stands."""
+    if ref.partition(":")[0] == "sqlite":
         return ref
-    raise OpusConnectionError(
-        "unknown connection reference; use env:NAME, prefect-secret:NAME or sqlite:///PATH"
-    )
+    if ref.partition(":")[0] not in KINDS:  # not echoed: it may be a pasted connection string
+        raise OpusConnectionError(
+            "unknown connection reference; use env:NAME, prefect-secret:NAME or sqlite:///PATH"
+        )
+    try:
+        return resolve_secret(ref, "Opus connection")
+    except UnresolvedSecret as exc:
+        raise OpusConnectionError(str(exc)) from exc
 
 
 def describe(connection_string: str) -> str:

@@ -15,7 +15,6 @@ from connectors.marketplace.client import (
     RetryPolicy,
     Unavailable,
     _retry_after,
-    mask,
 )
 from connectors.marketplace.resources import conditional_url, parse_slot_key, slot_key
 from connectors.store.marketplace import OfferedSlot
@@ -119,8 +118,3 @@ def test_slot_keys_round_trip():
     ref = parse_slot_key(slot_key(42, slot))
     assert (ref.tenant_id, ref.clinic_id, ref.practitioner_id, ref.treatment_id) == (42, 3, 7, 11)
     assert ref.starts_at == starts and parse_slot_key("t1-c2") is None
-
-
-def test_personal_numbers_are_masked():
-    text = "patient 19121212-1212 and 191212121212 and 121212-1212"
-    assert "1212" not in mask(text)
