@@ -1136,3 +1136,35 @@ class SubdomainRedirect(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# -- availability version counters (migration 0010) ----------------------------------
+
+AVAILABILITY_TOPICS = ("reference", "bookings")
+"""reference: what decides which times are free (settings, Opus databases, clinics,
+practitioners, treatments, treatment sets, API keys, free ranges); bookings: the
+bookings that occupy time (their status, practitioner, clinic, blocked time, hold)."""
+
+
+class AvailabilityVersion(Base):
+    """A change counter per tenant and topic, which app processes poll (a few times a
+    second) to learn whether their in-memory availability snapshot of the tenant is
+    stale: a changed counter means reload.
+
+    Nothing in Python writes these rows. The database's own triggers (migration 0010)
+    add a tenant's two rows when the tenant is inserted and bump a counter whenever a
+    row it covers is inserted, updated or deleted, so that no writer can forget to.
+    They only ever update: a tenant's deletion cascades here, and the bumps of its
+    cascaded children then find nothing. Two rows, not two columns: on PostgreSQL a
+    long sync transaction that has bumped ``reference`` keeps that row locked, and
+    must not hold up a booking's commit, which bumps ``bookings`` (deferred to commit).
+    """
+
+    __tablename__ = "availability_version"
+    __table_args__ = (CheckConstraint(f"topic IN {AVAILABILITY_TOPICS!r}", name="topic_known"),)
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(10), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
