@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from booking_app import admin, booking, errors, login, my_bookings, notifications, pages, tracking
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
+from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.lifespan import at_shutdown
@@ -46,6 +47,9 @@ def create_app(
     app.state.settings = settings or get_settings()
     app.state.clock = clock
     app.state.answer_cache = AnswerCache()
+    app.state.availability = Availability(
+        app.state.settings.resolved_store_url, clock, app.state.settings.availability_poll_s
+    )
     # Per event loop (see api.routes._on_this_loop): the availability answers' threads
     # and the answers being computed.
     app.state.computing_limiters = WeakKeyDictionary()
@@ -68,6 +72,7 @@ def create_app(
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     at_shutdown(app, login.close_bankid_client)
+    at_shutdown(app, lambda a: a.state.availability.stop())
     return app
 
 

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     opus_retries: int = Field(3, ge=0, description="Prefect retries of an Opus extract.")
     opus_retry_delay_s: float = Field(10.0, ge=0)
     timezone: str = "Europe/Stockholm"
+    availability_poll_s: float = Field(
+        0.25,
+        ge=0,
+        description="How often the booking app reads the store's change counters to keep "
+        "its free times in memory current; 0: before every free-time question (exact "
+        "across processes, one small query each).",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Signs forms and keys codes; without it a random key is kept in data_dir.",

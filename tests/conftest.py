@@ -25,6 +25,10 @@ POSTGRES_URL = os.environ.get(
 )
 ODBC_DRIVER = os.environ.get("OPUS_TEST_ODBC_DRIVER", "PostgreSQL Unicode")
 
+# Apps under test read the store's change counters before every free-time question, so
+# a test sees its own writes at once (tests of the polling set it themselves).
+os.environ.setdefault("OPUS_AVAILABILITY_POLL_S", "0")
+
 
 def missing_service(reason: str) -> None:
     """Skip for a missing service, except in CI where it is a failure."""

@@ -58,6 +58,7 @@ class Api:
         with write_session_scope(engine_for(self.settings.resolved_store_url)) as session:
             yield session, self._tenant(session)
         self.request.app.state.answer_cache.forget(self.request.headers.get("host", ""))
+        self.request.app.state.availability.nudge()
 
     def _tenant(self, session: Session) -> Tenant:
         headers = self.request.headers

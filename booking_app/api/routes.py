@@ -5,6 +5,7 @@ the Opus spec has them. Each route only binds, calls one function and answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -17,7 +18,14 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 from starlette.routing import Match
 
-from booking_app.api import access_log, booking, patient_bookings, reference, times
+from booking_app.api import (
+    access_log,
+    booking,
+    patient_bookings,
+    reference,
+    snapshot_times,
+    times,
+)
 from booking_app.api.binding import parse_dto
 from booking_app.api.cache import AnswerCache, question
 from booking_app.api.deps import KEY_HEADERS, ApiDep, BodyDep
@@ -51,7 +59,9 @@ from booking_app.api.openapi import (
     openapi_document,
     request_body,
 )
+from booking_app.api.snapshots import Availability, TenantAvailability
 from connectors.store.models import Tenant
+from connectors.store.snapshot import OutsideSnapshot
 
 PREFIX = "/api/public/v1"
 
@@ -158,28 +168,45 @@ def _on_this_loop(request: Request, name: str, make: Callable[[], Any]) -> Any:
 
 
 async def _remembered(
-    api: ApiDep, answer: Callable[[Session, Tenant], list[dict[str, Any]]]
+    api: ApiDep,
+    answer: Callable[[Session, Tenant], list[dict[str, Any]]],
+    from_memory: Callable[[TenantAvailability], bytes],
 ) -> Response:
     """Answer from the app's :class:`AnswerCache` when the same question was asked in
-    the last few seconds; otherwise in a worker thread, remembering the answer.
+    the last few seconds; otherwise from the tenant's snapshot in memory, on the event
+    loop (:mod:`booking_app.api.snapshots`); otherwise (its snapshot still loading, or
+    the app checking the store's counters on every question) in a worker thread,
+    remembering the answer.
 
-    Askers of a question already being computed wait for that computation instead of
-    starting their own: when a popular answer lapses under load, dozens ask at once,
-    and each computing it made them all queue for the threads. And while an answer
-    that has only just lapsed is computed again, its askers get the lapsed one (see
-    :mod:`booking_app.api.cache`) rather than all waiting."""
+    Askers of a question already being computed in a thread wait for that computation
+    instead of starting their own: when a popular answer lapses under load, dozens ask
+    at once, and each computing it made them all queue for the threads. And while an
+    answer that has only just lapsed is computed again, its askers get the lapsed one
+    (see :mod:`booking_app.api.cache`) rather than all waiting."""
     request = api.request
     cache: AnswerCache = request.app.state.answer_cache
     question_key = question(request, KEY_HEADERS)
     body = cache.get(question_key)
     if body is not None:
         return Response(body, media_type="application/json")
+    availability: Availability = request.app.state.availability
+    in_memory = availability.for_request(request, api.settings.base_domain, KEY_HEADERS)
+    if in_memory is not None:
+        with contextlib.suppress(OutsideSnapshot):
+            body = from_memory(in_memory)
+            cache.put(question_key, body)
+            return Response(body, media_type="application/json")
     in_flight: dict[str, asyncio.Task[bytes]] = _on_this_loop(request, "answers_in_flight", dict)
     task = in_flight.get(question_key)
     if task is None:
 
         def compute() -> bytes:
             with api.reading() as (session, tenant):
+                if not availability.checks_each_question:
+                    availability.want(tenant.id)  # the next question is answered from it
+                elif (checked := availability.checked(tenant.id)) is not None:
+                    with contextlib.suppress(OutsideSnapshot):
+                        return from_memory(checked)
                 return to_json(answer(session, tenant))
 
         async def compute_and_remember() -> bytes:
@@ -222,6 +249,7 @@ async def get_available_times(api: ApiDep) -> Response:
     return await _remembered(
         api,
         lambda s, t: times.available_times(s, t, AvailableTimesQuery.bind(api.request), api.now),
+        lambda m: snapshot_times.available_times(m, AvailableTimesQuery.bind(api.request), api.now),
     )
 
 
@@ -236,7 +264,9 @@ async def get_available_times(api: ApiDep) -> Response:
 )
 async def get_overview(api: ApiDep) -> Response:
     return await _remembered(
-        api, lambda s, t: times.overview(s, t, AvailableTimesQuery.bind(api.request), api.now)
+        api,
+        lambda s, t: times.overview(s, t, AvailableTimesQuery.bind(api.request), api.now),
+        lambda m: snapshot_times.overview(m, AvailableTimesQuery.bind(api.request), api.now),
     )
 
 
@@ -251,7 +281,9 @@ async def get_overview(api: ApiDep) -> Response:
 )
 async def get_calendar(api: ApiDep) -> Response:
     return await _remembered(
-        api, lambda s, t: times.calendar(s, t, CalendarQuery.bind(api.request), api.now)
+        api,
+        lambda s, t: times.calendar(s, t, CalendarQuery.bind(api.request), api.now),
+        lambda m: snapshot_times.calendar(m, CalendarQuery.bind(api.request), api.now),
     )
 
 

@@ -53,7 +53,7 @@ def published(tenant: Tenant) -> bool:
 def available_times(
     session: Session, tenant: Tenant, query: AvailableTimesQuery, now: datetime
 ) -> list[SlotJson]:
-    start, end = _window(query, now)
+    start, end = window(query, now)
     return _times(
         session,
         tenant,
@@ -140,7 +140,7 @@ def nearest_times(
     ]
 
 
-def _window(query: AvailableTimesQuery, now: datetime) -> tuple[datetime, datetime]:
+def window(query: AvailableTimesQuery, now: datetime) -> tuple[datetime, datetime]:
     start = query.from_ or now
     end = query.to or start + DEFAULT_WINDOW
     if end <= start:

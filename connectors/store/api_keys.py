@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -54,7 +55,16 @@ _LIVE_KEY_HASHES = select(ApiKey.key_hash).where(
 
 
 def is_valid_key(session: Session, tenant_id: int, key: str | None) -> bool:
-    """Whether ``key`` is an unrevoked key of this tenant.
+    """Whether ``key`` is an unrevoked key of this tenant."""
+    return key_matches(live_key_hashes(session, tenant_id), key)
+
+
+def live_key_hashes(session: Session, tenant_id: int) -> list[str]:
+    return list(session.scalars(_LIVE_KEY_HASHES, {"tenant_id": tenant_id}))
+
+
+def key_matches(live_hashes: Iterable[str], key: str | None) -> bool:
+    """Whether ``key`` is one of the keys whose hashes are ``live_hashes``.
 
     Compares against each of the tenant's (few) live keys in constant time rather than
     looking the hash up, so neither the comparison nor an index walk tells a caller
@@ -62,8 +72,7 @@ def is_valid_key(session: Session, tenant_id: int, key: str | None) -> bool:
     if not key or len(key) > MAX_KEY_LENGTH:
         return False
     wanted = key_hash(key)
-    hashes = session.scalars(_LIVE_KEY_HASHES, {"tenant_id": tenant_id}).all()
     matched = False
-    for stored in hashes:
+    for stored in live_hashes:
         matched |= hmac.compare_digest(stored, wanted)
     return matched

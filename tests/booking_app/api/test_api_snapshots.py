@@ -1,0 +1,137 @@
+"""Free times from memory while the app polls the store's counters
+(``availability_poll_s`` above 0, as in production): no query per question, and what
+other processes write shows within a poll."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, select, update
+
+from booking_app.main import create_app
+from connectors.store.api_keys import create_api_key, revoke_api_key
+from connectors.store.availability import Slot
+from connectors.store.bookings import hold
+from connectors.store.db import engine_for, session_scope
+from connectors.store.models import (
+    ApiKey,
+    Clinic,
+    Practitioner,
+    Tenant,
+    TenantSettings,
+    Treatment,
+)
+from demo.store_seed import DEMO_API_KEY
+from opus_online.config import Settings
+from tests.booking_app.api.api_client import API
+from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
+from tests.helpers import request_for
+
+POLL_S = 0.05
+WITHIN_S = 10.0
+"""Deadline for a change to show: many polls, even on a busy machine."""
+
+
+@pytest.fixture
+def polling(synced_store: Engine) -> Iterator[TestClient]:
+    settings = Settings(
+        store_url=store_url(synced_store), base_domain=BASE_DOMAIN, availability_poll_s=POLL_S
+    )
+    with TestClient(
+        create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
+    ) as client:
+        _ask(client)  # the first question starts the tenant's snapshot loading
+        _eventually(lambda: client.app.state.availability._tenants, "the snapshot to load")
+        yield client
+
+
+_asked = iter(range(10**9))
+
+
+def _ask(client: TestClient, **headers: str):
+    """Available times at UPP1 for two weeks; each call a different question (the
+    window ends a second later), so the answer cache never answers."""
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=14, seconds=next(_asked))
+    return client.get(
+        f"{API}/appointments/schedule/availabletimes",
+        params={"request.clinicID": "UPP1", "request.treatmentID": 1, "request.to": end},
+        headers=headers,
+    )
+
+
+def _eventually(check, what: str):
+    deadline = time.monotonic() + WITHIN_S
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(POLL_S)
+    pytest.fail(f"waited {WITHIN_S} s for {what}")
+
+
+def test_questions_are_answered_from_memory_without_a_query(polling: TestClient):
+    queries = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        # The polling thread reads the counters meanwhile; the questions read nothing.
+        if threading.current_thread().name != "availability-snapshots":
+            queries.append(statement)
+
+    store = engine_for(polling.app.state.settings.resolved_store_url)
+    event.listen(store, "before_cursor_execute", record)
+    try:
+        answers = [_ask(polling) for _ in range(20)]
+    finally:
+        event.remove(store, "before_cursor_execute", record)
+
+    assert all(a.status_code == 200 for a in answers)
+    assert answers[0].json()
+    assert queries == []
+
+
+def test_a_hold_made_elsewhere_disappears_within_a_poll(polling: TestClient, synced_store):
+    first = _ask(polling).json()[0]
+    with session_scope(synced_store) as session:  # as another process would
+        tenant = session.scalars(select(Tenant)).one()
+        clinic = session.scalars(select(Clinic).where(Clinic.opus_clinic_id == "UPP1")).one()
+        treatment = session.scalars(select(Treatment).where(Treatment.opus_treatment_id == 1)).one()
+        practitioner = session.scalars(
+            select(Practitioner).where(Practitioner.opus_clinician_id == first["ClinicianID"])
+        ).one()
+        starts_at = datetime.fromisoformat(first["Start"]).astimezone(UTC)
+        slot = Slot(starts_at, starts_at, practitioner.id, clinic.id)
+        hold(session, request_for(tenant, clinic, treatment, slot), datetime.now(UTC))
+
+    def gone() -> bool:
+        return first not in _ask(polling).json()
+
+    _eventually(gone, "the held time to disappear")
+
+
+def test_keys_are_checked_in_memory_and_a_revoked_key_stops_within_a_poll(
+    polling: TestClient, synced_store
+):
+    with session_scope(synced_store) as session:
+        tenant = session.scalars(select(Tenant)).one()
+        key = create_api_key(session, tenant.id, "kassan")
+    _eventually(lambda: _ask(polling, apiKey=key).status_code == 200, "the new key to open")
+    assert _ask(polling, apiKey=key + "x").status_code == 401
+    assert _ask(polling, apiKey="").status_code == 401
+
+    with session_scope(synced_store) as session:
+        key_id = session.scalars(select(ApiKey.id).where(ApiKey.name == "kassan")).one()
+        revoke_api_key(session, tenant.id, key_id)
+    _eventually(lambda: _ask(polling, apiKey=key).status_code == 401, "the key to close")
+    assert _ask(polling).status_code == 200  # the demo key still opens
+
+
+def test_unpublishing_shows_within_a_poll(polling: TestClient, synced_store):
+    assert _ask(polling).json()
+    with session_scope(synced_store) as session:
+        session.execute(update(TenantSettings).values(publish_opus_online=False))
+    _eventually(lambda: _ask(polling).json() == [], "the times to go")
