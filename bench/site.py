@@ -42,7 +42,8 @@ HOST = "tandmottagningen.localhost"
 ENDPOINT = "/api/public/v1/appointments/schedule/availabletimes"
 
 WARM_UP_QUESTIONS = 3 * 8000
-"""Per 3-second warm-up run: more than it can ask."""
+"""For the 3-second warm-up under load: more than it can ask."""
+WARM_UP_LIMIT_S = 300
 
 # Each wrk thread takes every THREADS-th path from its own offset, so two threads
 # never ask the same question (unless the list runs out and starts again).
@@ -185,17 +186,16 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int, folder:
 
 
 def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
-    """Ask until two 3-second runs in a row agree within 10% on throughput (at most ten
-    runs): the app loads each tenant's availability into memory after its first
-    question, a few seconds at a million ranges, and answers from the store till then.
+    """Wait until the app says it is ready (``/readyz``: every tenant's free times read
+    into memory, a few seconds at a million ranges), then ask under load for 3 seconds.
     Returns the questions not yet asked."""
-    previous = 0
-    for _ in range(10):
-        warm, paths = paths[:WARM_UP_QUESTIONS], paths[WARM_UP_QUESTIONS:]
-        rps = run_wrk(base, warm, 3, args.connections, folder)["rps"]
-        if previous and abs(rps - previous) <= 0.1 * previous:
-            break
-        previous = rps
+    deadline = time.monotonic() + WARM_UP_LIMIT_S
+    while httpx.get(f"{base}/readyz", timeout=10).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the booking app was not ready in {WARM_UP_LIMIT_S} s")
+        time.sleep(0.2)
+    warm, paths = paths[:WARM_UP_QUESTIONS], paths[WARM_UP_QUESTIONS:]
+    run_wrk(base, warm, 3, args.connections, folder)
     return paths
 
 
@@ -209,9 +209,7 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
     with seeded_store(kind, args, folder, demo, opus) as (engine, subdomain):
         sync_once(engine, subdomain)
         # More questions than the runs can ask (8,000 a second), none asked twice.
-        paths = request_paths(
-            engine, 8000 * args.seconds + 10 * WARM_UP_QUESTIONS, random.Random(5)
-        )
+        paths = request_paths(engine, 8000 * args.seconds + 2 * WARM_UP_QUESTIONS, random.Random(5))
         url = engine.url.render_as_string(hide_password=False)
         server, base = serve(url, folder)
         try:

@@ -16,13 +16,23 @@ from weakref import WeakKeyDictionary
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from booking_app import admin, booking, errors, login, my_bookings, notifications, pages, tracking
+from booking_app import (
+    admin,
+    booking,
+    errors,
+    login,
+    my_bookings,
+    notifications,
+    pages,
+    probes,
+    tracking,
+)
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
 from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
-from booking_app.lifespan import at_shutdown
+from booking_app.lifespan import at_shutdown, at_startup
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.store.types import utcnow
@@ -58,12 +68,15 @@ def create_app(
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Routes are matched in order: the probes first, then the API (the most requests;
+    # its paths share no prefix with the others').
+    app.include_router(probes.router)
+    app.include_router(public_api.router)
     app.include_router(pages.router)
     app.include_router(booking.router)
     app.include_router(notifications.router)  # message links, SMS delivery reports
     app.include_router(login.router)
     app.include_router(my_bookings.router)
-    app.include_router(public_api.router)
     app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
     tracking.install(app)  # the visit beacon /besok, its tracker, the page's tags
     install_dashboards(
@@ -72,6 +85,7 @@ def create_app(
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     at_shutdown(app, login.close_bankid_client)
+    at_startup(app, lambda a: a.state.availability.start())  # read ahead of questions
     at_shutdown(app, lambda a: a.state.availability.stop())
     return app
 

@@ -16,13 +16,6 @@ from connectors.store.models import Image
 router = APIRouter()
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """Liveness for the demo runner, on any host; it does not touch the store, so a
-    busy store does not make the process look dead."""
-    return {"status": "ok"}
-
-
 @router.get("/theme.css")
 def theme(tenant: TenantDep) -> Response:
     settings = tenant.settings

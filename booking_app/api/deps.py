@@ -13,7 +13,7 @@ starves and nothing moves until the busy timeout fails them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from booking_app.api.binding import RawBody, read_body
 from booking_app.api.errors import NotFound, Unauthorized, request_language
 from booking_app.tenancy import check_moved, tenant_for_host
-from connectors.store.api_keys import is_valid_key
+from connectors.store.api_keys import key_matches, live_key_hashes
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
@@ -66,12 +66,17 @@ class Api:
         if tenant is None:
             check_moved(session, self.request.scope, self.settings.base_domain, self.now)
             raise NotFound("unknown_tenant")
+        self.authorise(live_key_hashes(session, tenant.id))
+        return tenant
+
+    def authorise(self, live_key_hashes: Iterable[str]) -> None:
+        """401 unless the request carries one of the tenant's live keys."""
+        headers = self.request.headers
         key = next((headers[h] for h in KEY_HEADERS if headers.get(h)), None)
         if key is None:
             raise Unauthorized("api_key_missing")
-        if not is_valid_key(session, tenant.id, key.strip()):
+        if not key_matches(live_key_hashes, key.strip()):
             raise Unauthorized("api_key_invalid")
-        return tenant
 
 
 async def get_api(request: Request) -> Api:

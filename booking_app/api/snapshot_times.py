@@ -2,20 +2,16 @@
 in memory, as the JSON bytes sent.
 
 Same answers, byte for byte (tests compare them on random questions): the same lookups
-and errors, the same rules, the same order. What differs is the work. Start times are
-cut per clinic, treatment and local day (a *fragment*), rendered to JSON once, and kept
-with the snapshot; a question is then a few dictionary look-ups, a binary search at
-each end of its window, and a join of byte strings. A fragment is made again when the
-snapshot changes, or when a hold it counted (or left out) lapses.
+and errors, the same rules, the same order. What differs is the work: no query, start
+times cut in whole seconds, and each slot's JSON put together from pieces rendered once
+per process (its times, its clinic, its clinician and treatment).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import accumulate
 
 from pydantic_core import to_json
 
@@ -29,60 +25,34 @@ from connectors.store.snapshot import (
     ClinicFacts,
     Geometry,
     Reference,
-    Starts,
-    TreatmentFacts,
     free_starts,
     seconds_ceil,
-    slice_of,
 )
 
 MINUTE = 60
 
-
-@dataclass(frozen=True)
-class Fragment:
-    """A clinic's start times on one local day for one treatment, rendered: slot ``i``
-    is ``body[offsets[i]:offsets[i + 1]]``, its JSON followed by a comma."""
-
-    starts: Starts
-    clinician_ids: tuple[int, ...]
-    offsets: tuple[int, ...]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Part:
-    """The slots ``first`` to ``last`` of a fragment that a question takes."""
-
-    order: int
-    clinic: str
-    """The clinic's Opus id."""
-    day: date
-    fragment: Fragment
-    first: int
-    last: int
+Slot = tuple[int, int, str, int, bytes]
+"""(moment, clinic order, clinic's Opus id, clinician's Opus id, the slot's JSON)."""
 
 
 def available_times(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
     start, end = window(query, now)
-    return _join(
-        _parts(
-            tenant,
-            now,
-            start,
-            end,
-            opus_clinic_id=query.clinic_id,
-            group_name=query.group_name,
-            opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
-            opus_clinician_id=query.clinician_id,
-        ),
-        query.clinician_id,
+    slots = _slots(
+        tenant,
+        now,
+        start,
+        end,
+        opus_clinic_id=query.clinic_id,
+        group_name=query.group_name,
+        opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
+        opus_clinician_id=query.clinician_id,
     )
+    return _array(slot[-1] for slot in slots)
 
 
 def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
     start, end = window(query, now)
-    parts = _parts(
+    slots = _slots(
         tenant,
         now,
         start,
@@ -93,9 +63,9 @@ def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: dateti
         opus_clinician_id=query.clinician_id,
     )
     first: dict[tuple, bytes] = {}
-    for day, clinic, clinician, slot in _slots(parts, query.clinician_id):
-        first.setdefault((day, clinic, clinician), slot)
-    return _array(list(first.values()))
+    for moment, _, clinic, clinician, json in slots:
+        first.setdefault((_local_day(moment), clinic, clinician), json)
+    return _array(first.values())
 
 
 def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) -> bytes:
@@ -108,7 +78,7 @@ def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) ->
     first = datetime(query.year, query.month, 1, tzinfo=STOCKHOLM)
     following = datetime(query.year + query.month // 12, query.month % 12 + 1, 1, tzinfo=STOCKHOLM)
     delay = timedelta(minutes=min(query.delay or 0, int(MAX_WINDOW.total_seconds() // 60)))
-    parts = _parts(
+    slots = _slots(
         tenant,
         now,
         first,
@@ -119,7 +89,7 @@ def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) ->
         opus_clinician_id=query.clinician_id,
         extra_notice=delay,
     )
-    return _join(parts, query.clinician_id)
+    return _array(slot[-1] for slot in slots)
 
 
 def _required_treatment(opus_treatment_id: int | None, name: str) -> int:
@@ -128,10 +98,10 @@ def _required_treatment(opus_treatment_id: int | None, name: str) -> int:
     return opus_treatment_id
 
 
-# -- which clinics, which days -----------------------------------------------------------
+# -- the slots ---------------------------------------------------------------------------
 
 
-def _parts(
+def _slots(
     tenant: TenantAvailability,
     now: datetime,
     start: datetime,
@@ -142,9 +112,9 @@ def _parts(
     opus_treatment_id: int,
     opus_clinician_id: int | None,
     extra_notice: timedelta = timedelta(0),
-) -> list[Part]:
-    """What ``times._times`` computes, as slices of fragments (clinician filter aside),
-    with the same errors in the same order."""
+) -> list[Slot]:
+    """What ``times._times`` computes, with the same errors in the same order: the
+    slots in time order, then the operator's clinic order, then the clinic's own."""
     reference = tenant.reference
     listed = _selected_clinics(reference, opus_clinic_id, group_name)
     treatments = reference.treatments_by_opus_id.get(opus_treatment_id)
@@ -160,21 +130,52 @@ def _parts(
     last = min(end, months_later(now.astimezone(STOCKHOLM), settings.months_to_sync))
     if first >= last:
         return []
-    # Slots are whole seconds: moment >= first and moment < last.
+    # Starts are whole seconds: moment >= first and moment < last.
     first_s, last_s = seconds_ceil(first), seconds_ceil(last)
-    days = list(_local_days(first, last))
-    parts = []
+    found: list[Slot] = []
     for order, clinic in enumerate(listed):
         treatment = treatments.get(clinic.opus_database_id)
-        if treatment is None or not clinic.staff:
+        staff = [
+            (practitioner, opus_id)
+            for practitioner, opus_id in clinic.staff
+            if opus_clinician_id in (None, opus_id)
+        ]
+        if treatment is None or not staff:
             continue
-        for day in days:
-            day_start, day_end = _day_bounds(day)
-            fragment = _fragment(tenant, clinic, treatment, day, now)
-            lo, hi = slice_of(fragment.starts, max(first_s, day_start), min(last_s, day_end))
-            if lo < hi:
-                parts.append(Part(order, clinic.opus_clinic_id, day, fragment, lo, hi))
-    return parts
+        geometry = Geometry(
+            duration=treatment.duration_min * MINUTE,
+            warm_up=treatment.warm_up_min * MINUTE,
+            cool_down=treatment.cool_down_min * MINUTE,
+            grid=clinic.grid_minutes * MINUTE,
+            weekends=settings.weekends,
+        )
+        starts = free_starts(
+            reference,
+            tenant.taken,
+            clinic.id,
+            treatment.id,
+            geometry,
+            [practitioner for practitioner, _ in staff],
+            first_s,
+            last_s,
+            now,
+        )
+        clinic_json = _json_text(clinic.opus_clinic_id)
+        tails = {p: _tail(opus_id, treatment.opus_treatment_id) for p, opus_id in staff}
+        opus_ids = dict(staff)
+        found.extend(
+            (
+                moment,
+                order,
+                clinic.opus_clinic_id,
+                opus_ids[practitioner],
+                _times_text(moment, geometry.duration) + clinic_json + tails[practitioner],
+            )
+            for moment, practitioner in starts
+        )
+    if len(listed) > 1:
+        found.sort(key=lambda slot: slot[:2])  # stable: a clinic's own order stays
+    return found
 
 
 def _selected_clinics(
@@ -195,77 +196,11 @@ def _selected_clinics(
     return [c for c in listed if c.group == group]
 
 
-def _local_days(first: datetime, last: datetime) -> Iterator[date]:
-    """The Stockholm dates of ``[first, last)``."""
-    day = first.astimezone(STOCKHOLM).date()
-    final = (last - timedelta(microseconds=1)).astimezone(STOCKHOLM).date()
-    while day <= final:
-        yield day
-        day += timedelta(days=1)
+# -- JSON --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _day_bounds(day: date) -> tuple[int, int]:
-    """The seconds of a Stockholm day's first moment and of the next day's."""
-    following = day + timedelta(days=1)
-    return (
-        seconds_ceil(datetime.combine(day, time(), STOCKHOLM)),
-        seconds_ceil(datetime.combine(following, time(), STOCKHOLM)),
-    )
-
-
-# -- fragments ---------------------------------------------------------------------------
-
-
-def _fragment(
-    tenant: TenantAvailability,
-    clinic: ClinicFacts,
-    treatment: TreatmentFacts,
-    day: date,
-    now: datetime,
-) -> Fragment:
-    def make() -> Fragment:
-        geometry = Geometry(
-            duration=treatment.duration_min * MINUTE,
-            warm_up=treatment.warm_up_min * MINUTE,
-            cool_down=treatment.cool_down_min * MINUTE,
-            grid=clinic.grid_minutes * MINUTE,
-            weekends=tenant.reference.settings.weekends,
-        )
-        day_start, day_end = _day_bounds(day)
-        starts = free_starts(
-            tenant.reference,
-            tenant.taken,
-            clinic.id,
-            treatment.id,
-            geometry,
-            [practitioner for practitioner, _ in clinic.staff],
-            day_start,
-            day_end,
-            day,
-            now,
-        )
-        return _render(starts, clinic, treatment, geometry.duration)
-
-    return tenant.fragment(
-        (clinic.id, treatment.id, day), make, lambda found: found.starts.valid_at(now)
-    )
-
-
-def _render(
-    starts: Starts, clinic: ClinicFacts, treatment: TreatmentFacts, duration: int
-) -> Fragment:
-    """Each start as ``times.slot_json`` would serialise it, followed by a comma."""
-    opus_ids = dict(clinic.staff)
-    clinic_id = _json_text(clinic.opus_clinic_id)
-    tails = {p: _tail(opus_id, treatment.opus_treatment_id) for p, opus_id in clinic.staff}
-    pieces = [
-        _times_text(moment, duration) + clinic_id + tails[practitioner]
-        for moment, practitioner in zip(starts.moments, starts.practitioners, strict=True)
-    ]
-    offsets = (0, *accumulate(map(len, pieces)))
-    clinicians = tuple(opus_ids[p] for p in starts.practitioners)
-    return Fragment(starts, clinicians, offsets, b"".join(pieces))
+def _array(slots) -> bytes:
+    return b"[" + b",".join(slots) + b"]"
 
 
 @lru_cache(maxsize=4096)
@@ -276,12 +211,12 @@ def _json_text(value: str) -> bytes:
 @lru_cache(maxsize=65536)
 def _tail(opus_clinician_id: int, opus_treatment_id: int) -> bytes:
     """A slot's JSON after its clinic's id."""
-    return b',"ClinicianID":%d,"TreatmentID":%d},' % (opus_clinician_id, opus_treatment_id)
+    return b',"ClinicianID":%d,"TreatmentID":%d}' % (opus_clinician_id, opus_treatment_id)
 
 
-@lru_cache(maxsize=65536)  # the same grid moments come back in every fragment
+@lru_cache(maxsize=65536)  # the same grid moments come back in every question
 def _times_text(moment: int, duration: int) -> bytes:
-    """A slot's JSON up to its clinic's id."""
+    """A slot's JSON up to its clinic's id, as ``times.slot_json`` has it."""
     starts_at = datetime.fromtimestamp(moment, UTC)
     return b'{"ID":0,"Start":"%b","End":"%b","ClinicID":' % (
         format_datetime(starts_at).encode(),
@@ -289,36 +224,7 @@ def _times_text(moment: int, duration: int) -> bytes:
     )
 
 
-# -- answers -----------------------------------------------------------------------------
-
-
-def _join(parts: list[Part], opus_clinician_id: int | None) -> bytes:
-    """The slots of ``parts`` in time order, then clinic order, as a JSON array."""
-    if opus_clinician_id is None and len({p.order for p in parts}) <= 1:
-        # One clinic's days, already in time order: slices of rendered bytes.
-        body = b"".join(
-            p.fragment.body[p.fragment.offsets[p.first] : p.fragment.offsets[p.last]] for p in parts
-        )
-        return b"[" + body[:-1] + b"]" if body else b"[]"
-    return _array([slot for *_, slot in _slots(parts, opus_clinician_id)])
-
-
-def _slots(parts: list[Part], opus_clinician_id: int | None) -> list[tuple[date, str, int, bytes]]:
-    """(day, clinic's Opus id, clinician, slot JSON) of every slot, sorted by time and
-    then clinic order (a clinic's own order kept, as the sort is stable)."""
-    found = []
-    for part in parts:
-        fragment = part.fragment
-        for i in range(part.first, part.last):
-            clinician = fragment.clinician_ids[i]
-            if opus_clinician_id is not None and clinician != opus_clinician_id:
-                continue
-            slot = fragment.body[fragment.offsets[i] : fragment.offsets[i + 1] - 1]
-            slot_of = (part.day, part.clinic, clinician, slot)
-            found.append((fragment.starts.moments[i], part.order, slot_of))
-    found.sort(key=lambda item: (item[0], item[1]))
-    return [item for *_, item in found]
-
-
-def _array(slots: list[bytes]) -> bytes:
-    return b"[" + b",".join(slots) + b"]"
+@lru_cache(maxsize=65536)
+def _local_day(moment: int) -> str:
+    """The Stockholm date of ``moment``, as the overview groups by it."""
+    return format_datetime(datetime.fromtimestamp(moment, UTC))[:10]

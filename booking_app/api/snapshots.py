@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Request
 from sqlalchemy import select
 
-from booking_app.api.errors import Unauthorized
 from booking_app.tenancy import subdomain_from_host
-from connectors.store.api_keys import key_matches
 from connectors.store.availability_version import versions, versions_of
 from connectors.store.db import engine_for, session_scope
 from connectors.store.models import Tenant
@@ -36,38 +34,17 @@ from connectors.store.snapshot import Reference, Taken, load_reference, load_tak
 
 log = logging.getLogger(__name__)
 
-MAX_FRAGMENTS = 20_000
-"""Rendered days kept per tenant (a clinic's day for one treatment is a few KB)."""
 
-
+@dataclass(frozen=True)
 class TenantAvailability:
-    """One tenant's snapshot, and the days already rendered from it (by
-    :mod:`booking_app.api.snapshot_times`; they belong to this snapshot and go with it)."""
+    """One tenant's snapshot."""
 
-    def __init__(self, reference: Reference, taken: Taken) -> None:
-        self.reference = reference
-        self.taken = taken
-        self._fragments: OrderedDict[tuple, object] = OrderedDict()
-        self._lock = threading.Lock()
+    reference: Reference
+    taken: Taken
 
     @property
     def versions(self) -> tuple[int, int]:
         return self.reference.version, self.taken.version
-
-    def fragment(self, key: tuple, make: Callable[[], object], fresh: Callable) -> object:
-        """The rendered day ``key``, made (and kept) when missing or no longer
-        ``fresh``."""
-        with self._lock:
-            found = self._fragments.get(key)
-            if found is not None and fresh(found):
-                self._fragments.move_to_end(key)
-                return found
-        made = make()
-        with self._lock:
-            self._fragments[key] = made
-            while len(self._fragments) > MAX_FRAGMENTS:
-                self._fragments.popitem(last=False)
-        return made
 
 
 class Availability:
@@ -85,42 +62,43 @@ class Availability:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._all_loaded = threading.Event()
 
     @property
     def checks_each_question(self) -> bool:
         return self.poll_s == 0
 
+    @property
+    def ready(self) -> bool:
+        """Every tenant's snapshot has been read once (always, when checking each
+        question: nothing is read ahead then)."""
+        if self.checks_each_question:
+            return True
+        self.start()
+        return self._all_loaded.is_set()
+
     # -- polling mode ----------------------------------------------------------------
 
-    def for_request(
-        self, request: Request, base_domain: str, key_headers
-    ) -> TenantAvailability | None:
-        """The snapshot of the request's tenant, its API key checked; ``None`` when the
-        question must go to the store: polling is off, the host names no tenant known
-        here, or the tenant's snapshot is still loading."""
+    def for_host(self, host: str | None, base_domain: str) -> TenantAvailability | None:
+        """The snapshot of the tenant that ``host`` names; ``None`` when the question
+        must go to the store: polling is off, the host names no tenant known here, or
+        the tenant's snapshot is still loading. (The caller checks the API key.)"""
         if self.checks_each_question:
             return None
-        self._start()
-        headers = request.headers
-        tenant_id = self._subdomains.get(subdomain_from_host(headers.get("host"), base_domain))
+        self.start()
+        tenant_id = self._subdomains.get(subdomain_from_host(host, base_domain) or "")
         if tenant_id is None:
             return None
         found = self._tenants.get(tenant_id)
         if found is None:
             self.want(tenant_id)
-            return None
-        key = next((headers[h] for h in key_headers if headers.get(h)), None)
-        if key is None:
-            raise Unauthorized("api_key_missing")
-        if not key_matches(found.reference.key_hashes, key.strip()):
-            raise Unauthorized("api_key_invalid")
         return found
 
     def want(self, tenant_id: int) -> None:
         """Load the tenant's snapshot (in the polling thread), unless it is loaded."""
         if self.checks_each_question or tenant_id in self._tenants:
             return
-        self._start()
+        self.start()
         self._wanted.add(tenant_id)
         self._wake.set()
 
@@ -128,8 +106,10 @@ class Availability:
         """Something was just written through this app: read the counters now."""
         self._wake.set()
 
-    def _start(self) -> None:
-        if self._thread is not None:
+    def start(self) -> None:
+        """Start following the counters (polling mode): the first round reads every
+        tenant's snapshot."""
+        if self.checks_each_question or self._thread is not None:
             return
         with self._start_lock:
             if self._thread is None:
@@ -163,10 +143,14 @@ class Availability:
             ):
                 rows = session.execute(select(Tenant.subdomain, Tenant.id)).all()
                 self._subdomains = {subdomain: tenant_id for subdomain, tenant_id in rows}
+        first_round = not self._seen
         self._seen = counters
         wanted, self._wanted = self._wanted, set()
+        if first_round:
+            wanted |= {tenant_id for tenant_id, _ in counters}
         for tenant_id in set(self._tenants) | wanted:
             self._bring_up_to_date(tenant_id, counters)
+        self._all_loaded.set()
 
     # -- checking mode ---------------------------------------------------------------
 
@@ -194,6 +178,7 @@ class Availability:
             return None
         if current is not None and current.versions == (reference_version, bookings_version):
             return current
+        started = time.perf_counter()
         with session_scope(engine_for(self.store_url)) as session:
             if current is None or current.reference.version != reference_version:
                 reference = load_reference(session, tenant_id, reference_version)
@@ -204,4 +189,11 @@ class Availability:
                 return None
             taken = load_taken(session, tenant_id, bookings_version, self.clock())
         self._tenants[tenant_id] = updated = TenantAvailability(reference, taken)
+        log.info(
+            "availability of tenant %s read (reference %s, bookings %s) in %.2f s",
+            tenant_id,
+            reference_version,
+            bookings_version,
+            time.perf_counter() - started,
+        )
         return updated

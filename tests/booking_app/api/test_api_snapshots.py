@@ -135,3 +135,18 @@ def test_unpublishing_shows_within_a_poll(polling: TestClient, synced_store):
     with session_scope(synced_store) as session:
         session.execute(update(TenantSettings).values(publish_opus_online=False))
     _eventually(lambda: _ask(polling).json() == [], "the times to go")
+
+
+def test_ready_once_every_tenant_is_read_without_being_asked(synced_store: Engine):
+    settings = Settings(
+        store_url=store_url(synced_store), base_domain=BASE_DOMAIN, availability_poll_s=POLL_S
+    )
+    with TestClient(create_app(settings), base_url=f"http://{TENANT_HOST}") as client:
+        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        with session_scope(synced_store) as session:
+            tenants = set(session.scalars(select(Tenant.id)))
+        assert set(client.app.state.availability._tenants) == tenants
+
+
+def test_checking_each_question_is_ready_at_once(api: TestClient):
+    assert api.get("/readyz").json() == {"status": "ready"}
