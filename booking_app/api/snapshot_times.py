@@ -36,23 +36,21 @@ Slot = tuple[int, int, str, int, bytes]
 
 
 def available_times(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
-    start, end = window(query, now)
-    slots = _slots(
-        tenant,
-        now,
-        start,
-        end,
-        opus_clinic_id=query.clinic_id,
-        group_name=query.group_name,
-        opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
-        opus_clinician_id=query.clinician_id,
-    )
-    return _array(slot[-1] for slot in slots)
+    return _array(slot[-1] for slot in _window_slots(tenant, query, now))
 
 
 def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
+    first: dict[tuple, bytes] = {}
+    for moment, _, clinic, clinician, json in _window_slots(tenant, query, now):
+        first.setdefault((_local_day(moment), clinic, clinician), json)
+    return _array(first.values())
+
+
+def _window_slots(
+    tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime
+) -> list[Slot]:
     start, end = window(query, now)
-    slots = _slots(
+    return _slots(
         tenant,
         now,
         start,
@@ -62,10 +60,6 @@ def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: dateti
         opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
         opus_clinician_id=query.clinician_id,
     )
-    first: dict[tuple, bytes] = {}
-    for moment, _, clinic, clinician, json in slots:
-        first.setdefault((_local_day(moment), clinic, clinician), json)
-    return _array(first.values())
 
 
 def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) -> bytes:

@@ -209,7 +209,7 @@ def _slots(
     for practitioner, free_from, free_until in _subtract(ranges, taken):
         first = max(free_from + rules.warm_up, start)
         last = min(free_until - rules.duration - rules.cool_down, end - timedelta(microseconds=1))
-        moment = _EPOCH + -(-(first - _EPOCH) // grid) * grid  # round up to the grid
+        moment = GRID_EPOCH + -(-(first - GRID_EPOCH) // grid) * grid  # round up to the grid
         while moment <= last:
             found.append((moment, practitioner))
             moment += grid
@@ -250,7 +250,7 @@ def _weekday(moment: datetime) -> bool:
     return day.weekday() < 5 and not is_public_holiday(day)
 
 
-_EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday at midnight UTC: grids line up on it
+GRID_EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday at midnight UTC: grids line up on it
 
 
 @cache

@@ -4,10 +4,12 @@ from, without a query per question.
 A snapshot is read at the versions the database's counters had (``availability_version``,
 kept by triggers, migration 0010) and is replaced when they move:
 
-- :class:`Reference`, topic ``reference``: the tenant and its settings, its live API key
-  hashes, clinics, added practitioners, web treatments, which treatment sets allow them,
-  and the published free ranges (numpy arrays per clinic and practitioner);
-- :class:`Taken`, topic ``bookings``: the time active bookings occupy.
+- :class:`Reference`, topic ``reference``: the tenant's settings, its live API key
+  hashes, clinics with their added practitioners, web treatments, which treatment sets
+  allow them (all as plain values, indexed for the questions asked), and the published
+  free ranges (arrays of machine integers per clinic and practitioner);
+- :class:`Taken`, topic ``bookings``: the time active bookings occupy (a hold only
+  until it lapses: that frees its time without any write).
 
 :func:`free_starts` cuts them into start times by exactly the rules of
 :func:`connectors.store.availability.bookable_times` (tests compare the two on random
@@ -32,7 +34,12 @@ from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, cast, extr
 from sqlalchemy.orm import Session, joinedload
 
 from connectors.store.api_keys import live_key_hashes
-from connectors.store.availability import STOCKHOLM, is_public_holiday, range_membership
+from connectors.store.availability import (
+    GRID_EPOCH,
+    STOCKHOLM,
+    is_public_holiday,
+    range_membership,
+)
 from connectors.store.models import (
     ACTIVE_BOOKING,
     Booking,
@@ -48,8 +55,6 @@ from connectors.store.models import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
-GRID_ORIGIN = int((datetime(2000, 1, 3, tzinfo=UTC) - EPOCH) / SECOND)
-"""A Monday at midnight UTC: grids line up on it (as in ``availability._EPOCH``)."""
 TAKEN_LOOKBACK = timedelta(days=1)
 """Bookings that ended this long before the snapshot was read are left out: no question
 asks about time before now."""
@@ -57,6 +62,9 @@ asks about time before now."""
 
 def seconds_floor(moment: datetime) -> int:
     return (moment - EPOCH) // SECOND
+
+
+GRID_ORIGIN = seconds_floor(GRID_EPOCH)
 
 
 def seconds_ceil(moment: datetime) -> int:
