@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from booking_app.api.cache import after_write
 from booking_app.messages import language
 from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.db import engine_for, session_scope, write_session_scope
@@ -55,7 +56,7 @@ async def get_write_session(request: Request, settings: SettingsDep) -> AsyncIte
     find later that it may not write."""
     with write_session_scope(engine_for(settings.resolved_store_url)) as session:
         yield session
-    request.app.state.answer_cache.forget(request.headers.get("host", ""))
+    after_write(request)
 
 
 # scope="function": the transaction ends before the response is sent, so a page never

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -55,13 +56,15 @@ def postgres_server() -> Engine:
 
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server: Engine) -> Iterator[Callable[[str], str]]:
-    """Factory: a fresh, empty PostgreSQL database per call; dropped after the session."""
+    """Factory: a fresh PostgreSQL database per call, empty or a copy of ``template``;
+    dropped after the session."""
     created: list[str] = []
 
-    def create(purpose: str) -> str:
+    def create(purpose: str, template: str | None = None) -> str:
         name = f"opus_{purpose}_{uuid.uuid4().hex[:8]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with postgres_server.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         created.append(name)
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -130,17 +133,41 @@ def opus_sqlite(tmp_path: Path, demo: DemoOpus) -> Path:
     return path
 
 
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    migrate(url)
-    return make_engine(url)
+# Each test's store is a copy of one migrated once per session: migrating (ten steps,
+# dozens of triggers) cost seconds per test, copying costs milliseconds.
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("migrated") / "store.db"
+    migrate(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture
-def postgres_store(postgres_database: Callable[[str], str]) -> Iterator[Engine]:
-    url = postgres_database("store")
-    migrate(url)
+def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Engine:
+    path = tmp_path / "store.db"
+    # SQLite's backup, not a file copy: the template's last writes may be in its WAL.
+    with (
+        closing(sqlite3.connect(migrated_sqlite)) as source,
+        closing(sqlite3.connect(path)) as copy,
+    ):
+        source.backup(copy)
+    return make_engine(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_database: Callable[..., str]) -> str:
+    url = postgres_database("template")
+    migrate(url)  # (its engine is disposed after: a template must have no connections)
+    return make_url(url).database
+
+
+@pytest.fixture
+def postgres_store(
+    postgres_database: Callable[..., str], migrated_postgres: str
+) -> Iterator[Engine]:
+    url = postgres_database("store", template=migrated_postgres)
     engine = make_engine(url)
     yield engine
     engine.dispose()

@@ -70,6 +70,14 @@ class AnswerCache:
                 self._entries.popitem(last=False)
 
 
+def after_write(request: Request) -> None:
+    """A request of this app has just written (held, booked, cancelled, configured): its
+    host's remembered answers go, and the free times in memory are read again now
+    rather than at the next poll."""
+    request.app.state.answer_cache.forget(request.headers.get("host", ""))
+    request.app.state.availability.nudge()
+
+
 def question(request: Request, key_headers: tuple[str, ...]) -> str:
     """What identifies an answer: host, path, query and a digest of the API key."""
     headers = request.headers

@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from booking_app.api.binding import RawBody, read_body
+from booking_app.api.cache import after_write
 from booking_app.api.errors import NotFound, Unauthorized, request_language
 from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.api_keys import key_matches, live_key_hashes
@@ -57,8 +58,7 @@ class Api:
         booking that a failed commit undid."""
         with write_session_scope(engine_for(self.settings.resolved_store_url)) as session:
             yield session, self._tenant(session)
-        self.request.app.state.answer_cache.forget(self.request.headers.get("host", ""))
-        self.request.app.state.availability.nudge()
+        after_write(self.request)
 
     def _tenant(self, session: Session) -> Tenant:
         headers = self.request.headers
