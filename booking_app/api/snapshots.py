@@ -6,9 +6,10 @@ The store's triggers count every change that bears on free times, per tenant and
 
 - above 0 (the default, a quarter of a second): a thread reads the counters that often
   and reloads what moved; free-time questions are answered on the event loop from
-  memory, the API key included, without a thread or a query. A tenant's first question
-  is answered from the store while its snapshot loads. A write through this app wakes
-  the thread at once. Free times are advice (the hold decides, in the database), and
+  memory, the API key included, without a thread or a query. Every tenant's snapshot
+  is read when the app starts (``/readyz`` says when); until a tenant's is in memory,
+  its questions are answered from the store. A write through this app wakes the
+  thread at once. Free times are advice (the hold decides, in the database), and
   the answer cache already gives answers a few seconds old, so a quarter of a second
   of lag costs nothing.
 - 0: every question reads its tenant's counters first (one small query, in a worker
