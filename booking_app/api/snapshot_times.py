@@ -15,11 +15,11 @@ from functools import lru_cache
 
 from pydantic_core import to_json
 
-from booking_app.api.binding import EARLIEST_YEAR, LATEST_YEAR, STOCKHOLM, format_datetime
+from booking_app.api.binding import STOCKHOLM, format_datetime
 from booking_app.api.dto import AvailableTimesQuery, CalendarQuery
-from booking_app.api.errors import BadRequest, FieldErrors, NotFound
+from booking_app.api.errors import BadRequest, NotFound
 from booking_app.api.snapshots import TenantAvailability
-from booking_app.api.times import MAX_WINDOW, window
+from booking_app.api.times import Asked, in_month, in_window
 from connectors.store.availability import months_later
 from connectors.store.snapshot import (
     ClinicFacts,
@@ -36,92 +36,41 @@ Slot = tuple[int, int, str, int, bytes]
 
 
 def available_times(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
-    return _array(slot[-1] for slot in _window_slots(tenant, query, now))
+    return _array(slot[-1] for slot in _slots(tenant, now, in_window(query, now)))
 
 
 def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
     first: dict[tuple, bytes] = {}
-    for moment, _, clinic, clinician, json in _window_slots(tenant, query, now):
+    for moment, _, clinic, clinician, json in _slots(tenant, now, in_window(query, now)):
         first.setdefault((_local_day(moment), clinic, clinician), json)
     return _array(first.values())
 
 
-def _window_slots(
-    tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime
-) -> list[Slot]:
-    start, end = window(query, now)
-    return _slots(
-        tenant,
-        now,
-        start,
-        end,
-        opus_clinic_id=query.clinic_id,
-        group_name=query.group_name,
-        opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
-        opus_clinician_id=query.clinician_id,
-    )
-
-
 def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) -> bytes:
-    errors = FieldErrors()
-    if not 1 <= query.month <= 12:
-        errors.add("month", "month_range")
-    if not EARLIEST_YEAR <= query.year <= LATEST_YEAR:
-        errors.add("year", "datetime_range")
-    errors.raise_if_any()
-    first = datetime(query.year, query.month, 1, tzinfo=STOCKHOLM)
-    following = datetime(query.year + query.month // 12, query.month % 12 + 1, 1, tzinfo=STOCKHOLM)
-    delay = timedelta(minutes=min(query.delay or 0, int(MAX_WINDOW.total_seconds() // 60)))
-    slots = _slots(
-        tenant,
-        now,
-        first,
-        following,
-        opus_clinic_id=query.clinic_id,
-        group_name=query.group_name,
-        opus_treatment_id=_required_treatment(query.treatment_id, "treatmentID"),
-        opus_clinician_id=query.clinician_id,
-        extra_notice=delay,
-    )
-    return _array(slot[-1] for slot in slots)
-
-
-def _required_treatment(opus_treatment_id: int | None, name: str) -> int:
-    if opus_treatment_id is None:
-        raise BadRequest("invalid_request", fields={name: ["field_required"]})
-    return opus_treatment_id
+    return _array(slot[-1] for slot in _slots(tenant, now, in_month(query)))
 
 
 # -- the slots ---------------------------------------------------------------------------
 
 
-def _slots(
-    tenant: TenantAvailability,
-    now: datetime,
-    start: datetime,
-    end: datetime,
-    *,
-    opus_clinic_id: str | None,
-    group_name: str | None,
-    opus_treatment_id: int,
-    opus_clinician_id: int | None,
-    extra_notice: timedelta = timedelta(0),
-) -> list[Slot]:
+def _slots(tenant: TenantAvailability, now: datetime, asked: Asked) -> list[Slot]:
     """What ``times._times`` computes, with the same errors in the same order: the
     slots in time order, then the operator's clinic order, then the clinic's own."""
     reference = tenant.reference
-    listed = _selected_clinics(reference, opus_clinic_id, group_name)
-    treatments = reference.treatments_by_opus_id.get(opus_treatment_id)
+    listed = _selected_clinics(reference, asked.opus_clinic_id, asked.group_name)
+    treatments = reference.treatments_by_opus_id.get(asked.opus_treatment_id)
     if not treatments:
         raise NotFound("treatment_not_found")
-    if opus_clinician_id is not None and opus_clinician_id not in reference.clinician_ids:
+    clinician = asked.opus_clinician_id
+    if clinician is not None and clinician not in reference.clinician_ids:
         raise NotFound("clinician_not_found")
     settings = reference.settings
     if not settings.published:
         return []
     # As rules_for: the minimum notice and the publishing horizon.
-    first = max(start, now + timedelta(minutes=settings.min_notice_minutes) + extra_notice)
-    last = min(end, months_later(now.astimezone(STOCKHOLM), settings.months_to_sync))
+    notice = timedelta(minutes=settings.min_notice_minutes) + asked.extra_notice
+    first = max(asked.start, now + notice)
+    last = min(asked.end, months_later(now.astimezone(STOCKHOLM), settings.months_to_sync))
     if first >= last:
         return []
     # Starts are whole seconds: moment >= first and moment < last.
@@ -132,7 +81,7 @@ def _slots(
         staff = [
             (practitioner, opus_id)
             for practitioner, opus_id in clinic.staff
-            if opus_clinician_id in (None, opus_id)
+            if clinician in (None, opus_id)
         ]
         if treatment is None or not staff:
             continue

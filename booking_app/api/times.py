@@ -20,6 +20,7 @@ more than computing the times.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,21 +51,68 @@ def published(tenant: Tenant) -> bool:
     return tenant.settings is not None and tenant.settings.publish_opus_online
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A question of one of the three operations, checked: which times, where. The
+    store's computation here and the one in memory (``snapshot_times``) answer it."""
+
+    start: datetime
+    end: datetime
+    opus_treatment_id: int
+    opus_clinic_id: str | None
+    group_name: str | None
+    opus_clinician_id: int | None
+    extra_notice: timedelta = timedelta(0)
+    """*delay* of ``/timeslots``: added to the minimum notice."""
+
+
+def in_window(query: AvailableTimesQuery, now: datetime) -> Asked:
+    """The two window operations' question: from ``from`` (or now), 14 days by
+    default, at most 31."""
+    start = query.from_ or now
+    end = query.to or start + DEFAULT_WINDOW
+    if end <= start:
+        raise BadRequest("invalid_request", fields={"request.to": ["window_order"]})
+    return Asked(
+        start,
+        min(end, start + MAX_WINDOW),
+        _required_treatment(query.treatment_id, "request.treatmentID"),
+        query.clinic_id,
+        query.group_name,
+        query.clinician_id,
+    )
+
+
+def in_month(query: CalendarQuery) -> Asked:
+    """``/timeslots``' question: one calendar month, Stockholm time."""
+    errors = FieldErrors()
+    if not 1 <= query.month <= 12:
+        errors.add("month", "month_range")
+    if not EARLIEST_YEAR <= query.year <= LATEST_YEAR:
+        errors.add("year", "datetime_range")
+    errors.raise_if_any()
+    delay = min(query.delay or 0, int(MAX_WINDOW.total_seconds() // 60))
+    return Asked(
+        datetime(query.year, query.month, 1, tzinfo=STOCKHOLM),
+        datetime(query.year + query.month // 12, query.month % 12 + 1, 1, tzinfo=STOCKHOLM),
+        _required_treatment(query.treatment_id, "treatmentID"),
+        query.clinic_id,
+        query.group_name,
+        query.clinician_id,
+        timedelta(minutes=delay),
+    )
+
+
+def _required_treatment(opus_treatment_id: int | None, name: str) -> int:
+    if opus_treatment_id is None:
+        raise BadRequest("invalid_request", fields={name: ["field_required"]})
+    return opus_treatment_id
+
+
 def available_times(
     session: Session, tenant: Tenant, query: AvailableTimesQuery, now: datetime
 ) -> list[SlotJson]:
-    start, end = window(query, now)
-    return _times(
-        session,
-        tenant,
-        now,
-        start,
-        end,
-        opus_clinic_id=query.clinic_id,
-        group_name=query.group_name,
-        opus_treatment_id=_required_treatment(query.treatment_id, "request.treatmentID"),
-        opus_clinician_id=query.clinician_id,
-    )
+    return _times(session, tenant, now, in_window(query, now))
 
 
 def overview(
@@ -80,27 +128,7 @@ def overview(
 def calendar(
     session: Session, tenant: Tenant, query: CalendarQuery, now: datetime
 ) -> list[SlotJson]:
-    errors = FieldErrors()
-    if not 1 <= query.month <= 12:
-        errors.add("month", "month_range")
-    if not EARLIEST_YEAR <= query.year <= LATEST_YEAR:
-        errors.add("year", "datetime_range")
-    errors.raise_if_any()
-    first = datetime(query.year, query.month, 1, tzinfo=STOCKHOLM)
-    following = datetime(query.year + query.month // 12, query.month % 12 + 1, 1, tzinfo=STOCKHOLM)
-    delay = timedelta(minutes=min(query.delay or 0, int(MAX_WINDOW.total_seconds() // 60)))
-    return _times(
-        session,
-        tenant,
-        now,
-        first,
-        following,
-        opus_clinic_id=query.clinic_id,
-        group_name=query.group_name,
-        opus_treatment_id=_required_treatment(query.treatment_id, "treatmentID"),
-        opus_clinician_id=query.clinician_id,
-        extra_notice=delay,
-    )
+    return _times(session, tenant, now, in_month(query))
 
 
 def nearest_times(
@@ -140,40 +168,14 @@ def nearest_times(
     ]
 
 
-def window(query: AvailableTimesQuery, now: datetime) -> tuple[datetime, datetime]:
-    start = query.from_ or now
-    end = query.to or start + DEFAULT_WINDOW
-    if end <= start:
-        raise BadRequest("invalid_request", fields={"request.to": ["window_order"]})
-    return start, min(end, start + MAX_WINDOW)
-
-
-def _required_treatment(opus_treatment_id: int | None, name: str) -> int:
-    if opus_treatment_id is None:
-        raise BadRequest("invalid_request", fields={name: ["field_required"]})
-    return opus_treatment_id
-
-
-def _times(
-    session: Session,
-    tenant: Tenant,
-    now: datetime,
-    start: datetime,
-    end: datetime,
-    *,
-    opus_clinic_id: str | None,
-    group_name: str | None,
-    opus_treatment_id: int,
-    opus_clinician_id: int | None,
-    extra_notice: timedelta = timedelta(0),
-) -> list[SlotJson]:
+def _times(session: Session, tenant: Tenant, now: datetime, asked: Asked) -> list[SlotJson]:
     # Unknown ids are 404 whether or not times are published.
-    listed = selected_clinics(session, tenant.id, opus_clinic_id, group_name)
+    listed = selected_clinics(session, tenant.id, asked.opus_clinic_id, asked.group_name)
     treatments = {
-        t.opus_database_id: t for t in web_treatments(session, tenant.id, opus_treatment_id)
+        t.opus_database_id: t for t in web_treatments(session, tenant.id, asked.opus_treatment_id)
     }
-    if opus_clinician_id is not None:
-        require_clinician(session, tenant.id, opus_clinician_id)
+    if asked.opus_clinician_id is not None:
+        require_clinician(session, tenant.id, asked.opus_clinician_id)
     if not published(tenant):
         return []
     members = staff(session, tenant.id, listed)
@@ -185,15 +187,23 @@ def _times(
             m.practitioner.id: m.practitioner.opus_clinician_id
             for m in members
             if m.clinic.id == clinic.id
-            and opus_clinician_id in (None, m.practitioner.opus_clinician_id)
+            and asked.opus_clinician_id in (None, m.practitioner.opus_clinician_id)
         }
         if treatment is None or not at_clinic:
             continue
         rules = rules_for(tenant.settings, treatment, clinic, now)
-        if extra_notice:
-            rules = dataclasses.replace(rules, earliest=rules.earliest + extra_notice)
+        if asked.extra_notice:
+            rules = dataclasses.replace(rules, earliest=rules.earliest + asked.extra_notice)
         for s in bookable_times(
-            session, tenant.id, clinic.id, treatment, rules, start, end, now, list(at_clinic)
+            session,
+            tenant.id,
+            clinic.id,
+            treatment,
+            rules,
+            asked.start,
+            asked.end,
+            now,
+            list(at_clinic),
         ):
             slot = slot_json(
                 s.starts_at, s.ends_at, clinic, at_clinic[s.practitioner_id], treatment, formatted

@@ -54,11 +54,6 @@ _LIVE_KEY_HASHES = select(ApiKey.key_hash).where(
 )  # built once: every API request checks its key
 
 
-def is_valid_key(session: Session, tenant_id: int, key: str | None) -> bool:
-    """Whether ``key`` is an unrevoked key of this tenant."""
-    return key_matches(live_key_hashes(session, tenant_id), key)
-
-
 def live_key_hashes(session: Session, tenant_id: int) -> list[str]:
     return list(session.scalars(_LIVE_KEY_HASHES, {"tenant_id": tenant_id}))
 

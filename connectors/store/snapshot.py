@@ -64,11 +64,11 @@ def seconds_floor(moment: datetime) -> int:
     return (moment - EPOCH) // SECOND
 
 
-GRID_ORIGIN = seconds_floor(GRID_EPOCH)
-
-
 def seconds_ceil(moment: datetime) -> int:
     return -((EPOCH - moment) // SECOND)
+
+
+GRID_ORIGIN = seconds_floor(GRID_EPOCH)
 
 
 @dataclass(frozen=True)
