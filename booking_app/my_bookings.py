@@ -179,6 +179,26 @@ def _week_of(request: Request, now: datetime) -> date:
     return max(times.monday_of(asked), this_week)
 
 
+def _search(tenant: Tenant, booking: Booking) -> times.TimeSearch:
+    """New times for the same treatment at the same clinic, any practitioner."""
+    return times.TimeSearch(tenant.id, (booking.clinic_id,), (booking.treatment_id,), None)
+
+
+def _opening_week(
+    request: Request, tenant: Tenant, session: Session, booking: Booking, now: datetime
+) -> date:
+    """The week asked for, else the week of the first free time: a patient who opens
+    the page on a Sunday, or whose clinic is full this week, should not land on a week
+    of "no free times" and have to page forward to find one."""
+    if "vecka" in request.query_params:
+        return _week_of(request, now)
+    tz = timezone(request)
+    first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz)
+    if first is None:
+        return _week_of(request, now)
+    return times.monday_of(formatting.local_day(first.starts_at, tz))
+
+
 def rebook_page(
     request: Request,
     tenant: Tenant,
@@ -192,11 +212,10 @@ def rebook_page(
     status: int = 200,
 ) -> Response:
     tz = timezone(request)
-    search = times.TimeSearch(tenant.id, (booking.clinic_id,), (booking.treatment_id,), None)
     slots = times.find_slots(
         session,
         tenant.settings,
-        search,
+        _search(tenant, booking),
         times.day_start(monday, tz),
         times.day_start(monday + timedelta(days=7), tz),
         now,
@@ -259,7 +278,8 @@ def rebook_form(
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         return refused_page(request, tenant, verdict, lang)
-    return rebook_page(request, tenant, session, booking, now, lang, _week_of(request, now))
+    monday = _opening_week(request, tenant, session, booking, now)
+    return rebook_page(request, tenant, session, booking, now, lang, monday)
 
 
 @router.post(MY_BOOKINGS_PATH + "/{reference}/omboka")

@@ -202,7 +202,8 @@ def test_public_holidays_only_with_helgbokning(booking_client: TestClient, booki
     assert on_day(time_page(booking_client, booking_store, *args, week=week)) == []
     change_settings(booking_store, weekend_booking_enabled=True)
     offered = on_day(time_page(booking_client, booking_store, *args, week=week))
-    assert next(slot_time(b.value) for b in offered) == starts
+    # (The demo's own ranges may open that day too: the added one must be among them.)
+    assert starts in {slot_time(b.value) for b in offered}
 
 
 def test_minimum_notice(booking_client: TestClient, booking_store: Engine):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from connectors.store import bookings
 from connectors.store.db import session_scope
-from connectors.store.models import Booking, Clinic, Treatment
+from connectors.store.models import Booking, Clinic, FreeRange, Treatment
 from tests.booking_app.booking_pages import change_settings
 from tests.booking_app.booking_steps import get, press
 from tests.booking_app.login_steps import Clock, client_with_bankid, log_in
@@ -102,6 +102,23 @@ def test_rebook_to_a_free_time(client, booking_store):
         old = session.scalars(select(Booking).where(Booking.reference == reference)).one()
         new = session.scalars(select(Booking).where(Booking.rebooked_from_id == old.id)).one()
         assert new.status == "confirmed" and new.appointment_key == old.appointment_key
+
+
+def test_the_rebook_page_opens_at_the_week_of_the_first_free_time(client, booking_store):
+    reference = book(booking_store)
+    # Nothing free for the next two weeks: this week's page would say "Inga lediga tider".
+    empty_until = now() + timedelta(days=14)
+    with session_scope(booking_store) as session:
+        session.execute(delete(FreeRange).where(FreeRange.starts_at < empty_until))
+        first = first_slots(session, days=60)[3][0].starts_at
+    assert first >= empty_until
+    page = get(client, f"/mina-bokningar/{reference}/omboka")
+    offered = [b.value.partition("|")[2] for b in page.buttons if b.name == "slot"]
+    assert offered and offered[0] == first.strftime("%Y-%m-%dT%H:%MZ")
+    # Asking for a week still shows that week, empty or not.
+    this_week = (now().date() - timedelta(days=now().weekday())).isoformat()
+    asked = get(client, f"/mina-bokningar/{reference}/omboka?vecka={this_week}")
+    assert not [b for b in asked.buttons if b.name == "slot"]
 
 
 def test_rebook_to_a_time_someone_else_just_took(client, booking_store):
