@@ -1,13 +1,29 @@
 # `make demo` and `make test` each create .venv when it is missing, install the
 # project into it, and run. Only Python 3.11+ is needed for the demo.
+#
+# Installs come from the lock files in requirements/ (exact versions, with hashes):
+# dev.txt for `make test` (the dev and demo extras), demo.txt for `make demo`. uv, pinned
+# below, is bootstrapped into .venv with pip. `make lock` regenerates both lock files from
+# pyproject.toml (`make lock LOCK_FLAGS=--upgrade` to move to the newest allowed versions).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+LOCK := requirements/dev.txt
+DEMO_LOCK := requirements/demo.txt
+LOCK_FLAGS ?=
+# Resolve and download from the index pip uses: PyPI, or PIP_INDEX_URL where that is set.
+ifdef PIP_INDEX_URL
+export UV_INDEX_URL ?= $(PIP_INDEX_URL)
+endif
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench lock clean
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/opus-online demo
 
 test: $(STAMP)
@@ -28,10 +44,31 @@ bench: $(STAMP)
 $(VENV):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV_STAMP): | $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	rm -f $(VENV)/.uv-*
+	touch $@
+
+# Exactly the lock's packages (others are removed), then the project itself, editable.
+# The dev lock holds the demo lock's packages at the same versions: it serves both.
+$(STAMP): $(LOCK) pyproject.toml $(UV_STAMP)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP) $(DEMO_STAMP)
+
+# Without the dev tools; `make test` installs them again.
+$(DEMO_STAMP): $(DEMO_LOCK) pyproject.toml $(UV_STAMP)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(DEMO_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(STAMP)
+	touch $(DEMO_STAMP)
+
+COMPILE = $(UV) pip compile --quiet --python $(BIN)/python pyproject.toml --universal \
+	--python-version 3.11 --generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS)
+
+lock: $(UV_STAMP)
+	$(COMPILE) --extra dev -o $(LOCK)
+	$(COMPILE) --extra demo -c $(LOCK) -o $(DEMO_LOCK)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info
