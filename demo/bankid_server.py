@@ -105,11 +105,17 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+VALIDITY = timedelta(days=2 * 365)
+
+
 def make_test_pki(directory: Path) -> Pki:
     """A fresh test CA with a server certificate (127.0.0.1, localhost) and an RP
     client certificate, written to ``directory`` (keys readable by the owner only)."""
     directory.mkdir(parents=True, exist_ok=True)
+    # Valid for two years either side of now: OpenSSL checks against the real clock,
+    # while a test run may have moved Python's clock months away (tests/clock.py).
     now = datetime.now(UTC)
+    valid_from, valid_to = now - VALIDITY, now + VALIDITY
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
@@ -117,8 +123,8 @@ def make_test_pki(directory: Path) -> Pki:
         .issuer_name(_name("Opus Online test BankID CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_to)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -148,8 +154,8 @@ def make_test_pki(directory: Path) -> Pki:
             .issuer_name(ca_cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=30))
+            .not_valid_before(valid_from)
+            .not_valid_after(valid_to)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from connectors.store.db import make_engine, migrate, session_scope
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
+from tests import clock
 from tests.helpers import ODBC_ENV, odbc_connection_string
 
 POSTGRES_URL = os.environ.get(
@@ -29,6 +30,23 @@ ODBC_DRIVER = os.environ.get("OPUS_TEST_ODBC_DRIVER", "PostgreSQL Unicode")
 # Apps under test read the store's change counters before every free-time question, so
 # a test sees its own writes at once (tests of the polling set it themselves).
 os.environ.setdefault("OPUS_AVAILABILITY_POLL_S", "0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test (and before xdist starts its workers, which inherit the choice).
+    config.stash[CLOCK_LINE] = clock.start()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return config.stash[CLOCK_LINE]
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    # Again at the end (also with -q), next to the failures it may explain.
+    terminalreporter.write_line(config.stash[CLOCK_LINE])
+
+
+CLOCK_LINE = pytest.StashKey[str]()
 
 
 def missing_service(reason: str) -> None:
