@@ -48,7 +48,8 @@ CLINICS = [town[0] for town in TOWNS]
 
 
 def personal_number(serial: int) -> str:
-    nine = f"850101{serial % 1000:03d}"
+    # 001-999: the serial 000 is never issued, and the API refuses it.
+    nine = f"850101{serial % 999 + 1:03d}"
     return f"19{nine}{luhn_check_digit(nine)}"
 
 

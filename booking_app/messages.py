@@ -244,6 +244,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Personnumret innehåller inget giltigt födelsedatum.",
         "en": "The personal identity number does not contain a valid date of birth.",
     },
+    "personal_number_serial": {
+        "sv": "Personnumret finns inte: de tre siffrorna före kontrollsiffran kan inte vara 000. "
+        "Kontrollera siffrorna.",
+        "en": "The personal identity number does not exist: the three digits before the check "
+        "digit cannot be 000. Check the digits.",
+    },
     "personal_number_checksum": {
         "sv": "Personnumret stämmer inte: kontrollsiffran är fel. Kontrollera siffrorna.",
         "en": "The personal identity number is not right: the check digit is wrong. "

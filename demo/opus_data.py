@@ -464,7 +464,8 @@ def _patients(rng: np.random.Generator, count: int) -> pd.DataFrame:
     rows = []
     for i in range(count):
         born = date(1950, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 65)))
-        serial = f"{int(rng.integers(0, 1000)):03d}"
+        # 000 is never issued; drawn as before (the demo data stay as they were), then 001.
+        serial = f"{int(rng.integers(0, 1000)) or 1:03d}"
         body = born.strftime("%y%m%d") + serial
         number = born.strftime("%Y%m%d") + serial + str(luhn_check_digit(body))
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+NEVER_ISSUED_SERIAL = "000"
+"""Skatteverket never gives out the serial 000 (digits 9-11), neither in a personal
+nor in a coordination number: a number with it can pass the Luhn check and still be
+no one's."""
 _SEPARATORS = re.compile(r"[\s\-+]")
 _EMAIL = re.compile(
     r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -49,6 +53,8 @@ def personal_number(text: str, today: date | None = None) -> str:
         raise Invalid("personal_number_date") from None
     if born > today:
         raise Invalid("personal_number_date")
+    if digits[8:11] == NEVER_ISSUED_SERIAL:
+        raise Invalid("personal_number_serial")
     if luhn_check_digit(digits[2:11]) != int(digits[11]):
         raise Invalid("personal_number_checksum")
     return digits

@@ -136,6 +136,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Personnumret innehåller inget giltigt födelsedatum.",
         "en": "The personal identity number does not contain a valid date of birth.",
     },
+    "personal_number_serial": {
+        "sv": "Personnumret finns inte: födelsenumret kan inte vara 000. Kontrollera numret.",
+        "en": "The personal identity number does not exist: its serial cannot be 000. "
+        "Please check it.",
+    },
     "personal_number_checksum": {
         "sv": "Personnumrets kontrollsiffra stämmer inte. Kontrollera numret.",
         "en": "The check digit of the personal identity number is wrong. Please check it.",

@@ -82,6 +82,7 @@ def test_fields_the_tenant_does_not_ask_for_are_absent(booking_client: TestClien
         ("personal_number", "19121312-1212", "inget giltigt födelsedatum"),
         ("personal_number", "19121212-1213", "kontrollsiffran är fel"),
         ("personal_number", "29990101-1234", "inget giltigt födelsedatum"),  # future
+        ("personal_number", "19121212-0008", "kan inte vara 000"),  # never issued
         ("first_name", "", "Fyll i ditt förnamn."),
         ("first_name", "x" * 51, "högst 50 tecken"),
         ("last_name", "", "Fyll i ditt efternamn."),

@@ -58,6 +58,7 @@ def test_every_key_the_booking_code_builds_exists():
         "personal_number_format",
         "personal_number_date",
         "personal_number_checksum",
+        "personal_number_serial",
         "mobile_format",
         "mobile_not_swedish_mobile",
         "email_format",

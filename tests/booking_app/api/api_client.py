@@ -39,9 +39,9 @@ def api_client(
 
 def personal_number(serial: int, born: str = "19800101") -> str:
     """A valid 12-digit personal number: ``born`` plus a 3-digit serial and its Luhn
-    check digit."""
-    nine = f"{born[2:]}{serial % 1000:03d}"
-    return f"{born}{serial % 1000:03d}{luhn_check_digit(nine)}"
+    check digit. Serials 1-999 as given; others wrap around, skipping 000 (never issued)."""
+    issued = f"{(serial - 1) % 999 + 1:03d}"
+    return f"{born}{issued}{luhn_check_digit(born[2:] + issued)}"
 
 
 def patient(serial: int = 1, **overrides: Any) -> dict[str, Any]:

@@ -168,6 +168,21 @@ def test_every_invalid_field_is_named_at_once_in_swedish(api: TestClient, synced
     assert "19800101" not in response.text
 
 
+def test_a_personal_number_with_serial_000_is_refused(api: TestClient, synced_store: Engine):
+    body = booking_body(times(api)[0])
+    body["Patient"]["PatientPersonalIdentification"] = "19121212-0008"  # check digit right
+
+    response = api.post(f"{API}/bookings", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["ModelState"] == {
+        "Patient.PatientPersonalIdentification": [
+            "Personnumret finns inte: födelsenumret kan inte vara 000. Kontrollera numret."
+        ]
+    }
+    assert bookings_in(synced_store) == []
+
+
 def test_messages_in_english_on_request(api: TestClient):
     response = api.post(
         f"{API}/bookings", json={"Patient": {}}, headers={"Accept-Language": "en-GB,en;q=0.8"}
