@@ -13,7 +13,9 @@ does with the BankID app is done through test endpoints instead:
 - ``POST /test/order`` ``{"qrStartToken" | "autoStartToken": ..., "action": ...}``:
   act without scanning (``expire``, ``cancel``, ``start``, ``sign``, ``complete``);
 - ``POST /test/fail-next`` ``{"method": "auth", "status": 503, "errorCode":
-  "maintenance"}`` (or ``"drop": true``: close the connection without an answer).
+  "maintenance"}`` (or ``"drop": true``: close the connection without an answer);
+- ``POST /test/slow-next`` ``{"method": "collect", "seconds": 0.5}``: the next call
+  of that method answers as usual, but only after that many seconds (a slow BankID).
 
 ``action`` is ``complete`` (the person identified), ``cancel`` (pressed Avbryt:
 ``userCancel``), ``start`` (app opened: ``started``), ``sign`` (entering the security
@@ -213,6 +215,7 @@ class _Failure:
     status: int = 0
     error_code: str = ""
     drop: bool = False
+    delay_s: float = 0.0  # a slow answer: wait, then answer (with the failure, if any)
 
 
 @dataclass
@@ -288,7 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
         method = path.removeprefix(API) if path.startswith(API) else None
         if method is not None:
             failure = self._failure(method)
-            if failure is not None:
+            if failure is not None and failure.delay_s:
+                time.sleep(failure.delay_s)
+            if failure is not None and (failure.drop or failure.status):
                 if failure.drop:
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -303,6 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/test/autostart": self._autostart,
             "/test/order": self._order_action,
             "/test/fail-next": self._fail_next,
+            "/test/slow-next": self._slow_next,
         }
         handler = routes.get(path)
         if handler is None:
@@ -427,6 +433,11 @@ class _Handler(BaseHTTPRequestHandler):
             drop=bool(body.get("drop", False)),
         )
         self.state.failures.setdefault(str(body.get("method", "auth")), []).append(failure)
+        return 200, {}
+
+    def _slow_next(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        slow = _Failure(delay_s=min(float(body.get("seconds", 1.0)), 30.0))
+        self.state.failures.setdefault(str(body.get("method", "collect")), []).append(slow)
         return 200, {}
 
 
