@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from booking_app.api.cache import after_write
+from booking_app.body import body_received
 from booking_app.messages import language
 from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.db import engine_for, session_scope, write_session_scope
@@ -53,7 +54,12 @@ async def get_session(settings: SettingsDep) -> AsyncIterator[Session]:
 async def get_write_session(request: Request, settings: SettingsDep) -> AsyncIterator[Session]:
     """Like :func:`get_session`, for requests that write: on SQLite the transaction
     takes the write lock at its first statement (BEGIN IMMEDIATE), so a read cannot
-    find later that it may not write."""
+    find later that it may not write.
+
+    The whole request body is in first: read while the lock is held, a slow client
+    would make every writer of every tenant wait (see :mod:`booking_app.body`). The
+    route's work inside must be as quick: no password hashing, no network calls."""
+    await body_received(request)
     with write_session_scope(engine_for(settings.resolved_store_url)) as session:
         yield session
     after_write(request)

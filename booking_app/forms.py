@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 
 from booking_app import csrf
+from booking_app.body import BodyTooLarge, received_body
 
 MAX_FORM_BYTES = 16 * 1024
 """Far above the largest honest form (step 5 with a 500-character message, every
@@ -20,8 +21,8 @@ MAX_FIELDS = 40
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-class FormTooLarge(Exception):
-    """Answered with 413."""
+FormTooLarge = BodyTooLarge
+"""Answered with 413 (one exception for every body reader)."""
 
 
 class BadForm(Exception):
@@ -38,14 +39,7 @@ async def read_form(request: Request, max_bytes: int, max_fields: int) -> dict[s
     of each name, once its CSRF token has been checked."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
         raise BadForm()
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > max_bytes):
-        raise FormTooLarge()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:  # a chunked body has no length to check first
-            raise FormTooLarge()
+    body = await received_body(request, max_bytes)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):

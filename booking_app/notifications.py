@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from booking_app.body import BodyTooLarge, received_body
 from booking_app.deps import NowDep, SettingsDep, WriteSessionDep
 from booking_app.patients import MY_BOOKINGS_PATH
 from booking_app.tenancy import tenant_for_host
@@ -40,11 +41,10 @@ def booking_link(reference: str) -> Response:
 
 async def report_form(request: Request) -> dict[str, str]:
     """The gateway's form (``id``, ``status``, ``delivered``), small or refused."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_REPORT_BYTES:
-            raise HTTPException(status_code=413)
+    try:
+        body = await received_body(request, MAX_REPORT_BYTES)
+    except BodyTooLarge:
+        raise HTTPException(status_code=413) from None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):

@@ -81,7 +81,11 @@ def get_grant(tenant_id: int, session: SessionDep, operator: OperatorDep) -> Gra
 def get_change_grant(
     tenant_id: int, session: WriteSessionDep, operator: WritingOperatorDep
 ) -> Grant:
-    """For POSTs: the grant, which must allow changes (an analyst's is refused, 403)."""
+    """For POSTs: the grant, which must allow changes (an analyst's is refused, 403).
+
+    Its write session waits for the whole body before taking the lock; routes declare
+    their form (or upload) before the grant all the same, so that the form's own
+    limit is the one that stops an oversized body."""
     grant = _grant(session, operator, tenant_id)
     if not grant.can_change:
         raise HTTPException(status_code=403)

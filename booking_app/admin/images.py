@@ -21,6 +21,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request as StarletteRequest
 
 from booking_app import csrf
+from booking_app.body import BodyTooLarge, received_body
 from booking_app.forms import BadForm
 from connectors.store.models import Image
 
@@ -52,15 +53,10 @@ async def read_upload(request: Request) -> Upload:
     (``error``); a body that is not a multipart form raises :class:`BadForm`."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != _MULTIPART:
         raise BadForm()
-    limit = MAX_IMAGE_BYTES + MAX_TEXT_BYTES
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    try:
+        body = await received_body(request, MAX_IMAGE_BYTES + MAX_TEXT_BYTES)
+    except BodyTooLarge:
         return Upload({}, None, "admin_image_too_large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return Upload({}, None, "admin_image_too_large")
 
     async def replay() -> dict:
         return {"type": "http.request", "body": bytes(body), "more_body": False}

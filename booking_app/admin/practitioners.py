@@ -83,8 +83,8 @@ def practitioners(request: Request, grant: GrantDep, session: SessionDep) -> Res
 def save_practitioner(
     request: Request,
     practitioner_id: str,
-    grant: ChangeGrantDep,
     upload: UploadDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -113,8 +113,8 @@ def save_practitioner(
 @router.post("/behandlare/{practitioner_id}/ta-bort-bild")
 def remove_practitioner_image(
     practitioner_id: str,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -134,8 +134,8 @@ def remove_practitioner_image(
 @router.post("/media/logo")
 def save_logo(
     request: Request,
-    grant: ChangeGrantDep,
     upload: UploadDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -159,7 +159,7 @@ def save_logo(
 
 @router.post("/media/logo/ta-bort")
 def remove_logo(
-    grant: ChangeGrantDep, form: AdminFormDep, session: WriteSessionDep, now: NowDep
+    form: AdminFormDep, grant: ChangeGrantDep, session: WriteSessionDep, now: NowDep
 ) -> Response:
     settings = tabs.tenant_settings(session, grant)
     old_image = settings.logo_image_id

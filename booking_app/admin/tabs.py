@@ -87,8 +87,8 @@ def flexibility(request: Request, grant: GrantDep, session: SessionDep) -> Respo
 @router.post("/flexibilitet")
 def save_flexibility(
     request: Request,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -114,8 +114,8 @@ def subdomain(request: Request, grant: GrantDep) -> Response:
 @router.post("/underdoman")
 def save_subdomain(
     request: Request,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -205,8 +205,8 @@ def media(request: Request, grant: GrantDep, session: SessionDep) -> Response:
 @router.post("/media")
 def save_media(
     request: Request,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -267,8 +267,8 @@ def clinics(request: Request, grant: GrantDep, session: SessionDep) -> Response:
 @router.post("/kliniker")
 def save_clinics(
     request: Request,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
@@ -325,7 +325,7 @@ def _in_order(links: list[ClinicPractitioner]) -> list[ClinicPractitioner]:
 
 @router.post("/kliniker/flytta")
 def move_in_clinics(
-    grant: ChangeGrantDep, form: AdminFormDep, session: WriteSessionDep, now: NowDep
+    form: AdminFormDep, grant: ChangeGrantDep, session: WriteSessionDep, now: NowDep
 ) -> Response:
     """The up/down buttons: ``move`` is ``clinic:<id>:up`` or
     ``practitioner:<clinic id>:<practitioner id>:down``. The list is renumbered 1, 2, …
@@ -383,8 +383,8 @@ def advanced(request: Request, grant: GrantDep, session: SessionDep) -> Response
 @router.post("/avancerat")
 def save_advanced(
     request: Request,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:

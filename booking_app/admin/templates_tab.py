@@ -139,8 +139,8 @@ def message_templates(request: Request, tab: str, grant: GrantDep, session: Sess
 def save_message_templates(
     request: Request,
     tab: str,
-    grant: ChangeGrantDep,
     form: AdminFormDep,
+    grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
 ) -> Response:
