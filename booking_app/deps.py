@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from booking_app.api.cache import after_write
@@ -63,6 +64,16 @@ async def get_write_session(request: Request, settings: SettingsDep) -> AsyncIte
     with write_session_scope(engine_for(settings.resolved_store_url)) as session:
         yield session
     after_write(request)
+
+
+def get_store(settings: SettingsDep) -> Engine:
+    """The store itself, for a route that must do slow work (a BankID call, a password
+    check) between transactions of its own: read, then the slow part with no
+    transaction open, then a short write to record what came of it."""
+    return engine_for(settings.resolved_store_url)
+
+
+StoreDep = Annotated[Engine, Depends(get_store)]
 
 
 # scope="function": the transaction ends before the response is sent, so a page never

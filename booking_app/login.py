@@ -26,10 +26,18 @@ from typing import Annotated
 import segno
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from booking_app.booking import redirect, render
-from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSessionDep
+from booking_app.deps import (
+    LangDep,
+    NowDep,
+    OpenTenantDep,
+    SessionDep,
+    StoreDep,
+    WriteSessionDep,
+)
 from booking_app.flow import url
 from booking_app.forms import PostedForm
 from booking_app.messages import t
@@ -42,6 +50,7 @@ from booking_app.patients import (
 )
 from connectors import bankid
 from connectors.store import patient_sessions
+from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import BankIdOrder, Tenant
 
 router = APIRouter()
@@ -198,6 +207,27 @@ def _pending_order(request: Request, session: Session, tenant: Tenant) -> BankId
     return order if order is not None and order.status == "pending" else None
 
 
+# BankID can be slow to answer (seconds, when it is troubled). Its calls are made with
+# no transaction open: the order is read first, and what BankID said is recorded after
+# in a short write transaction. Inside one, the call would hold SQLite's write lock,
+# and every other writer of every tenant would wait for BankID too.
+
+
+def _browser_order(request: Request, store: Engine, tenant: Tenant) -> BankIdOrder | None:
+    """This browser's order, read in a transaction of its own (and detached from it)."""
+    with session_scope(store) as session:
+        return patient_sessions.order_for_browser(
+            session, tenant.id, request.cookies.get(LOGIN_COOKIE)
+        )
+
+
+def _end_order(store: Engine, order: BankIdOrder, status: str, hint: str | None, now) -> None:
+    with write_session_scope(store) as session:
+        current = session.get(BankIdOrder, order.id)
+        if current is not None:
+            patient_sessions.end_order(session, current, status, hint, now)
+
+
 # -- routes ----------------------------------------------------------------------------
 
 
@@ -220,10 +250,10 @@ def login_form(
 def start_login(
     request: Request,
     tenant: LoginTenantDep,
-    session: WriteSessionDep,
+    form: PostedForm,
+    store: StoreDep,
     now: NowDep,
     lang: LangDep,
-    form: PostedForm,
 ) -> Response:
     back = safe_return(form.get("next"))
     method = "app" if form.get("method") == "app" else "qr"
@@ -240,17 +270,18 @@ def start_login(
         return login_page(
             request, tenant, lang, status=status, error_key=error_message(error), return_to=back
         )
-    token = patient_sessions.start_order(
-        session,
-        tenant.id,
-        order_ref=order.order_ref,
-        auto_start_token=order.auto_start_token,
-        qr_start_token=order.qr_start_token,
-        qr_start_secret=order.qr_start_secret,
-        method=method,
-        return_to=back,
-        now=now,
-    )
+    with write_session_scope(store) as session:
+        token = patient_sessions.start_order(
+            session,
+            tenant.id,
+            order_ref=order.order_ref,
+            auto_start_token=order.auto_start_token,
+            qr_start_token=order.qr_start_token,
+            qr_start_secret=order.qr_start_secret,
+            method=method,
+            return_to=back,
+            now=now,
+        )
     response = redirect(url("/logga-in/bankid", lang))
     _cookie(response, request, LOGIN_COOKIE, token, LOGIN_COOKIE_AGE)
     return response
@@ -307,16 +338,14 @@ def qr_code(request: Request, tenant: LoginTenantDep, session: SessionDep, now: 
 def collect(
     request: Request,
     tenant: LoginTenantDep,
-    session: WriteSessionDep,
+    form: PostedForm,
+    store: StoreDep,
     now: NowDep,
     lang: LangDep,
-    form: PostedForm,
 ) -> Response:
     """Collect once. The script asks for JSON (``js=1``); a plain form post gets a page."""
     as_json = form.get("js") == "1"
-    order = patient_sessions.order_for_browser(
-        session, tenant.id, request.cookies.get(LOGIN_COOKIE)
-    )
+    order = _browser_order(request, store, tenant)
     if order is None or order.status != "pending":
         # No login in progress here (or a replay of one that has ended): start again.
         return _answer(as_json, "failed", "bankid_rfa3", url("/logga-in", lang), lang)
@@ -331,33 +360,22 @@ def collect(
             if as_json:
                 return _answer(True, "pending", error_message(error), None, lang)
             return bankid_page(request, tenant, order, now, lang, message_key=error_message(error))
-        patient_sessions.end_order(session, order, "failed", error.code[:40], now)
+        _end_order(store, order, "failed", error.code[:40], now)
         return _answer(as_json, "failed", error_message(error), url("/logga-in", lang), lang)
     if collected.status == "pending":
-        order.hint_code = (collected.hint_code or "")[:40] or None
+        _note_hint(store, order, (collected.hint_code or "")[:40] or None)
         key = hint_message("pending", collected.hint_code, order.method)
         if as_json:
             return _answer(True, "pending", key, None, lang)
         return bankid_page(request, tenant, order, now, lang, message_key=key)
     if collected.status == "failed":
         key = hint_message("failed", collected.hint_code, order.method)
-        patient_sessions.end_order(session, order, "failed", collected.hint_code, now)
+        _end_order(store, order, "failed", collected.hint_code, now)
         return _answer(as_json, "failed", key, url("/logga-in", lang), lang)
     assert collected.user is not None
-    try:
-        token = patient_sessions.open_session(
-            session,
-            order,
-            collected.user.personal_number,
-            collected.user.given_name,
-            collected.user.surname,
-            now,
-        )
-    except patient_sessions.LoginFailed:
-        patient_sessions.end_order(session, order, "failed", None, now)
+    token = _open_session(request, store, tenant, order, collected.user, now)
+    if token is None:
         return _answer(as_json, "failed", "bankid_rfa22", url("/logga-in", lang), lang)
-    # A session this browser had before ends: one browser, one (new) session id.
-    patient_sessions.end_session(session, tenant.id, request.cookies.get(SESSION_COOKIE), now)
     back = order.return_to or url(
         MY_BOOKINGS_PATH if tenant.settings.view_bookings_enabled else "/", lang
     )
@@ -365,6 +383,43 @@ def collect(
     _cookie(response, request, SESSION_COOKIE, token, SESSION_COOKIE_AGE)
     _forget(response, request, LOGIN_COOKIE)
     return response
+
+
+def _note_hint(store: Engine, order: BankIdOrder, hint_code: str | None) -> None:
+    """A pending order's latest hint (the page shows it), written only when it moved."""
+    if hint_code == order.hint_code:
+        return
+    with write_session_scope(store) as session:
+        current = session.get(BankIdOrder, order.id)
+        if current is not None and current.status == "pending":
+            current.hint_code = hint_code
+    order.hint_code = hint_code
+
+
+def _open_session(
+    request: Request,
+    store: Engine,
+    tenant: Tenant,
+    order: BankIdOrder,
+    user: bankid.User,
+    now: datetime,
+) -> str | None:
+    """The completed order's new session (its cookie value), or ``None`` if it cannot
+    be opened (the order ended meanwhile: a double poll, a replay)."""
+    with write_session_scope(store) as session:
+        current = session.get(BankIdOrder, order.id)
+        if current is None:
+            return None
+        try:
+            token = patient_sessions.open_session(
+                session, current, user.personal_number, user.given_name, user.surname, now
+            )
+        except patient_sessions.LoginFailed:
+            patient_sessions.end_order(session, current, "failed", None, now)
+            return None
+        # A session this browser had before ends: one browser, one (new) session id.
+        patient_sessions.end_session(session, tenant.id, request.cookies.get(SESSION_COOKIE), now)
+        return token
 
 
 def _answer(as_json: bool, status: str, key: str | None, go: str | None, lang: str) -> Response:
@@ -382,19 +437,19 @@ def _answer(as_json: bool, status: str, key: str | None, go: str | None, lang: s
 def cancel_login(
     request: Request,
     tenant: LoginTenantDep,
-    session: WriteSessionDep,
+    form: PostedForm,
+    store: StoreDep,
     now: NowDep,
     lang: LangDep,
-    form: PostedForm,
 ) -> Response:
-    order = _pending_order(request, session, tenant)
-    if order is not None:
+    order = _browser_order(request, store, tenant)
+    if order is not None and order.status == "pending":
         client = bankid_client(request)
         if client is not None:
             # If BankID cannot be told, the order times out there anyway; ours ends here.
             with contextlib.suppress(bankid.BankIDError):
                 client.cancel(order.order_ref)
-        patient_sessions.end_order(session, order, "cancelled", "cancelled", now)
+        _end_order(store, order, "cancelled", "cancelled", now)
     response = redirect(url("/logga-in", lang, {"avbruten": "1"}))
     _forget(response, request, LOGIN_COOKIE)
     return response

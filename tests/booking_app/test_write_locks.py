@@ -17,11 +17,55 @@ from sqlalchemy import Engine
 from opus_online.config import Settings
 from tests.booking_app.admin.admin_pages import PASSWORD, csrf_token, log_in, operator, tenant_id
 from tests.booking_app.booking_pages import SECRET, store_url
+from tests.booking_app.login_steps import (
+    Clock,
+    client_with_bankid,
+    collect,
+    form_posting_to,
+    person_side,
+    start_login,
+)
 from tests.helpers import app_on_loopback
 from tests.write_locks import app_engine, watch_write_locks
 
 A = "a@tandmottagningen.se"
 SLOW_S = 0.3  # far above the 50 ms a write transaction may take
+
+
+def slow_next(standin, method: str, seconds: float = SLOW_S) -> None:
+    with person_side(standin) as bankid:
+        bankid.post("/test/slow-next", json={"method": method, "seconds": seconds})
+
+
+@pytest.fixture
+def bankid_client(booking_store: Engine, bankid_standin):
+    return client_with_bankid(booking_store, bankid_standin, Clock())
+
+
+def test_a_slow_bankid_collect_holds_no_write_lock(
+    bankid_client, booking_store: Engine, bankid_standin
+) -> None:
+    page = start_login(bankid_client)
+    slow_next(bankid_standin, "collect")
+    with watch_write_locks(app_engine(store_url(booking_store))) as locks:
+        started = time.perf_counter()
+        answer = collect(bankid_client, page)
+        took = time.perf_counter() - started
+    assert answer["status"] == "pending"
+    assert took >= SLOW_S, "the stand-in was not slow: the test proves nothing"
+    locks.assert_shorter_than()
+
+
+def test_a_slow_bankid_cancel_holds_no_write_lock(
+    bankid_client, booking_store: Engine, bankid_standin
+) -> None:
+    page = start_login(bankid_client)
+    form = form_posting_to(page, "/logga-in/avbryt")
+    slow_next(bankid_standin, "cancel")
+    with watch_write_locks(app_engine(store_url(booking_store))) as locks:
+        answer = bankid_client.post(form.action, data=form.hidden, follow_redirects=False)
+    assert answer.status_code == 303 and "avbruten=1" in answer.headers["location"]
+    locks.assert_shorter_than()
 
 
 # -- bodies that arrive slowly, through a real server (the test client sends at once) ---
