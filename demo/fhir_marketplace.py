@@ -143,6 +143,15 @@ class FhirMarketplace:
                 return resource
         return None
 
+    def add_others_slot(self, account: str, like: dict, identifier: dict) -> dict:
+        """A free Slot that another publisher (the clinic's other booking system, say)
+        put on ``account``: a copy of ``like`` with its own id and ``identifier``."""
+        with self._lock:
+            slot = copy.deepcopy(like) | {"id": uuid.uuid4().hex[:16], "status": "free"}
+            slot["identifier"] = [identifier]
+            self.accounts[account].put(slot)
+            return copy.deepcopy(slot)
+
     def book(self, account: str, slot: str, patient: dict) -> dict:
         """A patient books ``slot`` (its identifier value or id): an Appointment, and
         the Slot turns busy. Raises ValueError when the Slot is not there or not free."""

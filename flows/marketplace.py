@@ -3,9 +3,11 @@
 :func:`sync_marketplace` does one tenant's work without Prefect (tests call it):
 1. ask the marketplace whether the account is activated; until it is, nothing is
    sent and the account's state says it waits;
-2. take the Appointments booked there into the store as confirmed bookings (channel
-   'boka_vard'; write-back then puts them into Opus), or record the conflict when the
-   site booked the time first, and tell the marketplace either way;
+2. take the Appointments booked there on the tenant's own Slots into the store as
+   confirmed bookings (channel 'boka_vard'; write-back then puts them into Opus), or
+   record the conflict when the site booked the time first, and tell the marketplace
+   either way. Appointments on Slots someone else published (another booking system
+   of the clinic, another tenant) are not ours to answer: they are left alone;
 3. withdraw what is no longer offered (everything, once *Publicera på "Boka vård"*
    is off), then publish what is new or changed, in transaction Bundles. The publish
    state advances after each Bundle the marketplace accepted, never before.
@@ -42,6 +44,10 @@ from connectors.store.models import MarketplaceAccount, MarketplaceResource, Ten
 from opus_online.config import Settings, get_settings
 from validations import patient
 
+NOT_OUR_SLOT = "not_our_slot"
+"""The reason earlier runs recorded (and cancelled) Appointments on others' Slots
+with; such a row not yet told is left alone now like any other of theirs."""
+
 ClientFactory = Callable[[MarketplaceAccount, Settings], MarketplaceClient]
 
 
@@ -54,6 +60,7 @@ class Report:
     published: int = 0
     withdrawn: int = 0
     bookings_taken: int = 0
+    not_ours: int = 0  # Appointments on Slots another publisher put there: left alone
     conflicts: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -131,6 +138,14 @@ def _take_bookings(engine, client: MarketplaceClient, tenant_id: int, report: Re
             row = store.taken(session, tenant_id, appointment.appointment_id)
             if row is not None and row.told_at is not None:
                 continue
+            # Checked only for Appointments not yet taken: once ours is taken, its Slot is
+            # withdrawn and the Appointment no longer shows whose it was.
+            if (row is None or row.reason == NOT_OUR_SLOT) and not _on_our_slot(
+                appointment, tenant_id
+            ):
+                # Cancelling it would cancel a patient's booking with someone else.
+                report.not_ours += 1
+                continue
             if row is None:
                 row = _take_one(session, tenant_id, appointment, clock())
                 if row.outcome == "booked":
@@ -154,10 +169,14 @@ def _take_bookings(engine, client: MarketplaceClient, tenant_id: int, report: Re
             store.mark_told(session, row_id, clock())
 
 
+def _on_our_slot(appointment: BookedAppointment, tenant_id: int) -> bool:
+    """Booked on a Slot this tenant published (our identifier, our tenant)."""
+    return appointment.slot is not None and appointment.slot.tenant_id == tenant_id
+
+
 def _take_one(session, tenant_id: int, appointment: BookedAppointment, now: datetime):
     slot = appointment.slot
-    if slot is None or slot.tenant_id != tenant_id:
-        return store.refuse(session, tenant_id, appointment.appointment_id, "not_our_slot", now)
+    assert slot is not None  # _on_our_slot
     try:
         number = patient.personal_number(appointment.personal_number or "")
     except patient.Invalid as exc:
@@ -302,6 +321,12 @@ def artifact_markdown(reports: list[Report]) -> str:
         if r.refused:
             lines += ["", f"**{r.tenant}: refused Appointments**:", ""]
             lines += [f"- {a}" for a in r.refused]
+        if r.not_ours:
+            lines += [
+                "",
+                f"**{r.tenant}:** {r.not_ours} Appointments on Slots another publisher put "
+                "on the account were left alone.",
+            ]
         if r.failures:
             lines += ["", f"**{r.tenant}: failures** (retried next run):", ""]
             lines += [f"- {f}" for f in r.failures]

@@ -294,7 +294,7 @@ def take(
 def refuse(
     session: Session, tenant_id: int, appointment_id: str, reason: str, now: datetime
 ) -> MarketplaceAppointment:
-    """An Appointment we cannot book (no usable patient, not our slot): recorded once."""
+    """An Appointment on our Slot that we cannot book (no usable patient): recorded once."""
     existing = taken(session, tenant_id, appointment_id)
     if existing is not None:
         return existing

@@ -231,6 +231,45 @@ def test_a_marketplace_booking_without_a_valid_personal_number_is_refused(
     assert marketplace.resources(tenant, "Appointment")[0]["status"] == "cancelled"
 
 
+def test_appointments_on_slots_another_publisher_put_there_are_left_alone(
+    store, tenant, marketplace, waits
+):
+    run(store, tenant, marketplace, waits)
+    ours = first_free_slot(marketplace, tenant)
+    ref = parse_slot_key(ours["identifier"][0]["value"])
+    other_system = {"system": "https://annat-bokningssystem.example/slot", "value": "tid-42"}
+    other_tenant = {  # our identifier system, but a Slot key of another tenant
+        "system": ours["identifier"][0]["system"],
+        "value": ours["identifier"][0]["value"].replace(f"t{ref.tenant_id}-", "t999999-", 1),
+    }
+    theirs = [
+        marketplace.book(
+            tenant, marketplace.add_others_slot(tenant, ours, identifier)["id"], PATIENT
+        )["id"]
+        for identifier in (other_system, other_tenant)
+    ]
+    mine = marketplace.book(tenant, ours["identifier"][0]["value"], PATIENT)["id"]
+
+    for _ in range(2):  # and the next run leaves them alone too
+        report = run(store, tenant, marketplace, waits)
+        assert report.not_ours == 2 and not report.refused and not report.failures
+    assert report.bookings_taken == 0  # ours was taken in the first run, once
+
+    status = {a["id"]: a for a in marketplace.resources(tenant, "Appointment")}
+    for appointment_id in theirs:
+        assert status[appointment_id]["status"] == "booked"
+        assert "cancelationReason" not in status[appointment_id]
+        assert not any(
+            i.get("system") == BOOKING_SYSTEM for i in status[appointment_id].get("identifier", [])
+        )
+    assert status[mine]["status"] == "booked"
+    assert any(i["system"] == BOOKING_SYSTEM for i in status[mine]["identifier"])
+    with session_scope(store) as session:
+        rows = session.scalars(select(MarketplaceAppointment)).all()
+    assert [(r.appointment_id, r.outcome) for r in rows] == [(mine, "booked")]
+    assert "left alone" in artifact_markdown([report])
+
+
 # -- faults -------------------------------------------------------------------------------
 
 
