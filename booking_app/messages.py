@@ -603,12 +603,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "admin_password": {"sv": "Lösenord", "en": "Password"},
     "admin_login": {"sv": "Logga in", "en": "Log in"},
     "admin_login_failed": {
-        "sv": "Fel e-postadress eller lösenord.",
-        "en": "Wrong e-mail address or password.",
-    },
-    "admin_login_locked": {
-        "sv": "För många misslyckade försök. Kontot är låst en stund; försök igen senare.",
-        "en": "Too many failed attempts. The account is locked for a while; try again later.",
+        "sv": "Fel e-postadress eller lösenord, eller för många misslyckade försök; "
+        "försök då igen om en stund.",
+        "en": "Wrong e-mail address or password, or too many failed attempts; "
+        "if so, try again in a while.",
     },
     "admin_tenants": {"sv": "Dina kundkonton", "en": "Your accounts"},
     "admin_no_tenants": {

@@ -11,14 +11,13 @@ from booking_app.admin.deps import (
     AdminFormDep,
     OperatorDep,
 )
-from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from booking_app.deps import NowDep, SessionDep, StoreDep, WriteSessionDep
 from booking_app.templating import templates
 from connectors.store.operators import (
     SESSION_LIFETIME,
     authenticate,
     end_session,
     granted_tenants,
-    start_session,
 )
 
 router = APIRouter(prefix="/admin")
@@ -35,14 +34,24 @@ def login_form(request: Request) -> Response:
     return _login_page(request)
 
 
+def client_address(request: Request) -> str:
+    """The address login failures count against (behind a proxy, uvicorn's
+    ``--proxy-headers`` puts the real one here)."""
+    return request.client.host if request.client else ""
+
+
 @router.post("/login")
-def login(request: Request, form: AdminFormDep, session: WriteSessionDep, now: NowDep) -> Response:
-    result = authenticate(session, form.get("email", ""), form.get("password", ""), now)
-    if result.operator is None:
-        # One message for a wrong address and a wrong password: which one is not said.
-        error = "admin_login_locked" if result.locked else "admin_login_failed"
-        return _login_page(request, error, status_code=401)
-    token = start_session(session, result.operator, now)
+def login(request: Request, form: AdminFormDep, store: StoreDep, now: NowDep) -> Response:
+    # No write session here: authenticate checks the password between transactions
+    # of its own (argon2 takes ~0.2 s, which must not hold the store's write lock).
+    result = authenticate(
+        store, form.get("email", ""), form.get("password", ""), now, client_address(request)
+    )
+    token = result.token
+    if result.operator is None or token is None:
+        # One answer for an unknown address, a wrong password, a locked account and a
+        # throttled client: which one it was is not said.
+        return _login_page(request, "admin_login_failed", status_code=401)
     response = RedirectResponse("/admin/", status_code=303)
     response.set_cookie(
         COOKIE,

@@ -1168,3 +1168,21 @@ class AvailabilityVersion(Base):
     )
     topic: Mapped[str] = mapped_column(String(10), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+# -- login throttling per client address (migration 0011) ----------------------------
+
+
+class LoginThrottle(Base):
+    """Failed logins from one client address in the current window, per kind of login
+    (``operator``). In the store, not in a process's memory, so that a guesser spread
+    over several app processes is counted once. Per account, the ``operator`` row's
+    own ``failed_logins`` and ``locked_until`` count (see
+    :mod:`connectors.store.login_throttle`)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(default=0)

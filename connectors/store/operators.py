@@ -1,10 +1,18 @@
 """Operator accounts, their grants per tenant, and their login sessions.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
-recommended parameter set). A failed login counts against the account; after
-:data:`MAX_FAILURES` in a row it is locked for :data:`LOCK_TIME`, which stops password
-guessing without letting a stranger lock an account for long. The session cookie holds
-a random id; only its SHA-256 is stored, so a copy of the store logs nobody in.
+recommended parameter set). A failed login counts against the account; every
+:data:`MAX_FAILURES` in a row lock it for :data:`LOCK_TIME`, which stops password
+guessing without letting a stranger lock an account for long. Failures also count
+against the client's address (:mod:`connectors.store.login_throttle`).
+
+A check takes argon2 about 0.2 s, on purpose. :func:`authenticate` therefore never
+checks inside a transaction: it reads the account, checks with no transaction open,
+and records the outcome in a short write transaction (on SQLite one write lock serves
+the whole store; held during the check, every writer of every tenant would wait).
+
+The session cookie holds a random id; only its SHA-256 is stored, so a copy of the
+store logs nobody in.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.orm import Session
 
+from connectors.store import login_throttle
+from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import (
     OPERATOR_ROLES,
     Operator,
@@ -85,35 +95,96 @@ def grant(session: Session, operator: Operator, tenant_id: int, role: str) -> No
     session.flush()
 
 
+LOGIN_KIND = "operator"  # the operator logins' counters in login_throttle
+
+
 @dataclass(frozen=True)
 class LoginResult:
+    """``operator`` and a new session's cookie value when the login succeeded; else
+    why not, for the record only: a page must answer every refusal the same way, so
+    as not to tell which addresses have accounts or which are locked."""
+
     operator: Operator | None
-    locked: bool = False
+    token: str | None = None
+    locked: bool = False  # the account is locked (it may not exist: see _Account)
+    throttled: bool = False  # the client's address has failed too often
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime) -> LoginResult:
-    """The operator whose password this is, or why not. Counts failures (see module)."""
+@dataclass(frozen=True)
+class _Account:
+    """What a login needs of the account, read before the password check. An
+    unknown or disabled address gets the dummy hash, so it takes as long to refuse."""
+
+    operator_id: int | None
+    password_hash: str
+    locked: bool
+
+
+def authenticate(
+    engine: Engine, email: str, password: str, now: datetime, client: str = ""
+) -> LoginResult:
+    """Check a login (see the module): on success a new session is started."""
+    with session_scope(engine) as session:
+        if client and login_throttle.client_blocked(session, LOGIN_KIND, client, now):
+            return LoginResult(None, throttled=True)
+        account = _account(session, email, now)
+    # No transaction open from here: argon2 takes its time.
+    right = _verify(account.password_hash, password) and account.operator_id is not None
+    new_hash = None
+    if right and not account.locked and _hasher.check_needs_rehash(account.password_hash):
+        new_hash = _hasher.hash(password)
+    with write_session_scope(engine) as session:
+        if not right or account.locked:
+            return _record_failure(session, account, client, now)
+        assert account.operator_id is not None
+        operator = _record_success(session, account.operator_id, new_hash)
+        return LoginResult(operator, token=start_session(session, operator, now))
+
+
+def _account(session: Session, email: str, now: datetime) -> _Account:
     operator = session.scalars(
         select(Operator).where(Operator.email == normalise_email(email))
     ).one_or_none()
     if operator is None or operator.disabled:
-        _verify(_DUMMY_HASH, password)
+        return _Account(None, _DUMMY_HASH, locked=False)
+    locked = operator.locked_until is not None and operator.locked_until > now
+    # A locked account's password is not checked, but as long is spent on the dummy.
+    return _Account(operator.id, _DUMMY_HASH if locked else operator.password_hash, locked)
+
+
+def _record_failure(session: Session, account: _Account, client: str, now: datetime) -> LoginResult:
+    """Count the failure against the client and the account, each in one statement
+    (parallel guesses are all counted: no read-modify-write in Python)."""
+    if client:
+        login_throttle.count_client_failure(session, LOGIN_KIND, client, now)
+    if account.operator_id is None:
         return LoginResult(None)
-    if operator.locked_until is not None and operator.locked_until > now:
-        return LoginResult(None, locked=True)
-    if not _verify(operator.password_hash, password):
-        operator.failed_logins += 1
-        if operator.failed_logins >= MAX_FAILURES:
-            operator.locked_until = now + LOCK_TIME
-            operator.failed_logins = 0
-        return LoginResult(
-            None, locked=operator.locked_until is not None and operator.locked_until > now
+    failures = Operator.failed_logins + 1
+    locked_until = session.execute(
+        update(Operator)
+        .where(Operator.id == account.operator_id)
+        .values(
+            failed_logins=failures,
+            # Every MAX_FAILURES-th failure in a row (re)locks: the count keeps going,
+            # so none of a burst of parallel failures is lost to a reset.
+            locked_until=case(
+                (failures % MAX_FAILURES == 0, now + LOCK_TIME), else_=Operator.locked_until
+            ),
         )
+        .returning(Operator.locked_until)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return LoginResult(None, locked=locked_until is not None and locked_until > now)
+
+
+def _record_success(session: Session, operator_id: int, new_hash: str | None) -> Operator:
+    operator = session.get_one(Operator, operator_id)
     operator.failed_logins = 0
     operator.locked_until = None
-    if _hasher.check_needs_rehash(operator.password_hash):
-        operator.password_hash = _hasher.hash(password)
-    return LoginResult(operator)
+    if new_hash is not None:
+        operator.password_hash = new_hash
+    session.flush()
+    return operator
 
 
 def _verify(password_hash: str, password: str) -> bool:

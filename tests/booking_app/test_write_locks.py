@@ -37,6 +37,19 @@ def slow_next(standin, method: str, seconds: float = SLOW_S) -> None:
         bankid.post("/test/slow-next", json={"method": method, "seconds": seconds})
 
 
+def test_a_wrong_operator_password_is_checked_outside_the_write_lock(
+    booking_client, booking_store: Engine
+) -> None:
+    operator(booking_store, A, {tenant_id(booking_store): "operator"})
+    with watch_write_locks(app_engine(store_url(booking_store))) as locks:
+        started = time.perf_counter()
+        answer = log_in(booking_client, A, "fel-lösenord-999")
+        took = time.perf_counter() - started
+    assert answer.status_code == 401
+    assert took > 0.05, "argon2 did not run: the test proves nothing"
+    locks.assert_shorter_than()
+
+
 @pytest.fixture
 def bankid_client(booking_store: Engine, bankid_standin):
     return client_with_bankid(booking_store, bankid_standin, Clock())

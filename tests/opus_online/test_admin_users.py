@@ -70,9 +70,9 @@ def test_the_account_can_log_in_with_its_role_at_each_tenant(store: Engine) -> N
     assert result.returncode == 0, result.stderr
     assert "created it@klinik.se (analyst: norr, syd)" in result.stdout
     assert PASSWORD not in result.stdout + result.stderr
+    login = authenticate(store, "it@klinik.se", PASSWORD, datetime.now(UTC))
+    assert login.operator is not None
     with session_scope(store) as session:
-        login = authenticate(session, "it@klinik.se", PASSWORD, datetime.now(UTC))
-        assert login.operator is not None
         grants = session.execute(
             select(OperatorGrant.tenant_id, OperatorGrant.role).where(
                 OperatorGrant.operator_id == login.operator.id
@@ -114,5 +114,4 @@ def test_an_existing_account_is_not_replaced(store: Engine) -> None:
 
     assert again.returncode == 1
     assert "an account for it@klinik.se already exists" in again.stderr
-    with session_scope(store) as session:
-        assert authenticate(session, "it@klinik.se", PASSWORD, datetime.now(UTC)).operator
+    assert authenticate(store, "it@klinik.se", PASSWORD, datetime.now(UTC)).operator

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import Engine, select
 
 from connectors.store.db import session_scope
-from connectors.store.models import TenantSettings
-from connectors.store.operators import MAX_FAILURES
+from connectors.store.login_throttle import MAX_CLIENT_FAILURES
+from connectors.store.models import LoginThrottle, TenantSettings
+from connectors.store.operators import LOGIN_KIND, MAX_FAILURES
 from tests.booking_app.admin.admin_pages import (
     csrf_token,
     log_in,
@@ -45,23 +48,33 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(
     assert answer.status_code == 303
 
 
-def test_wrong_password_is_refused_and_repeated_failures_lock(
+def test_unknown_wrong_locked_and_throttled_get_one_and_the_same_answer(
     booking_client, booking_store: Engine
 ) -> None:
     own = tenant_id(booking_store)
     operator(booking_store, A, {own: "operator"})
-    answer = log_in(booking_client, A, "fel-lösenord-999")
-    assert answer.status_code == 401
-    assert "Fel e-postadress eller lösenord" in answer.text
-    assert "opus_operator" not in answer.headers.get("set-cookie", "")
+    wrong = log_in(booking_client, A, "fel-lösenord-999")
+    assert wrong.status_code == 401
+    assert "Fel e-postadress eller lösenord" in wrong.text
+    assert "opus_operator" not in wrong.headers.get("set-cookie", "")
     unknown = log_in(booking_client, "ingen@example.se")
-    assert unknown.status_code == 401 and "Fel e-postadress eller lösenord" in unknown.text
     for _ in range(MAX_FAILURES - 1):
         log_in(booking_client, A, "fel-lösenord-999")
-    # Locked now: even the right password is refused for a while.
+    # Locked now: even the right password is refused for a while, in the same words.
     locked = log_in(booking_client, A)
-    assert locked.status_code == 401
-    assert "låst" in locked.text
+    while not throttled_client(booking_store):
+        log_in(booking_client, f"gissning-{uuid.uuid4().hex[:6]}@example.se", "x")
+    throttled = log_in(booking_client, "ingen@example.se")
+    for answer in (unknown, locked, throttled):
+        assert answer.status_code == wrong.status_code
+        assert answer.text == wrong.text
+        assert answer.headers.get("set-cookie") == wrong.headers.get("set-cookie")
+
+
+def throttled_client(engine: Engine) -> bool:
+    with session_scope(engine) as session:
+        row = session.get(LoginThrottle, (LOGIN_KIND, "testclient"))
+        return row is not None and row.failures >= MAX_CLIENT_FAILURES
 
 
 def test_a_form_without_the_csrf_token_is_refused(booking_client, booking_store: Engine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,11 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.store import audit
 from connectors.store.db import session_scope
+from connectors.store.login_throttle import MAX_CLIENT_FAILURES
+from connectors.store.login_throttle import WINDOW as CLIENT_WINDOW
 from connectors.store.models import Operator, Tenant, TenantSettings
 from connectors.store.operators import (
     LOCK_TIME,
     MAX_FAILURES,
     SESSION_IDLE,
+    LoginResult,
     WeakPassword,
     authenticate,
     create_operator,
@@ -43,9 +48,11 @@ def test_passwords_are_argon2id_and_checked(store: Engine) -> None:
         assert operator.email == "anna@klinik.se"
         assert operator.password_hash.startswith("$argon2id$")
         assert PASSWORD not in operator.password_hash
-        assert authenticate(session, "ANNA@klinik.se", PASSWORD, NOW).operator is operator
-        assert authenticate(session, "anna@klinik.se", "fel-lösenord", NOW).operator is None
-        assert authenticate(session, "ingen@klinik.se", PASSWORD, NOW).operator is None
+    right = authenticate(store, "ANNA@klinik.se", PASSWORD, NOW)
+    assert right.operator is not None and right.operator.id == operator.id
+    assert right.token is not None
+    assert authenticate(store, "anna@klinik.se", "fel-lösenord", NOW).operator is None
+    assert authenticate(store, "ingen@klinik.se", PASSWORD, NOW).operator is None
     with pytest.raises(WeakPassword), session_scope(store) as session:
         create_operator(session, "kort@klinik.se", "kort")
 
@@ -53,12 +60,54 @@ def test_passwords_are_argon2id_and_checked(store: Engine) -> None:
 def test_repeated_failures_lock_the_account_for_a_while(store: Engine) -> None:
     with session_scope(store) as session:
         create_operator(session, "anna@klinik.se", PASSWORD)
-        for _ in range(MAX_FAILURES):
-            authenticate(session, "anna@klinik.se", "fel-lösenord", NOW)
-        locked = authenticate(session, "anna@klinik.se", PASSWORD, NOW)
-        assert locked.operator is None and locked.locked
-        later = NOW + LOCK_TIME + timedelta(seconds=1)
-        assert authenticate(session, "anna@klinik.se", PASSWORD, later).operator is not None
+    for _ in range(MAX_FAILURES):
+        authenticate(store, "anna@klinik.se", "fel-lösenord", NOW)
+    locked = authenticate(store, "anna@klinik.se", PASSWORD, NOW)
+    assert locked.operator is None and locked.locked
+    later = NOW + LOCK_TIME + timedelta(seconds=1)
+    assert authenticate(store, "anna@klinik.se", PASSWORD, later).operator is not None
+    with session_scope(store) as session:
+        account = session.scalars(select(Operator)).one()
+        assert account.failed_logins == 0 and account.locked_until is None
+
+
+def test_one_address_failing_too_often_is_refused_unchecked(store: Engine) -> None:
+    with session_scope(store) as session:
+        create_operator(session, "anna@klinik.se", PASSWORD)
+    for n in range(MAX_CLIENT_FAILURES):  # at many accounts: each locks only itself
+        authenticate(store, f"gissning{n}@klinik.se", "fel-lösenord", NOW, client="10.0.0.9")
+    refused = authenticate(store, "anna@klinik.se", PASSWORD, NOW, client="10.0.0.9")
+    assert refused.operator is None and refused.throttled
+    elsewhere = authenticate(store, "anna@klinik.se", PASSWORD, NOW, client="10.0.0.10")
+    assert elsewhere.operator is not None
+    later = NOW + CLIENT_WINDOW + timedelta(seconds=1)
+    assert authenticate(store, "anna@klinik.se", PASSWORD, later, client="10.0.0.9").operator
+
+
+def test_parallel_wrong_guesses_are_each_counted(postgres_store: Engine) -> None:
+    """Each failure is one UPDATE ... SET failed_logins = failed_logins + 1: guesses
+    that pass the check at the same moment (here on PostgreSQL, from threads with a
+    connection each) are all counted, none lost to a read-modify-write."""
+    with session_scope(postgres_store) as session:
+        create_operator(session, "anna@klinik.se", PASSWORD)
+    guesses = 12
+    start = threading.Barrier(guesses)
+
+    def guess(n: int) -> LoginResult:
+        start.wait()
+        return authenticate(postgres_store, "anna@klinik.se", f"fel-{n}", NOW, client=f"10.0.1.{n}")
+
+    with ThreadPoolExecutor(guesses) as pool:
+        results = list(pool.map(guess, range(guesses)))
+    assert all(result.operator is None for result in results)
+    with session_scope(postgres_store) as session:
+        account = session.scalars(select(Operator)).one()
+        # Every guess was checked (the account was not locked when each read it) and
+        # counted; the fifth and the tenth locked it.
+        checked = sum(1 for result in results if not result.throttled)
+        assert checked == guesses
+        assert account.failed_logins == guesses
+        assert account.locked_until == NOW + LOCK_TIME
 
 
 def test_sessions_lapse_when_idle_and_end_at_logout(store: Engine) -> None:
