@@ -8,7 +8,7 @@ slow work happens outside:
 
     with watch_write_locks(app_engine) as locks:
         client.post(...)
-    locks.assert_shorter_than(0.05)
+    locks.assert_shorter_than()
 
 A transaction holds the lock from its BEGIN IMMEDIATE (SQLite, the app's write
 sessions) or else from its first writing statement (plain BEGIN on SQLite; row locks on
@@ -27,7 +27,10 @@ from sqlalchemy import Engine, event
 
 from connectors.store.db import engine_for
 
-LIMIT_S = 0.05
+LIMIT_S = 0.1
+"""A short write takes a few ms here (2-11 ms measured); 50 ms was passed under a
+loaded machine (a parallel run, a browser test) by nothing but scheduling, so the
+limit has room. What it catches is far longer: argon2 ~0.2 s, the stand-ins' 0.5 s."""
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _KEY = "write_lock_since"  # in Connection.info while a transaction holds the lock
 

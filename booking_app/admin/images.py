@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 from python_multipart.exceptions import MultipartParseError
@@ -45,6 +46,11 @@ class Upload:
     fields: dict[str, str]
     image: bytes | None  # None: no file chosen
     error: str | None = None  # the body was too large: nothing else was read
+    # The image re-encoded (content, type), or why it was refused. Done while reading,
+    # before the route's write transaction: decoding and re-encoding 2 MiB of pixels
+    # takes far too long to hold the store's write lock for.
+    cleaned: tuple[bytes, str] | None = None
+    refused: str | None = None
 
 
 async def read_upload(request: Request) -> Upload:
@@ -71,7 +77,13 @@ async def read_upload(request: Request) -> Upload:
     csrf.check(request, fields.get(csrf.FIELD))
     upload = form.get("image")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
-    return Upload(fields, data or None)
+    if not data:
+        return Upload(fields, None)
+    try:
+        cleaned = await run_in_threadpool(clean_image, data)  # CPU: not on the event loop
+    except ImageRefused as refused:
+        return Upload(fields, data, refused=refused.key)
+    return Upload(fields, data, cleaned=cleaned)
 
 
 def clean_image(data: bytes) -> tuple[bytes, str]:
@@ -114,9 +126,12 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
 UploadDep = Annotated[Upload, Depends(read_upload)]
 
 
-def store_image(session: Session, tenant_id: int, data: bytes) -> Image:
-    """A new image row of the tenant from an upload (raises :class:`ImageRefused`)."""
-    content, content_type = clean_image(data)
+def store_image(session: Session, tenant_id: int, upload: Upload) -> Image:
+    """A new image row of the tenant from an upload's cleaned image (raises
+    :class:`ImageRefused` for an upload that was refused, or has none)."""
+    if upload.cleaned is None:
+        raise ImageRefused(upload.refused or "admin_image_missing")
+    content, content_type = upload.cleaned
     image = Image(
         tenant_id=tenant_id,
         content_type=content_type,

@@ -98,7 +98,7 @@ def save_practitioner(
     old_image = practitioner.image_id
     if upload.image is not None:
         try:
-            values["image_id"] = store_image(session, grant.tenant.id, upload.image).id
+            values["image_id"] = store_image(session, grant.tenant.id, upload).id
         except ImageRefused as refused:
             return _page(request, grant, session, [refused.key], {practitioner.id: text})
     audit.apply_changes(
@@ -143,7 +143,7 @@ def save_logo(
     settings = tabs.tenant_settings(session, grant)
     if error is None:
         try:
-            image = store_image(session, grant.tenant.id, upload.image or b"")
+            image = store_image(session, grant.tenant.id, upload)
         except ImageRefused as refused:
             error = refused.key
     if error is not None:
