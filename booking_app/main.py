@@ -35,6 +35,7 @@ from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.lifespan import at_shutdown, at_startup
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
+from connectors.privacy import install_log_scrubbing
 from connectors.store.types import utcnow
 from dashboards import install as install_dashboards
 from opus_online.config import Settings, get_settings
@@ -47,6 +48,7 @@ def create_app(
 ) -> FastAPI:
     """A booking app over ``settings``' store (the environment's settings by default).
     ``clock`` gives "now" in UTC; tests pass a fixed one."""
+    install_log_scrubbing()  # the app's, the libraries' and the server's log records
     app = FastAPI(
         title="Opus Online",
         # No Swagger/ReDoc: they load scripts from a CDN, and patients need no API docs.

@@ -3,10 +3,12 @@
 The outbox needs one distinction only: try again later (:class:`Transient`: down,
 slow, busy, a temporary refusal) or never (:class:`Permanent`: this address or
 number will not work). The reason is what operators read, so it is short, says who
-refused, and never holds the message's text.
+refused, and never holds the message's text nor the address or number.
 """
 
 from __future__ import annotations
+
+from connectors.privacy import scrub
 
 
 class DeliveryError(Exception):
@@ -15,6 +17,8 @@ class DeliveryError(Exception):
     permanent = False
 
     def __init__(self, reason: str) -> None:
+        # Servers echo what they were sent ("550 <anna@example.se>: no such user").
+        reason = scrub(reason)
         super().__init__(reason)
         self.reason = reason[:500]
 

@@ -125,7 +125,7 @@ class SmsGatewayStandIn:
         if not valid_sender(sender):
             return 400, "Invalid from"
         if not valid_number(to) or to in self.refused_numbers:
-            return 400, "Invalid to number"
+            return 400, f"Invalid to number: {to}"  # as real gateways do: the number echoed
         if not text:
             return 400, "Missing message"
         length = sms_length(text)

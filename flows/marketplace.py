@@ -37,7 +37,7 @@ from connectors.marketplace.client import (
     resolve_token,
 )
 from connectors.marketplace.resources import Built, build, conditional_url
-from connectors.privacy import mask_personal_numbers
+from connectors.privacy import scrub
 from connectors.store import marketplace as store
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import MarketplaceAccount, MarketplaceResource, Tenant, TenantSettings
@@ -118,7 +118,10 @@ def sync_marketplace(
 
 def _finish(engine, tenant_id, report: Report, clock, error: str | None) -> Report:
     if error is not None:
-        report.failures.append(mask_personal_numbers(error))
+        report.failures.append(error)
+    # The marketplace's words, the driver's, ours: whatever they quote stays out of the
+    # report (the artifact) and the account's row.
+    report.failures = [scrub(failure) for failure in report.failures]
     with write_session_scope(engine) as session:
         store.record_run(session, tenant_id, clock(), "; ".join(report.failures)[:2000] or None)
     return report
@@ -219,7 +222,7 @@ def _publish(engine, client, tenant_id: int, publishing: bool, settings, report,
             out = store.published(session, tenant_id)
         built = build(offer) if offer is not None else []
     except ValidationError as exc:  # ours to fix: send nothing rather than half
-        detail = mask_personal_numbers(str(exc))[:300]
+        detail = scrub(str(exc))[:300]
         report.failures.append(f"a resource is not valid FHIR: {detail}")
         return
     by_key: dict = {b.key: b for b in built}
@@ -289,7 +292,7 @@ def sync_boka_vard(subdomain: str | None = None, store_url: str | None = None) -
     url = store_url or get_settings().resolved_store_url
     subdomains = [subdomain] if subdomain else tenants_to_sync(engine_for(url))
     reports = [sync_tenant_task(url, name) for name in subdomains]
-    create_markdown_artifact(markdown=artifact_markdown(reports), key="sync-boka-vard")
+    create_markdown_artifact(markdown=scrub(artifact_markdown(reports)), key="sync-boka-vard")
     failed = [r.tenant for r in reports if r.failures]
     if failed:
         raise RuntimeError(f"Boka vård sync had failures for {', '.join(failed)}")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from connectors.delivery import DeliveryError, Permanent
 from connectors.mail import Mailer, SmtpMailer
 from connectors.notifications.compose import Outgoing, email_message, sms_text
+from connectors.privacy import scrub
 from connectors.sms import ElksGateway, Sms, SmsGateway, valid_sender
 from connectors.store import outbox
 from connectors.store.bookings import CODE_LIFETIME
@@ -238,7 +239,8 @@ def failed_rows(engine: Engine, since: datetime) -> list[dict[str, object]]:
             "channel": r.channel,
             "kind": r.kind,
             "tries": r.attempts,
-            "reason": r.last_error,
+            # Scrubbed again: rows kept before the store scrubbed them may hold addresses.
+            "reason": scrub(r.last_error or ""),
         }
         for r in rows
     ]

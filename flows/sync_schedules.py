@@ -11,6 +11,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
+from connectors.privacy import scrub
 from connectors.store import schedules as store
 from connectors.store.db import engine_for, session_scope
 from connectors.store.schedules import DatabasePlan, TenantPlan
@@ -168,5 +169,5 @@ def _record_failure(store_url: str, database: DatabasePlan, started, exc: Except
             started_at=started,
             status="failed",
             mode="-",
-            message=str(exc)[:2000],
+            message=scrub(str(exc))[:2000],
         )

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from connectors.opus.connection import OpusConnectionError, OpusSource, connect, redact
 from connectors.opus.writer import OpusWriter, Outcome
+from connectors.privacy import scrub
 from connectors.store import write_back as store
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from opus_online.config import get_settings
@@ -130,6 +131,7 @@ def _apply(writer: OpusWriter, change: store.Change) -> Outcome:
 
 
 def _failed(engine: Engine, booking_ids: list[int], error: str, now, report: Report) -> None:
+    error = scrub(error)  # kept in the store and shown in the artifact
     with write_session_scope(engine) as session:
         store.record_failure(session, booking_ids, error, now)
     report.outcomes["failed"] += len(booking_ids)
@@ -156,7 +158,7 @@ def write_back(store_url: str | None = None) -> Report:
     url = store_url or get_settings().resolved_store_url
     report = write_to_opus(url)
     if report.handled or report.busy:
-        create_markdown_artifact(markdown=artifact_markdown(report), key="write-back")
+        create_markdown_artifact(markdown=scrub(artifact_markdown(report)), key="write-back")
     return report
 
 

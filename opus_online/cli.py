@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 
+from connectors.privacy import install_log_scrubbing
 from opus_online.config import get_settings
 
 
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     args = parser.parse_args(argv)
+    install_log_scrubbing()  # before any command logs (the flows' processes do it too)
 
     if args.command == "demo":
         from demo.run import run_demo

@@ -10,8 +10,8 @@ record:
 - the path segment after ``/patients/`` and ``/guardians/``;
 - the value of every query parameter whose name speaks of a person
   (``personal``, ``ssn``, ``requestedBy``);
-- anything else that looks like a personal number (10 or 12 digits, with or
-  without ``-``/``+``), wherever it is in the line.
+- anything else that looks like a personal number, an e-mail address or a phone
+  number (:func:`connectors.privacy.scrub`), wherever it is in the line.
 
 The app itself logs no paths. A proxy in front keeps its own access log: it needs the
 same treatment there (or no query strings and paths of ``/patients/``).
@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
-from connectors.privacy import MASK, mask_personal_numbers
+from connectors.privacy import MASK, scrub
 
 ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
 
@@ -47,7 +47,7 @@ def mask(text: str) -> str:
     """``text`` (a request line, a path with its query) without personal numbers."""
     text = _PERSON_SEGMENT.sub(lambda m: m.group(1) + MASK, text)
     text = _QUERY.sub(_mask_query, text)
-    return mask_personal_numbers(text)
+    return scrub(text)
 
 
 def _masked(value: object) -> object:

@@ -23,7 +23,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from connectors.marketplace.resources import ACCOUNT_SYSTEM, validated
-from connectors.privacy import mask_personal_numbers
+from connectors.privacy import scrub
 from connectors.secret_refs import UnresolvedSecret, resolve_secret
 
 FHIR_JSON = "application/fhir+json"
@@ -256,7 +256,7 @@ def _outcome(response: httpx.Response) -> str:
         )
     except (ValueError, AttributeError):
         text = response.text
-    return mask_personal_numbers(text.strip()[:300]) or "(no details)"
+    return scrub(text.strip()[:300]) or "(no details)"
 
 
 def _path(path: str) -> str:
@@ -266,4 +266,4 @@ def _path(path: str) -> str:
 
 def _first(exc: ValidationError) -> str:
     errors = exc.errors()
-    return mask_personal_numbers(str(errors[0].get("msg", ""))) if errors else "invalid"
+    return scrub(str(errors[0].get("msg", ""))) if errors else "invalid"

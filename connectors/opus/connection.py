@@ -8,7 +8,7 @@ because the string holds a password:
 * ``sqlite:///PATH``      the embedded demo's SQLite file (no secret in it).
 
 Every message that leaves this module names the database by its operator-given name
-and its server, with passwords masked.
+and its server, with passwords and personal data masked.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.opus.schema import Dialect
+from connectors.privacy import scrub
 from connectors.secret_refs import KINDS, UnresolvedSecret, resolve_secret
 
 _SECRET_KEYS = r"(?:PWD|PASSWORD|PASS|ACCESSTOKEN|ACCESS_TOKEN|AUTHENTICATION_TOKEN)"
@@ -42,9 +43,10 @@ class OpusSchemaError(RuntimeError):
 
 
 def redact(text: str) -> str:
-    """Mask passwords and tokens in a connection string or in a driver's message."""
+    """Mask passwords and tokens in a connection string or in a driver's message, and
+    the personal data a driver quotes from the failed statement's values."""
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + "***", text)
-    return _URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return scrub(_URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), text))
 
 
 @dataclass(frozen=True)

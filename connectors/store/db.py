@@ -19,6 +19,9 @@ _IMMEDIATE = "sqlite_begin_immediate"
 # dependencies on. With fewer, 40 requests can each hold a thread while waiting for a
 # connection that only a thread could give back, and the app stalls.
 _POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+# A statement's error and its log line leave out the values bound to it: they are
+# patients' personal numbers, names, addresses and phone numbers.
+_ENGINE = {**_POOL, "hide_parameters": True}
 
 
 def make_engine(url: str) -> Engine:
@@ -31,13 +34,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **_POOL)
+        engine = create_engine(url, connect_args={"timeout": 30}, **_ENGINE)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
         # transaction starts when SQLAlchemy says so (needed for BEGIN IMMEDIATE).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **_POOL)
+    return create_engine(url, pool_pre_ping=True, **_ENGINE)
 
 
 def _sqlite_begin(conn) -> None:

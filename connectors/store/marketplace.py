@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from connectors.privacy import scrub
 from connectors.store.availability import bookable_times, practitioners_at, rules_for
 from connectors.store.bookings import BookingError, Request, confirm, hold
 from connectors.store.models import (
@@ -136,7 +137,7 @@ def record_check(session: Session, tenant_id: int, state: str, now: datetime) ->
 
 def record_run(session: Session, tenant_id: int, now: datetime, error: str | None) -> None:
     account = session.get_one(MarketplaceAccount, tenant_id)
-    account.last_error = error
+    account.last_error = None if error is None else scrub(error)[:2000]
     if error is None:
         account.last_success_at = now
     session.flush()

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from connectors.notifications.compose import TEMPLATED_KINDS, Outgoing
 from connectors.notifications.defaults import Text
 from connectors.notifications.fields import Appointment, address_line
+from connectors.privacy import scrub
 from connectors.store.models import (
     Booking,
     Clinic,
@@ -174,7 +175,7 @@ def mark_failed(
         )
         .values(
             status=status,
-            last_error=reason[:2000],
+            last_error=scrub(reason)[:2000],
             next_attempt_at=now if final else now + backoff(attempt, retry_delay),
             **({"payload": _without_code()} if final else {}),
         )

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
+from connectors.privacy import scrub
 from connectors.store import bulk
 from connectors.store.models import (
     Clinic,
@@ -520,6 +521,8 @@ def save_state(
 
 
 def record_run(session: Session, plan: DatabasePlan, **fields) -> SyncRun:
+    if fields.get("message"):  # a failure's words: the driver's, maybe quoting a patient
+        fields["message"] = scrub(fields["message"])[:2000]
     run = SyncRun(
         tenant_id=plan.tenant_id, opus_database_id=plan.id, finished_at=utcnow(), **fields
     )

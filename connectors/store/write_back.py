@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from connectors.opus.appointment_text import appointment_text
 from connectors.opus.writer import Appointment, Outcome, Patient
+from connectors.privacy import scrub
 from connectors.store.bookings import queue_messages
 from connectors.store.db import write_session_scope
 from connectors.store.models import (
@@ -233,7 +234,7 @@ def record_failure(session: Session, booking_ids: list[int], error: str, now: da
     where operators see it. Never given up: the booking waits in the store."""
     for booking in session.scalars(select(Booking).where(Booking.id.in_(booking_ids))):
         booking.write_back_attempts += 1
-        booking.write_back_error = error[:2000]
+        booking.write_back_error = scrub(error)[:2000]
         booking.write_back_next_at = now + backoff(booking.write_back_attempts)
     session.flush()
 

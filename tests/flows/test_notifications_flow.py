@@ -38,7 +38,10 @@ def test_the_flow_sends_and_leaves_the_failures_as_an_artifact(
     from flows.notifications import Delivered, send_notifications
 
     catcher, gateway = stand_ins
-    catcher.refuse["nobody@example.se"] = "550 5.1.1 No such user"
+    # The server's reply echoes the address (and, a chatty one, more of the patient).
+    catcher.refuse["nobody@example.se"] = (
+        "550 5.1.1 <nobody@example.se>: No such user (19121212-1212, 070-123 45 67)"
+    )
     sync_tenant(sqlite_store, demo_sqlite_tenant)
     *ids, slots = free_slots(sqlite_store)
     first, second = apart(slots, 2)
@@ -58,8 +61,9 @@ def test_the_flow_sends_and_leaves_the_failures_as_an_artifact(
             )
         )
     assert artifact.type == "table"
-    assert "550 5.1.1 No such user" in artifact.data
-    assert "nobody@example.se" not in artifact.data  # reasons, not addresses
+    assert "550 5.1.1 <***>: No such user" in artifact.data
+    for planted in ("nobody@example.se", "19121212-1212", "070-123 45 67"):
+        assert planted not in artifact.data  # reasons, not addresses
 
 
 def test_the_worker_sends_a_bookings_messages_without_waiting_for_a_schedule(
