@@ -106,7 +106,7 @@ def test_publish_sends_every_resource_once_and_each_is_valid_fhir(
 def test_a_time_booked_on_the_site_is_withdrawn_next_run(store, tenant, marketplace, waits):
     run(store, tenant, marketplace, waits)
     before = held(marketplace, tenant)["Slot"]
-    tenant_id, clinic_id, treatment_id, slots = free_slots(store, days=3)
+    tenant_id, clinic_id, treatment_id, slots = free_slots(store, days=7)
     booked = book(store, slots[0], (tenant_id, clinic_id, treatment_id))
 
     report = run(store, tenant, marketplace, waits)
