@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from connectors.store.db import make_engine, migrate, session_scope
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
-from tests import clock
+from tests import clock, scheduling
 from tests.helpers import ODBC_ENV, odbc_connection_string
 
 POSTGRES_URL = os.environ.get(
@@ -47,6 +47,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 CLOCK_LINE = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> scheduling.FileOrPrefectScheduling:
+    return scheduling.FileOrPrefectScheduling(config, log)
 
 
 def missing_service(reason: str) -> None:
