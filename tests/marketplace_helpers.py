@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
 from connectors.marketplace.client import MarketplaceClient, RetryPolicy
+from connectors.store.availability import is_public_holiday
 from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import MarketplaceAccount, TenantSettings
 from demo.fhir_marketplace import FhirMarketplace
@@ -23,6 +24,18 @@ PATIENT = {
 }
 
 
+def horizon_days(working_days: int = 2) -> int:
+    """The fewest days ahead that hold ``working_days`` days with free times, whatever
+    day the test runs on: three days do from a Wednesday, none from nyårsafton. (Every
+    day more publishes a day's slots more, each a validated FHIR resource.)"""
+    today = date.today()
+    day, found = today, 0
+    while found < working_days:
+        day += timedelta(days=1)
+        found += day.weekday() < 5 and not is_public_holiday(day)
+    return (day - today).days + 1
+
+
 def settings_for(marketplace: FhirMarketplace, **overrides) -> Settings:
     values = {
         "marketplace_url": marketplace.fhir_url,
@@ -32,9 +45,7 @@ def settings_for(marketplace: FhirMarketplace, **overrides) -> Settings:
         "marketplace_timeout_s": 30.0,
         "marketplace_retries": 2,
         "marketplace_retry_delay_s": 0.0,
-        # A week: every week has working days, whatever day the test runs on (from
-        # julafton or skärtorsdag, three days hold none).
-        "marketplace_horizon_days": 7,
+        "marketplace_horizon_days": horizon_days(),
         "marketplace_bundle_size": 100,
     } | overrides
     return Settings(**values)
