@@ -13,10 +13,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, text, update
 from sqlalchemy.engine import make_url
 
 from connectors.store.db import make_engine, migrate, session_scope
+from connectors.store.models import OpusDatabase
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
 from tests import clock, scheduling
@@ -167,16 +168,16 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def copy_sqlite(template: Path, path: Path) -> Path:
+    # SQLite's backup, not a file copy: the template's last writes may be in its WAL.
+    with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
+    return path
+
+
 @pytest.fixture
 def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Engine:
-    path = tmp_path / "store.db"
-    # SQLite's backup, not a file copy: the template's last writes may be in its WAL.
-    with (
-        closing(sqlite3.connect(migrated_sqlite)) as source,
-        closing(sqlite3.connect(path)) as copy,
-    ):
-        source.backup(copy)
-    return make_engine(f"sqlite:///{path}")
+    return make_engine(f"sqlite:///{copy_sqlite(migrated_sqlite, tmp_path / 'store.db')}")
 
 
 @pytest.fixture(scope="session")
@@ -197,10 +198,14 @@ def postgres_store(
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest) -> Engine:
+def store_kind(request: pytest.FixtureRequest) -> str:
     """Each store test runs on both stores."""
-    fixture = "sqlite_store" if request.param == "sqlite" else "postgres_store"
-    return request.getfixturevalue(fixture)
+    return request.param
+
+
+@pytest.fixture
+def store(store_kind: str, request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(f"{store_kind.replace('postgresql', 'postgres')}_store")
 
 
 @pytest.fixture
@@ -214,6 +219,78 @@ def demo_sqlite_tenant(sqlite_store: Engine, demo: DemoOpus, opus_sqlite: Path) 
     """The demo tenant in a SQLite store only (for tests that need one store)."""
     with session_scope(sqlite_store) as session:
         return seed_demo_tenant(session, demo, opus_sqlite).subdomain
+
+
+# -- the demo tenant seeded and synced: once per session and store, copied per test -----
+# Seeding and a real sync cost about half a second a test (more on PostgreSQL); a copy
+# costs milliseconds. The copy's Opus database is the test's own ``opus_sqlite``, written
+# from the same demo data (generated from the same seed and day), so a test that writes
+# back or syncs again finds Opus as the template's sync left it.
+
+
+def _seed_and_sync(url: str, folder: Path) -> None:
+    from tests.helpers import sync_tenant
+
+    demo = generate(DemoSpec(start=date.today() + timedelta(days=1), days=21))
+    opus = folder / "opus.db"
+    if not opus.exists():
+        with closing(sqlite3.connect(opus)) as connection:
+            write(demo, connection, "sqlite")
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        subdomain = seed_demo_tenant(session, demo, opus).subdomain
+    sync_tenant(engine, subdomain)
+    engine.dispose()  # (a PostgreSQL template must have no connections)
+
+
+@pytest.fixture(scope="session")
+def synced_sqlite_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
+    folder = tmp_path_factory.mktemp("synced")
+    path = copy_sqlite(migrated_sqlite, folder / "store.db")
+    _seed_and_sync(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def synced_postgres_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_database: Callable[..., str],
+    migrated_postgres: str,
+) -> str:
+    url = postgres_database("synced", template=migrated_postgres)
+    _seed_and_sync(url, tmp_path_factory.mktemp("synced"))
+    return make_url(url).database
+
+
+def _own_opus(engine: Engine, opus_sqlite: Path) -> Engine:
+    """Point the copied tenant at this test's own copy of the demo's Opus database."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(OpusDatabase).values(connection_ref=f"sqlite:///{opus_sqlite.resolve()}")
+        )
+    return engine
+
+
+@pytest.fixture
+def synced_sqlite_store(tmp_path: Path, synced_sqlite_template: Path, opus_sqlite: Path) -> Engine:
+    """The demo tenant seeded and synced once, in a SQLite store (a private copy)."""
+    path = copy_sqlite(synced_sqlite_template, tmp_path / "store.db")
+    return _own_opus(make_engine(f"sqlite:///{path}"), opus_sqlite)
+
+
+@pytest.fixture
+def synced_postgres_store(
+    postgres_database: Callable[..., str], synced_postgres_template: str, opus_sqlite: Path
+) -> Iterator[Engine]:
+    engine = make_engine(postgres_database("store", template=synced_postgres_template))
+    yield _own_opus(engine, opus_sqlite)
+    engine.dispose()
+
+
+@pytest.fixture
+def synced(store_kind: str, request: pytest.FixtureRequest) -> Engine:
+    """The demo tenant seeded and synced, on SQLite and on PostgreSQL in turn."""
+    return request.getfixturevalue(f"synced_{store_kind.replace('postgresql', 'postgres')}_store")
 
 
 # -- Prefect -----------------------------------------------------------------------------

@@ -11,20 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from connectors.store.db import make_engine, session_scope
+from connectors.store.db import make_engine
 from demo.opus_data import DemoOpus, DemoSpec, generate
-from demo.store_seed import DEMO_SUBDOMAIN, seed_demo_tenant
 from tests.booking_app.booking_pages import client_for
-from tests.helpers import sync_tenant, synced_demo_store
+from tests.helpers import synced_demo_store
 
 
 @pytest.fixture
-def synced_store(sqlite_store: Engine, demo: DemoOpus, opus_sqlite: Path) -> Engine:
+def synced_store(synced_sqlite_store: Engine) -> Engine:
     """The SQLite store with the demo tenant seeded and synced once."""
-    with session_scope(sqlite_store) as session:
-        seed_demo_tenant(session, demo, opus_sqlite)
-    sync_tenant(sqlite_store, DEMO_SUBDOMAIN)
-    return sqlite_store
+    return synced_sqlite_store
 
 
 @pytest.fixture

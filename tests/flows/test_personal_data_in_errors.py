@@ -22,7 +22,6 @@ from flows.notifications import Delivered, deliver_due, failed_rows
 from flows.write_back import artifact_markdown, write_back_due
 from opus_online.config import Settings
 from tests.flows.write_back_helpers import book, free_slots
-from tests.helpers import sync_tenant
 
 PERSONAL_NUMBER = "191212121212"
 EMAIL = "tolvan.tolvansson@example.se"
@@ -35,12 +34,6 @@ def assert_nowhere(*texts: str | None) -> None:
     for text in texts:
         for planted in PLANTED:
             assert planted not in (text or ""), f"{planted!r} in {text!r}"
-
-
-@pytest.fixture
-def synced(store: Engine, demo_tenant: str) -> Engine:
-    sync_tenant(store, demo_tenant)
-    return store
 
 
 def book_tolvan(engine: Engine) -> Booking:

@@ -17,6 +17,7 @@ from connectors.opus.writer import Outcome
 from connectors.store import write_back as store
 from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import Booking, OutboxMessage, Practitioner, TenantSettings
+from demo.store_seed import DEMO_SUBDOMAIN
 from flows.write_back import LEASE, write_back_due
 from tests.flows.write_back_helpers import (
     PERSONAL_NUMBER,
@@ -31,12 +32,6 @@ from tests.flows.write_back_helpers import (
 from tests.helpers import apart, sync_tenant
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-@pytest.fixture
-def synced(store, demo_tenant):
-    sync_tenant(store, demo_tenant)
-    return store
 
 
 @pytest.fixture
@@ -214,14 +209,14 @@ def test_a_cancellation_cancels_the_appointment_and_gives_the_free_time_back(syn
     assert (cancelled.status, cancelled.written_seq, cancelled.change_seq) == ("cancelled", 2, 2)
 
 
-def test_the_freed_time_is_bookable_again_after_the_next_sync(synced, opus, demo_tenant):
+def test_the_freed_time_is_bookable_again_after_the_next_sync(synced, opus):
     slots, ids = slots_and_ids(synced)
     booking = book(synced, slots[0], ids)
     write_back_due(synced)
-    sync_tenant(synced, demo_tenant)
+    sync_tenant(synced, DEMO_SUBDOMAIN)
     cancel(synced, booking)
     write_back_due(synced)
-    sync_tenant(synced, demo_tenant)
+    sync_tenant(synced, DEMO_SUBDOMAIN)
     _, _, _, after = free_slots(synced)
     assert (slots[0].starts_at, slots[0].practitioner_id) in {
         (s.starts_at, s.practitioner_id) for s in after

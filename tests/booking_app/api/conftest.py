@@ -8,14 +8,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.booking_app.api.api_client import api_client
-from tests.helpers import sync_tenant
-
-
-@pytest.fixture
-def synced(store: Engine, demo_tenant: str) -> Engine:
-    """The demo tenant synced, on SQLite and on PostgreSQL in turn."""
-    sync_tenant(store, demo_tenant)
-    return store
 
 
 @pytest.fixture

@@ -19,15 +19,9 @@ from connectors.store.models import (
     TenantSettings,
     Treatment,
 )
-from tests.helpers import first_slots, request_for, sync_tenant
+from tests.helpers import first_slots, request_for
 
 SECRET = b"test secret"
-
-
-@pytest.fixture
-def synced(store, demo_tenant):
-    sync_tenant(store, demo_tenant)
-    return store
 
 
 def now() -> datetime:

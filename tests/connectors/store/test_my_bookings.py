@@ -23,16 +23,10 @@ from connectors.store.models import (
 )
 from connectors.store.my_bookings import Refused
 from demo.store_seed import seed_demo_tenant
-from tests.helpers import first_slots, request_for, sync_tenant
+from tests.helpers import first_slots, request_for
 
 PATIENT = "191212121212"
 OTHER_PATIENT = "198112189876"
-
-
-@pytest.fixture
-def synced(store, demo_tenant):
-    sync_tenant(store, demo_tenant)
-    return store
 
 
 def now() -> datetime:
