@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from booking_app.deps import NowDep, SessionDep, SettingsDep, WriteSessionDep
 from booking_app.forms import read_form
+from connectors.store.db import engine_for
 from connectors.store.models import Operator, Tenant
-from connectors.store.operators import operator_for_token, role_at
+from connectors.store.operators import keep_alive, live_session, operator_for_token, role_at
 
 COOKIE = "opus_operator"
 COOKIE_PATH = "/admin"
@@ -29,20 +30,26 @@ class NotLoggedIn(Exception):
     """No live operator session: the handler sends the browser to the login page."""
 
 
-def _operator(request: Request, session: Session, now) -> Operator:
-    operator = operator_for_token(session, request.cookies.get(COOKIE), now)
+def _logged_in(request: Request, operator: Operator | None) -> Operator:
     if operator is None:
         raise NotLoggedIn()
     request.state.operator = operator
     return operator
 
 
-def get_operator(request: Request, session: SessionDep, now: NowDep) -> Operator:
-    return _operator(request, session, now)
+def get_operator(
+    request: Request, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> Operator:
+    live = live_session(session, request.cookies.get(COOKIE), now)
+    if live is None:
+        return _logged_in(request, None)
+    row, operator = live
+    keep_alive(engine_for(settings.resolved_store_url), row, now)
+    return _logged_in(request, operator)
 
 
 def get_writing_operator(request: Request, session: WriteSessionDep, now: NowDep) -> Operator:
-    return _operator(request, session, now)
+    return _logged_in(request, operator_for_token(session, request.cookies.get(COOKIE), now))
 
 
 OperatorDep = Annotated[Operator, Depends(get_operator)]

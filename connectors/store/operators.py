@@ -41,6 +41,9 @@ MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
 SESSION_IDLE = timedelta(hours=2)
 SESSION_LIFETIME = timedelta(hours=12)
+KEEP_ALIVE_EVERY = timedelta(minutes=1)
+"""How stale a session's last use may be before a use writes it again: a page that only
+reads should not write on every view."""
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
@@ -214,8 +217,10 @@ def start_session(session: Session, operator: Operator, now: datetime) -> str:
     return token
 
 
-def operator_for_token(session: Session, token: str | None, now: datetime) -> Operator | None:
-    """The operator of a live session, which this use keeps alive; ``None`` otherwise."""
+def live_session(
+    session: Session, token: str | None, now: datetime
+) -> tuple[OperatorSession, Operator] | None:
+    """The live session of ``token`` and its operator, if any; changes nothing."""
     if not token or len(token) > 100:
         return None
     row = session.scalars(
@@ -231,8 +236,34 @@ def operator_for_token(session: Session, token: str | None, now: datetime) -> Op
     operator = session.get(Operator, row.operator_id)
     if operator is None or operator.disabled:
         return None
-    row.last_seen_at = now
+    return row, operator
+
+
+def operator_for_token(session: Session, token: str | None, now: datetime) -> Operator | None:
+    """The operator of a live session, which this use keeps alive (in ``session``, which
+    must be one that writes); ``None`` otherwise."""
+    live = live_session(session, token, now)
+    if live is None:
+        return None
+    row, operator = live
+    if row.last_seen_at + KEEP_ALIVE_EVERY <= now:
+        row.last_seen_at = now
     return operator
+
+
+def keep_alive(engine: Engine, row: OperatorSession, now: datetime) -> None:
+    """Record a use of the session ``row`` (read elsewhere) in a short write of its own,
+    when its last use is over a minute old. For pages that only read: their transaction
+    must not write, since SQLite refuses to turn a reading transaction into a writing
+    one while another writer is busy (the page failed with "database is locked")."""
+    if row.last_seen_at + KEEP_ALIVE_EVERY > now:
+        return
+    with write_session_scope(engine) as session:
+        session.execute(
+            update(OperatorSession)
+            .where(OperatorSession.id == row.id, OperatorSession.last_seen_at < now)
+            .values(last_seen_at=now)
+        )
 
 
 def end_session(session: Session, token: str | None, now: datetime) -> None:

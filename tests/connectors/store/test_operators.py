@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from connectors.store import audit
-from connectors.store.db import session_scope
+from connectors.store.db import session_scope, write_session_scope
 from connectors.store.login_throttle import MAX_CLIENT_FAILURES
 from connectors.store.login_throttle import WINDOW as CLIENT_WINDOW
 from connectors.store.models import Operator, Tenant, TenantSettings
 from connectors.store.operators import (
+    KEEP_ALIVE_EVERY,
     LOCK_TIME,
     MAX_FAILURES,
     SESSION_IDLE,
@@ -25,6 +26,8 @@ from connectors.store.operators import (
     create_operator,
     end_session,
     granted_tenants,
+    keep_alive,
+    live_session,
     operator_for_token,
     role_at,
     start_session,
@@ -120,6 +123,27 @@ def test_sessions_lapse_when_idle_and_end_at_logout(store: Engine) -> None:
         other = start_session(session, operator, NOW)
         end_session(session, other, NOW)
         assert operator_for_token(session, other, NOW) is None
+
+
+def test_a_reading_page_keeps_the_session_alive_in_a_write_of_its_own(
+    sqlite_store: Engine,
+) -> None:
+    with session_scope(sqlite_store) as session:
+        token = start_session(session, create_operator(session, "anna@klinik.se", PASSWORD), NOW)
+    later = NOW + KEEP_ALIVE_EVERY + timedelta(seconds=1)
+    with session_scope(sqlite_store) as reading:
+        row, _ = live_session(reading, token, later)  # the page's reading transaction
+        with write_session_scope(sqlite_store) as other:  # meanwhile, another writer
+            other.add(Tenant(name="Annan", subdomain="annan"))
+        keep_alive(sqlite_store, row, later)
+        # Written in the reading transaction instead, the page would fail: SQLite cannot
+        # turn it into a writing one after another writer has committed.
+        row.last_seen_at = later
+        with pytest.raises(OperationalError, match="locked"):
+            reading.flush()
+        reading.rollback()
+    with session_scope(sqlite_store) as session:
+        assert live_session(session, token, later)[0].last_seen_at == later
 
 
 def test_grants_scope_tenants_and_roles_are_checked(store: Engine) -> None:
