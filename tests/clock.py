@@ -117,3 +117,10 @@ def start(choice: str | None = None) -> str:
         f"({os.environ.get('OPUS_TEST_DATE_WHY', 'chosen by the parent process')}); "
         f"replay with {DATE_ENV}={day.date().isoformat()}"
     )
+
+
+if __name__ == "__main__":
+    # `python -m tests.clock N`: N different days from the list, for more runs (.ci/run).
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    days = sorted(set(hard_days(datetime.now(STOCKHOLM).date()).values()))
+    print(" ".join(day.isoformat() for day in random.sample(days, count)))

@@ -78,24 +78,57 @@ def postgres_server() -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def postgres_database(postgres_server: Engine) -> Iterator[Callable[[str], str]]:
-    """Factory: a fresh PostgreSQL database per call, empty or a copy of ``template``;
-    dropped after the session."""
-    created: list[str] = []
+class PostgresDatabases:
+    """Databases made on the test server, empty or as copies of a template; each is
+    dropped by :meth:`drop`, or at the session's end."""
 
-    def create(purpose: str, template: str | None = None) -> str:
+    def __init__(self, server: Engine) -> None:
+        self.server = server
+        self.created: set[str] = set()
+
+    def create(self, purpose: str, template: str | None = None) -> str:
         name = f"opus_{purpose}_{uuid.uuid4().hex[:8]}"
         copy = f' TEMPLATE "{template}"' if template else ""
-        with postgres_server.connect() as connection:
+        with self.server.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-        created.append(name)
+        self.created.add(name)
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
+    def drop(self, *names: str) -> None:
+        with self.server.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                self.created.discard(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_server: Engine) -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(postgres_server)
+    yield databases
+    databases.drop(*databases.created)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_databases: PostgresDatabases) -> Callable[..., str]:
+    """Factory: a database for the session (a template); returns its URL."""
+    return postgres_databases.create
+
+
+@pytest.fixture
+def postgres_database_for_test(
+    postgres_databases: PostgresDatabases,
+) -> Iterator[Callable[..., str]]:
+    """Factory: a database for this test, dropped when it ends. (Dropped all at the
+    session's end instead, a worker's hundreds of databases kept its last test ~20 s.)"""
+    made: list[str] = []
+
+    def create(purpose: str, template: str | None = None) -> str:
+        url = postgres_databases.create(purpose, template)
+        made.append(make_url(url).database)
+        return url
+
     yield create
-    with postgres_server.connect() as connection:
-        for name in created:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    postgres_databases.drop(*made)
 
 
 # -- ODBC --------------------------------------------------------------------------------
@@ -114,7 +147,9 @@ def odbc_driver() -> str:
 
 @pytest.fixture
 def odbc_opus(
-    postgres_database: Callable[[str], str], odbc_driver: str, monkeypatch: pytest.MonkeyPatch
+    postgres_database_for_test: Callable[..., str],
+    odbc_driver: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[[DemoOpus], str]:
     """Factory: a fresh PostgreSQL database holding ``demo``, written over ODBC; the
     connection string is in $OPUS_TEST_ODBC (ODBC_ENV). Returns the string."""
@@ -122,7 +157,7 @@ def odbc_opus(
     def create(demo: DemoOpus) -> str:
         import pyodbc
 
-        connection_string = odbc_connection_string(postgres_database("opus"), odbc_driver)
+        connection_string = odbc_connection_string(postgres_database_for_test("opus"), odbc_driver)
         connection = pyodbc.connect(connection_string, autocommit=False)
         try:
             write(demo, connection, "postgresql")  # creates the schema, loads, adds triggers
@@ -189,9 +224,9 @@ def migrated_postgres(postgres_database: Callable[..., str]) -> str:
 
 @pytest.fixture
 def postgres_store(
-    postgres_database: Callable[..., str], migrated_postgres: str
+    postgres_database_for_test: Callable[..., str], migrated_postgres: str
 ) -> Iterator[Engine]:
-    url = postgres_database("store", template=migrated_postgres)
+    url = postgres_database_for_test("store", template=migrated_postgres)
     engine = make_engine(url)
     yield engine
     engine.dispose()
@@ -280,9 +315,9 @@ def synced_sqlite_store(tmp_path: Path, synced_sqlite_template: Path, opus_sqlit
 
 @pytest.fixture
 def synced_postgres_store(
-    postgres_database: Callable[..., str], synced_postgres_template: str, opus_sqlite: Path
+    postgres_database_for_test: Callable[..., str], synced_postgres_template: str, opus_sqlite: Path
 ) -> Iterator[Engine]:
-    engine = make_engine(postgres_database("store", template=synced_postgres_template))
+    engine = make_engine(postgres_database_for_test("store", template=synced_postgres_template))
     yield _own_opus(engine, opus_sqlite)
     engine.dispose()
 
@@ -298,7 +333,10 @@ def synced(store_kind: str, request: pytest.FixtureRequest) -> Engine:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """A temporary Prefect server and database for the whole session."""
+    """A temporary Prefect server and database for the whole session.
+
+    Starting it takes 10 to 15 s, charged to the first test that asks for it; the tests
+    that do all run on one worker (tests/scheduling.py), so a run pays it once."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

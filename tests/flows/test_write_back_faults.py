@@ -56,6 +56,9 @@ def book_many(engine: Engine, count: int) -> list[Booking]:
     raise AssertionError(f"only {len(made)} free times for {count} bookings")
 
 
+# Slow: 200 bookings made one by one as patients would, then a write-back process that
+# starts (imports) and is killed; fewer bookings would let it finish before the kill.
+@pytest.mark.slow
 def test_killed_in_the_middle_of_a_batch_then_run_again_every_booking_is_in_opus_once(
     sqlite_store, demo_sqlite_tenant, opus_sqlite
 ):

@@ -30,6 +30,9 @@ def opus_online(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+# Slow: the real command in its own process, which imports Prefect and Great Expectations
+# (about 6 s of CPU) before the flow runs against the Prefect test server.
+@pytest.mark.slow
 def test_sync_prints_a_summary_and_succeeds(prefect_harness, flow_settings, demo_sqlite_tenant):
     result = opus_online("sync")
 
