@@ -18,7 +18,15 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness, for a load balancer: 503 until every tenant's free times are in memory
-    (a process just started answers them from the store, much more slowly, meanwhile)."""
-    ready = request.app.state.availability.ready
-    return JSONResponse({"status": "ready" if ready else "loading"}, 200 if ready else 503)
+    """Readiness, for a load balancer: 503 until every tenant's free times have been read
+    once (a process just started answers them from the store, much more slowly,
+    meanwhile). A tenant whose snapshot failed to load is answered from the store: the
+    process can still answer it, so it stays ready (200) and names the tenant as
+    degraded, for the operators to look at."""
+    availability = request.app.state.availability
+    if not availability.ready:
+        return JSONResponse({"status": "loading"}, 503)
+    degraded = sorted(availability.degraded)
+    if degraded:
+        return JSONResponse({"status": "degraded", "degraded_tenants": degraded}, 200)
+    return JSONResponse({"status": "ready"}, 200)

@@ -64,6 +64,9 @@ class Availability:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._all_loaded = threading.Event()
+        self._failed: dict[int, str] = {}
+        """Tenants whose last reload failed (the error's type): they are answered from
+        the store until a reload succeeds."""
 
     @property
     def checks_each_question(self) -> bool:
@@ -77,6 +80,11 @@ class Availability:
             return True
         self.start()
         return self._all_loaded.is_set()
+
+    @property
+    def degraded(self) -> dict[int, str]:
+        """Tenants answered from the store because their snapshot failed to load."""
+        return dict(self._failed)
 
     # -- polling mode ----------------------------------------------------------------
 
@@ -99,6 +107,8 @@ class Availability:
         """Load the tenant's snapshot (in the polling thread), unless it is loaded."""
         if self.checks_each_question or tenant_id in self._tenants:
             return
+        if tenant_id in self._failed:
+            return  # retried at the next poll: not on every question
         self.start()
         self._wanted.add(tenant_id)
         self._wake.set()
@@ -149,9 +159,34 @@ class Availability:
         wanted, self._wanted = self._wanted, set()
         if first_round:
             wanted |= {tenant_id for tenant_id, _ in counters}
-        for tenant_id in set(self._tenants) | wanted:
-            self._bring_up_to_date(tenant_id, counters)
+        for tenant_id in set(self._tenants) | set(self._failed) | wanted:
+            self._bring_up_to_date_or_fall_back(tenant_id, counters)
         self._all_loaded.set()
+
+    def _bring_up_to_date_or_fall_back(
+        self, tenant_id: int, counters: dict[tuple[int, str], int]
+    ) -> TenantAvailability | None:
+        """As :meth:`_bring_up_to_date`, but one tenant's failure stays its own: its
+        snapshot is dropped (its questions go to the store, its revoked keys close
+        there), it is reported, and the other tenants are still brought up to date."""
+        try:
+            found = self._bring_up_to_date(tenant_id, counters)
+        except Exception as error:
+            self._tenants.pop(tenant_id, None)
+            kind = type(error).__name__
+            if self._failed.get(tenant_id) != kind:
+                # The type only: a database error's text may quote a row's values.
+                log.warning(
+                    "availability of tenant %s could not be read (%s); answered from "
+                    "the store until it can",
+                    tenant_id,
+                    kind,
+                )
+            self._failed[tenant_id] = kind
+            return None
+        if self._failed.pop(tenant_id, None) is not None:
+            log.info("availability of tenant %s read again after a failure", tenant_id)
+        return found
 
     # -- checking mode ---------------------------------------------------------------
 
@@ -160,7 +195,7 @@ class Availability:
         counters are read, and what moved is reloaded."""
         with session_scope(engine_for(self.store_url)) as session:
             counters = versions_of(session, tenant_id)
-        return self._bring_up_to_date(tenant_id, counters)
+        return self._bring_up_to_date_or_fall_back(tenant_id, counters)
 
     # -- both --------------------------------------------------------------------------
 

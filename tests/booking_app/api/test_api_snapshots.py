@@ -4,6 +4,7 @@ other processes write shows within a poll."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select, update
+from sqlalchemy.exc import OperationalError
 
 from booking_app.main import create_app
 from connectors.store.api_keys import create_api_key, revoke_api_key
@@ -28,7 +30,7 @@ from connectors.store.models import (
 )
 from demo.store_seed import DEMO_API_KEY
 from opus_online.config import Settings
-from tests.booking_app.api.api_client import API
+from tests.booking_app.api.api_client import API, OTHER_HOST, OTHER_SUBDOMAIN, add_second_tenant
 from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
 from tests.helpers import request_for
 
@@ -150,3 +152,68 @@ def test_ready_once_every_tenant_is_read_without_being_asked(synced_store: Engin
 
 def test_checking_each_question_is_ready_at_once(api: TestClient):
     assert api.get("/readyz").json() == {"status": "ready"}
+
+
+PERSONAL_NUMBER = "19121212-1212"
+
+
+def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
+    tmp_path, synced_store: Engine, start_day, monkeypatch, caplog
+):
+    """Tenant 1's snapshot cannot be read (its reload raises, with a personal number in
+    the error's text, as a database error may quote a row): tenant 2's revoked key
+    still closes within a poll, tenant 1 is answered from the store, /readyz names it
+    as degraded and stays 200, and the log names the tenant without the error's text."""
+    from booking_app.api import snapshots
+
+    other_key = add_second_tenant(tmp_path, synced_store, start_day)
+    settings = Settings(
+        store_url=store_url(synced_store), base_domain=BASE_DOMAIN, availability_poll_s=POLL_S
+    )
+    with session_scope(synced_store) as session:
+        demo_id = session.scalars(select(Tenant.id).where(Tenant.subdomain == "tandmottagningen"))
+        demo_id = demo_id.one()
+        other_id = session.scalars(select(Tenant.id).where(Tenant.subdomain == OTHER_SUBDOMAIN))
+        other_id = other_id.one()
+    assert demo_id < other_id  # the failing tenant is reloaded first
+    with TestClient(
+        create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
+    ) as client:
+        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        other_host = {"host": OTHER_HOST}
+        assert _ask(client, apiKey=other_key, **other_host).status_code == 200
+
+        real_load_taken = snapshots.load_taken
+
+        def failing_for_the_demo(session, tenant_id, *args):
+            if tenant_id == demo_id:
+                raise OperationalError(f"SELECT ... ({PERSONAL_NUMBER})", {}, Exception())
+            return real_load_taken(session, tenant_id, *args)
+
+        monkeypatch.setattr(snapshots, "load_taken", failing_for_the_demo)
+        caplog.set_level(logging.INFO, logger=snapshots.__name__)
+        with session_scope(synced_store) as session:  # both tenants' counters move
+            session.execute(update(TenantSettings).values(min_notice_minutes=61))
+            key_id = session.scalars(select(ApiKey.id).where(ApiKey.tenant_id == other_id))
+            revoke_api_key(session, other_id, key_id.one())
+
+        _eventually(
+            lambda: _ask(client, apiKey=other_key, **other_host).status_code == 401,
+            "the other tenant's revoked key to close",
+        )
+        ready = _eventually(
+            lambda: (r := client.get("/readyz")).json().get("degraded_tenants") and r,
+            "the failing tenant to be reported",
+        )
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "degraded", "degraded_tenants": [demo_id]}
+        assert _ask(client).status_code == 200  # from the store
+        assert demo_id not in client.app.state.availability._tenants
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert f"tenant {demo_id}" in logged
+        assert PERSONAL_NUMBER not in logged and "SELECT" not in logged
+
+        monkeypatch.setattr(snapshots, "load_taken", real_load_taken)
+        _eventually(
+            lambda: client.get("/readyz").json() == {"status": "ready"}, "the tenant to recover"
+        )
