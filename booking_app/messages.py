@@ -806,6 +806,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Avsändaren är inte giltig.",
         "en": "The sender is not valid.",
     },
+    "admin_error_sender_domain": {
+        "sv": "Avsändaradressens domän är inte verifierad för utskick. Lämna fältet tomt, "
+        "så skickas e-posten från Opus Onlines adress med mottagningens namn, eller be "
+        "supporten att verifiera domänen.",
+        "en": "The sender address's domain is not verified for sending. Leave the field "
+        "empty to send from Opus Online's address with the clinic's name, or ask support "
+        "to verify the domain.",
+    },
     "admin_audit_when": {"sv": "När", "en": "When"},
     "admin_audit_who": {"sv": "Vem", "en": "Who"},
     "admin_audit_setting": {"sv": "Inställning", "en": "Setting"},

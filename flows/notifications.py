@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from connectors.delivery import DeliveryError, Permanent
 from connectors.mail import Mailer, SmtpMailer
-from connectors.notifications.compose import Outgoing, email_message, sms_text
+from connectors.notifications.compose import Outgoing, choose_sender, email_message, sms_text
 from connectors.privacy import scrub
 from connectors.sms import ElksGateway, Sms, SmsGateway, valid_sender
 from connectors.store import outbox
@@ -130,9 +130,10 @@ def _deliver_one(
         if message.kind == "code" and created_at + CODE_LIFETIME <= now:
             raise Permanent("the code expired before it could be sent")
         if message.channel == "email":
-            channels.mailer.send(
-                email_message(message, email_sender or settings.email_default_sender, now)
+            sender = choose_sender(
+                email_sender, settings.email_default_sender, settings.email_domain_verified
             )
+            channels.mailer.send(email_message(message, sender, now))
         else:
             provider_id = channels.gateway.send(
                 Sms(

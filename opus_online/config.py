@@ -68,7 +68,14 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_s: float = Field(15.0, gt=0)
     email_default_sender: str = Field(
-        "no-reply@opusdentalonline.com", description="When a tenant has set no sender address."
+        "no-reply@opusdentalonline.com",
+        description="When a tenant has set no sender address, or one on an unverified domain.",
+    )
+    email_verified_domains: str = Field(
+        "",
+        description="Comma-separated domains a tenant's sender address may be on (those our "
+        "SMTP relay may send for, with SPF/DKIM set up); mail for any other goes from "
+        "email_default_sender with the tenant's name. Default: none.",
     )
     sms_gateway_url: str = "http://127.0.0.1:8026/a1/sms"
     sms_gateway_username: str = "demo"
@@ -107,6 +114,13 @@ class Settings(BaseSettings):
         if self.public_base_url:
             return self.public_base_url.format(subdomain=subdomain).rstrip("/")
         return f"https://{subdomain}.{self.base_domain}"
+
+    def email_domain_verified(self, address: str) -> bool:
+        """Whether ``address`` is on one of ``email_verified_domains`` (exactly: a
+        subdomain is a domain of its own)."""
+        domain = address.rpartition("@")[2].strip().casefold()
+        verified = {d.strip().casefold() for d in self.email_verified_domains.split(",")}
+        return bool(domain) and domain in verified - {""}
 
     @property
     def resolved_store_url(self) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
-from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from booking_app.deps import NowDep, SessionDep, SettingsDep, WriteSessionDep
 from booking_app.messages import language, t
 from connectors.notifications.fields import FIELDS, sample_values
 from connectors.notifications.templates import (
@@ -143,6 +143,7 @@ def save_message_templates(
     grant: ChangeGrantDep,
     session: WriteSessionDep,
     now: NowDep,
+    app_settings: SettingsDep,
 ) -> Response:
     channel = _channel(tab)
     values = {name: form.get(name, "").replace("\r\n", "\n").strip() for name in _names()}
@@ -157,6 +158,10 @@ def save_message_templates(
     )
     if sender and not valid:
         errors.append("admin_error_sender")
+    elif sender and channel == "email" and not app_settings.email_domain_verified(sender):
+        # Sent From it, the mail would be spoofing a domain we hold no SPF/DKIM for (and
+        # the sending path would not use it anyway): the operator is told here.
+        errors.append("admin_error_sender_domain")
     for kind in KINDS:
         for part in ("subject", "body") if channel == "email" else ("body",):
             # check_template's own texts are Swedish sentences for the operator.

@@ -9,6 +9,7 @@ default goes out instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -85,13 +86,31 @@ def sms_text(outgoing: Outgoing) -> str:
     return _texts(outgoing, html=False)[1].strip()
 
 
-def email_message(outgoing: Outgoing, sender: str, now: datetime) -> EmailMessage:
+@dataclass(frozen=True)
+class Sender:
+    """Whom an e-mail is from, and where answers go when no clinic address says."""
+
+    address: str
+    reply_to: str | None = None
+
+
+def choose_sender(own: str | None, default: str, verified: Callable[[str], bool]) -> Sender:
+    """The tenant's own address when ``verified`` says its domain is ours to send for;
+    otherwise the default address (the tenant's name is the display name either way),
+    with the tenant's address, if any, for answers. Mail From a domain whose SPF and
+    DKIM we do not hold is spoofing, whatever the operator typed or the store holds."""
+    if own and verified(own):
+        return Sender(own)
+    return Sender(default, reply_to=own or None)
+
+
+def email_message(outgoing: Outgoing, sender: Sender, now: datetime) -> EmailMessage:
     """The whole e-mail: text and HTML alternatives, and for bookings, rebookings and
-    cancellations a calendar file. ``sender`` is the tenant's address (or the default)."""
+    cancellations a calendar file. ``sender`` comes from :func:`choose_sender`."""
     subject, text = _texts(outgoing, html=False)
     _, html_body = _texts(outgoing, html=True)
     message = EmailMessage()
-    message["From"] = formataddr((outgoing.tenant_name, sender))
+    message["From"] = formataddr((outgoing.tenant_name, sender.address))
     message["To"] = outgoing.recipient
     # One line, however the template was written: a header cannot hold a line break.
     message["Subject"] = " ".join((subject or outgoing.tenant_name).split())[:200]
@@ -102,6 +121,8 @@ def email_message(outgoing: Outgoing, sender: str, now: datetime) -> EmailMessag
     appointment = outgoing.appointment
     if appointment is not None and appointment.clinic_email:
         message["Reply-To"] = formataddr((appointment.clinic_name, appointment.clinic_email))
+    elif sender.reply_to:
+        message["Reply-To"] = formataddr((outgoing.tenant_name, sender.reply_to))
     message.set_content(text)
     message.add_alternative(_html_document(html_body, outgoing.language), subtype="html")
     if appointment is not None and outgoing.kind in ("new", "rebook", "cancel"):

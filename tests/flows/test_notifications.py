@@ -264,7 +264,7 @@ def test_tenant_templates_senders_and_a_broken_template(harness):
             MessageTemplate(tenant_id=tenant_id, channel="email", kind="new", body="{{ gone }}")
         )
     booking = book(harness.engine, harness.slots[0], harness.ids)
-    harness.deliver()
+    harness.deliver(email_verified_domains="tandmottagningen.se")
     [mail] = harness.catcher.messages
     assert mail.mail_from == "bokning@tandmottagningen.se"
     assert mail.message["From"] == "Tandmottagningen <bokning@tandmottagningen.se>"
@@ -275,6 +275,24 @@ def test_tenant_templates_senders_and_a_broken_template(harness):
         clinic_name = session.get_one(Clinic, session.get_one(Booking, booking.id).clinic_id).name
     assert sms.message.startswith("Hej Astrid! Välkommen ")
     assert sms.message.endswith(f" till {clinic_name}.")
+
+
+def test_a_stored_sender_on_an_unverified_domain_never_sends_from_it(harness):
+    """A sender planted in the store past the admin's check (an old row, a direct
+    write): the mail still goes From the default address, over real SMTP, with the
+    tenant's name; the tenant's address only where answers go, if no clinic's does."""
+    with write_session_scope(harness.engine) as session:
+        settings = session.get_one(TenantSettings, harness.ids[0])
+        settings.email_sender = "vd@storbank.se"
+        for clinic in session.scalars(select(Clinic)):
+            clinic.email = None  # no clinic's address for answers: the tenant's is used
+    book(harness.engine, harness.slots[0], harness.ids)
+    harness.deliver(email_verified_domains="tandmottagningen.se")
+    [mail] = harness.catcher.messages
+    assert mail.mail_from == harness.settings.email_default_sender
+    assert mail.message["From"] == f"Tandmottagningen <{harness.settings.email_default_sender}>"
+    assert mail.message["Reply-To"] == "Tandmottagningen <vd@storbank.se>"
+    assert "storbank" not in mail.message["From"]
 
 
 def test_english_bookings_are_told_in_english(harness):

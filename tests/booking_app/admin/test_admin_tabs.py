@@ -212,6 +212,32 @@ def test_an_sms_sender_is_judged_by_the_gateways_own_rule(
     assert answer.status_code == (303 if accepted else 400)
 
 
+@pytest.mark.parametrize(
+    ("sender", "accepted"),
+    [
+        ("bokning@tandmottagningen.se", True),
+        ("Bokning@TANDMOTTAGNINGEN.se", True),
+        ("", True),  # none: the default sender, with the clinic's name
+        ("vd@storbank.se", False),  # anyone's domain: spoofing
+        ("bokning@tandmottagningen.se.storbank.se", False),
+        ("bokning@post.tandmottagningen.se", False),  # a subdomain is verified on its own
+    ],
+)
+def test_an_email_sender_must_be_on_a_verified_domain(
+    booking_client, booking_store: Engine, own: int, sender: str, accepted: bool
+) -> None:
+    booking_client.app.state.settings.email_verified_domains = (
+        "opusdentalonline.com, tandmottagningen.se"
+    )
+    answer = post_tab(booking_client, f"/admin/{own}/e-post", sender=sender)
+    assert answer.status_code == (303 if accepted else 400)
+    with session_scope(booking_store) as session:
+        stored = session.get_one(TenantSettings, own).email_sender
+    assert stored == ((sender or None) if accepted else None)
+    if not accepted:
+        assert "Avsändaradressens domän är inte verifierad för utskick." in answer.text
+
+
 def test_flexibility_says_whether_boka_vard_can_publish(
     booking_client, booking_store: Engine, own: int
 ) -> None:

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from connectors.notifications.compose import Outgoing, email_message, sms_text
+from connectors.notifications.compose import (
+    Outgoing,
+    Sender,
+    choose_sender,
+    email_message,
+    sms_text,
+)
 from connectors.notifications.defaults import Text
 from connectors.notifications.fields import Appointment, address_line
 
@@ -53,7 +59,7 @@ def outgoing(kind="new", channel="email", starts_at=None, **changes) -> Outgoing
 
 
 def test_a_booking_email_has_text_html_and_a_calendar_file():
-    message = email_message(outgoing(), "bokning@tandmottagningen.se", NOW)
+    message = email_message(outgoing(), Sender("bokning@tandmottagningen.se"), NOW)
     assert message["From"] == "Tandmottagningen <bokning@tandmottagningen.se>"
     assert message["To"] == "astrid@example.se"
     assert message["Subject"] == "Bokningsbekräftelse onsdag 2 december 2026 kl. 08:00"
@@ -99,14 +105,14 @@ def test_an_sms_is_the_short_default():
 )
 def test_each_kind_has_its_default(kind, sms_start, subject_start):
     assert sms_text(outgoing(kind, "sms")).startswith(sms_start)
-    message = email_message(outgoing(kind), "a@b.se", NOW)
+    message = email_message(outgoing(kind), Sender("a@b.se"), NOW)
     assert message["Subject"].startswith(subject_start)
     attachments = list(message.iter_attachments())
     assert len(attachments) == (0 if kind == "conflict" else 1)
 
 
 def test_a_cancellation_cancels_the_calendar_event_and_links_to_booking_anew():
-    message = email_message(outgoing("cancel"), "a@b.se", NOW)
+    message = email_message(outgoing("cancel"), Sender("a@b.se"), NOW)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_param("method") == "CANCEL"
     calendar = Calendar.from_ical(attachment.get_content())
@@ -123,21 +129,21 @@ def test_a_conflict_gives_the_clinics_phone_and_says_whether_the_old_time_stands
     no_phone = outgoing(
         "conflict", "email", appointment=appointment(NOW + timedelta(days=3), clinic_phone="")
     )
-    body = email_message(no_phone, "a@b.se", NOW).get_body(("plain",)).get_content()
+    body = email_message(no_phone, Sender("a@b.se"), NOW).get_body(("plain",)).get_content()
     assert "Kontakta kliniken" in body and "Ring oss" not in body
 
 
 def test_a_code_message_carries_the_code():
     code = outgoing("code", "sms", payload={"code": "042917"})
     assert sms_text(code).startswith("042917 är din kod")
-    message = email_message(replace(code, channel="email"), "a@b.se", NOW)
+    message = email_message(replace(code, channel="email"), Sender("a@b.se"), NOW)
     assert message["Subject"] == "042917 är din kod"
     assert list(message.iter_attachments()) == []
 
 
 def test_english_bookings_get_english_texts():
     english = outgoing(language="en", appointment=appointment(NOW, language="en"))
-    message = email_message(english, "a@b.se", NOW)
+    message = email_message(english, Sender("a@b.se"), NOW)
     assert message["Subject"] == "Booking confirmed: Sunday 1 March 2026 at 13:00"
     assert message["Content-Language"] == "en"
     assert sms_text(replace(english, channel="sms")).startswith(
@@ -147,7 +153,7 @@ def test_english_bookings_get_english_texts():
 
 def test_a_tenants_own_template_is_used():
     own = Text("Välkommen, {{ first_name }}", "Hej {{ first_name }}! {{ date }} {{ time }}.")
-    message = email_message(outgoing(template=own), "a@b.se", NOW)
+    message = email_message(outgoing(template=own), Sender("a@b.se"), NOW)
     assert message["Subject"] == "Välkommen, Astrid"
     assert message.get_body(("plain",)).get_content().strip() == (
         "Hej Astrid! onsdag 2 december 2026 08:00."
@@ -156,7 +162,7 @@ def test_a_tenants_own_template_is_used():
 
 
 def test_a_template_without_subject_keeps_the_default_subject():
-    message = email_message(outgoing(template=Text(None, "Hej")), "a@b.se", NOW)
+    message = email_message(outgoing(template=Text(None, "Hej")), Sender("a@b.se"), NOW)
     assert message["Subject"].startswith("Bokningsbekräftelse")
 
 
@@ -165,7 +171,7 @@ def test_a_template_without_subject_keeps_the_default_subject():
     ["Hej {{ first_name ", "Hej {{ pet_name }}", "{{ 7*7 }}", "{% for c in link %}{% endfor %}"],
 )
 def test_a_broken_template_sends_the_default_instead(broken, caplog):
-    message = email_message(outgoing(template=Text(broken, broken)), "a@b.se", NOW)
+    message = email_message(outgoing(template=Text(broken, broken)), Sender("a@b.se"), NOW)
     assert message["Subject"].startswith("Bokningsbekräftelse")
     assert "Hej Astrid Lind!" in message.get_body(("plain",)).get_content()
     assert sms_text(outgoing(channel="sms", template=Text(None, broken))).startswith("Bokat:")
@@ -184,7 +190,7 @@ def test_patient_text_is_text_in_every_part():
         first_name="{{ 7*7 }}",
         last_name="<script>alert(1)</script>",
     )
-    message = email_message(outgoing(appointment=evil), "a@b.se", NOW)
+    message = email_message(outgoing(appointment=evil), Sender("a@b.se"), NOW)
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Hej {{ 7*7 }} <script>alert(1)</script>!" in text and "49" not in text
@@ -198,7 +204,7 @@ def test_patient_text_is_text_in_every_part():
 
 def test_a_subject_template_cannot_inject_headers():
     own = Text("Rad ett\nBcc: x@evil.example\n{{ first_name }}", "x")
-    message = email_message(outgoing(template=own), "a@b.se", NOW)
+    message = email_message(outgoing(template=own), Sender("a@b.se"), NOW)
     assert message["Subject"] == "Rad ett Bcc: x@evil.example Astrid"
     assert message["Bcc"] is None
 
@@ -222,7 +228,7 @@ DST_CASES = [
 
 @pytest.mark.parametrize(("starts_at", "email_when", "sms_date"), DST_CASES)
 def test_times_in_messages_are_stockholm_wall_clock_across_dst(starts_at, email_when, sms_date):
-    message = email_message(outgoing(starts_at=starts_at), "a@b.se", NOW)
+    message = email_message(outgoing(starts_at=starts_at), Sender("a@b.se"), NOW)
     assert email_when in message.get_body(("plain",)).get_content()
     clock = email_when.rsplit(" ", 1)[1]
     assert f"{sms_date} kl. {clock}" in sms_text(outgoing(channel="sms", starts_at=starts_at))
@@ -237,3 +243,21 @@ def test_address_line_skips_what_is_missing():
         "Storgatan 1, Plan 2, Uppsala"
     )
     assert address_line(None, None, None, None) == ""
+
+
+def test_only_a_verified_domain_is_sent_from():
+    def verified(address: str) -> bool:
+        return address.endswith("@tandmottagningen.se")
+
+    default = "no-reply@opusdentalonline.com"
+    own = choose_sender("bokning@tandmottagningen.se", default, verified)
+    assert own == Sender("bokning@tandmottagningen.se")
+    assert choose_sender("vd@storbank.se", default, verified) == Sender(default, "vd@storbank.se")
+    assert choose_sender(None, default, verified) == Sender(default)
+    message = email_message(
+        outgoing(appointment=replace(outgoing().appointment, clinic_email="")),
+        choose_sender("vd@storbank.se", default, verified),
+        NOW,
+    )
+    assert message["From"] == f"Tandmottagningen <{default}>"
+    assert message["Reply-To"] == "Tandmottagningen <vd@storbank.se>"
