@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from booking_app import captcha, details, formatting, offer, times
+from booking_app import captcha, details, formatting, limits, offer, times
 from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSessionDep
 from booking_app.flow import (
     ANY,
@@ -49,6 +49,7 @@ from connectors.store.bookings import (
     extend_hold,
     send_code,
 )
+from connectors.store.client_limits import LimitReached, check_new_hold, mark_holder
 from connectors.store.models import Booking, Tenant, TenantSettings
 
 router = APIRouter()
@@ -103,6 +104,20 @@ def confirmation_mode(settings: TenantSettings) -> str:
     if settings.skip_confirmation:
         return "skip"
     return "code" if settings.code_challenge_enabled else "captcha"
+
+
+def limit_notice(request: Request, tenant: Tenant, reached: LimitReached) -> Response:
+    """Why this client may not hold or be sent more now (429). The route must return
+    it, not raise: the refusal's count is written in the route's transaction."""
+    return render(
+        request,
+        tenant,
+        "notice.html",
+        status=429,
+        title_key="limit_title",
+        body_key=f"{reached.key}_body",
+        login_href=None,
+    )
 
 
 def closed_notice(
@@ -304,8 +319,17 @@ def place_hold(
     r = resolve(steps, selection)
     if next_step(tenant.settings.step_order, selection) is not None or selection.at is None:
         return redirect(step_url(selection, lang))
+    client = limits.client_of(request, app_secret(request))
+    try:
+        check_new_hold(session, tenant.id, client, now)
+    except LimitReached as reached:
+        own = _own_hold(request, session, tenant, r, selection)
+        if own is not None:  # a double click on a hold this browser has
+            return redirect(booking_url(own.reference, "uppgifter", lang))
+        return limit_notice(request, tenant, reached)
     try:
         booking = steps.hold(r, selection.at)
+        mark_holder(session, booking, client)
     except NotFound:
         raise HTTPException(status_code=404) from None
     except TimeTaken:
@@ -523,6 +547,8 @@ def save_details(
             pass  # a code went out a moment ago (a double submit): its page says so
         except HoldLost:
             return lost(request, tenant, steps, booking)
+        except LimitReached as reached:
+            return limit_notice(request, tenant, reached)
         return redirect(booking_url(booking.reference, "kod", lang))
     return redirect(booking_url(booking.reference, "bekrafta", lang))
 
@@ -653,6 +679,8 @@ def resend_code(
         return code_page(request, tenant, steps, session, booking, 429, notice=text)
     except HoldLost:
         return lost(request, tenant, steps, booking)
+    except LimitReached as reached:
+        return limit_notice(request, tenant, reached)
     return redirect(booking_url(booking.reference, "kod", lang, ny="1"))
 
 

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 
 DIFFICULTY_BITS = 16
 """About 65,000 hashes on average: well under a second in a phone's browser."""
+MAX_BITS = 24
+"""The most a client's limits raise it to (booking_app.limits): 256 times the base."""
 LIFETIME = timedelta(minutes=10)
 _NONCE = re.compile(r"[0-9]{1,20}")
 _PURPOSE = b"opus-online captcha v1:"

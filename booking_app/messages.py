@@ -151,6 +151,43 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The time was reserved for you for a limited while and is no longer yours. "
         "No booking was made. Choose one of the nearest free times below.",
     },
+    "limit_title": {"sv": "Gränsen är nådd", "en": "Limit reached"},
+    "limit_holds_body": {
+        "sv": "Du har redan tre tider reserverade. Slutför eller avbryt någon av dem, "
+        "eller vänta tills reservationen går ut (högst tio minuter), innan du väljer en "
+        "ny tid.",
+        "en": "You already have three times reserved. Complete or give up one of them, "
+        "or wait until a reservation expires (at most ten minutes), before you choose "
+        "another time.",
+    },
+    "limit_codes_per_hold_body": {
+        "sv": "Tre koder har redan skickats för den här bokningen, så tiden har släppts "
+        "och ingen bokning har gjorts. Välj en tid igen för att försöka på nytt.",
+        "en": "Three codes have already been sent for this booking, so the time has been "
+        "released and no booking has been made. Choose a time again to try once more.",
+    },
+    "limit_recipient_body": {
+        "sv": "Det har skickats för många koder till den här mottagaren den senaste "
+        "timmen. Försök igen senare.",
+        "en": "Too many codes have been sent to this recipient in the last hour. "
+        "Please try again later.",
+    },
+    "limit_client_hour_body": {
+        "sv": "Du har fått för många koder den senaste timmen. Försök igen senare.",
+        "en": "You have been sent too many codes in the last hour. Please try again later.",
+    },
+    "limit_client_day_body": {
+        "sv": "Du har fått för många koder det senaste dygnet. Försök igen i morgon, eller "
+        "ring kliniken.",
+        "en": "You have been sent too many codes in the last day. Please try again "
+        "tomorrow, or call the clinic.",
+    },
+    "limit_tenant_hour_body": {
+        "sv": "Vi kan inte skicka fler koder just nu. Försök igen om en stund, eller ring "
+        "kliniken.",
+        "en": "We cannot send more codes right now. Please try again in a while, or call "
+        "the clinic.",
+    },
     "code_locked_title": {"sv": "För många felaktiga koder", "en": "Too many wrong codes"},
     "code_locked_body": {
         "sv": "Koden angavs fel för många gånger, så tiden har släppts och ingen bokning "

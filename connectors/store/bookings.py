@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors.store import client_limits
 from connectors.store.availability import bookable_times, rules_for
 from connectors.store.models import (
     ACTIVE_BOOKING,
@@ -221,10 +222,17 @@ def fair_order(session: Session, practitioner_ids: list[int], now: datetime) -> 
 
 
 def extend_hold(session: Session, booking: Booking, now: datetime, lasts: timedelta = HOLD) -> None:
-    """Keep holding while the patient is still at it (details given, code sent)."""
+    """Keep holding while the patient is still at it (details given, code sent).
+
+    Once a code is sent, the hold lasts no longer than that code: re-posting the
+    details does not extend it, only a new code does, and codes are limited
+    (:mod:`connectors.store.client_limits`), so no hold lasts indefinitely."""
     if booking.status != "held":
         raise HoldLost()
-    booking.hold_expires_at = max(booking.hold_expires_at or now, now + lasts)
+    until = now + lasts
+    if booking.code_sent_at is not None:
+        until = min(until, booking.code_sent_at + CODE_LIFETIME)
+    booking.hold_expires_at = max(booking.hold_expires_at or now, until)
     session.flush()
 
 
@@ -370,7 +378,10 @@ def send_code(
     """A new 6-digit code for ``booking``, queued to the patient by ``channel``.
 
     Only a keyed hash of the code is kept on the booking; the code itself sits in the
-    outbox message until it is sent.
+    outbox message until it is sent. Raises
+    :class:`~connectors.store.client_limits.LimitReached` past a quota; past the
+    hold's own (:data:`~connectors.store.client_limits.MAX_CODES_PER_HOLD`) the time
+    is released too, and the caller must commit that.
     """
     if booking.status != "held":
         raise HoldLost()
@@ -379,12 +390,18 @@ def send_code(
     recipient = booking.email if channel == "email" else booking.mobile
     if not recipient:
         raise BookingError(f"no {channel} address to send a code to")
+    if booking.codes_sent >= client_limits.MAX_CODES_PER_HOLD:
+        release(session, booking)
+    settings = session.get(TenantSettings, booking.tenant_id)
+    hourly_cap = settings.code_messages_per_hour if settings else 0
+    client_limits.check_new_code(session, booking, recipient, hourly_cap, now)
     code = f"{secrets.randbelow(10**6):06d}"
     booking.code_hash = _code_hash(secret, booking.reference, code)
     booking.code_channel = channel
     booking.code_sent_at = now
     booking.code_expires_at = now + CODE_LIFETIME
-    booking.code_attempts = 0
+    booking.code_attempts = 0  # this code's tries; code_wrong_tries counts them all
+    booking.codes_sent += 1
     extend_hold(session, booking, now, CODE_LIFETIME)
     session.add(
         OutboxMessage(
@@ -394,6 +411,7 @@ def send_code(
             kind="code",
             recipient=recipient,
             payload=json.dumps({"code": code}),
+            created_at=now,  # the quotas count by the app's clock
         )
     )
     session.flush()
@@ -403,8 +421,9 @@ def check_code(
     session: Session, booking: Booking, code: str, secret: bytes, now: datetime
 ) -> CodeCheck:
     """Count one try of ``code``. The caller commits whatever the answer: a wrong try
-    must be counted, and the fifth wrong one lets the held time go."""
-    if booking.code_hash is None or booking.code_attempts >= MAX_CODE_ATTEMPTS:
+    must be counted, and the fifth wrong one of a code, or the eighth of all the
+    hold's codes (a resend does not start over), lets the held time go."""
+    if booking.code_hash is None or code_attempts_left(booking) <= 0:
         return CodeCheck.LOCKED
     if booking.code_expires_at is None or now >= booking.code_expires_at:
         return CodeCheck.EXPIRED
@@ -413,7 +432,8 @@ def check_code(
         booking.code_hash = None  # a code confirms once
         session.flush()
         return CodeCheck.OK
-    if booking.code_attempts >= MAX_CODE_ATTEMPTS:
+    booking.code_wrong_tries += 1
+    if code_attempts_left(booking) <= 0:
         release(session, booking)
         return CodeCheck.LOCKED
     session.flush()
@@ -421,7 +441,10 @@ def check_code(
 
 
 def code_attempts_left(booking: Booking) -> int:
-    return MAX_CODE_ATTEMPTS - booking.code_attempts
+    return min(
+        MAX_CODE_ATTEMPTS - booking.code_attempts,
+        client_limits.MAX_WRONG_TRIES - booking.code_wrong_tries,
+    )
 
 
 def _code_hash(secret: bytes, reference: str, code: str) -> str:

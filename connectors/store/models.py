@@ -193,6 +193,13 @@ class TenantSettings(Base):
     # E-post, SMS
     email_sender: Mapped[str | None] = mapped_column(String(254))
     sms_sender: Mapped[str | None] = mapped_column(String(11))
+    # Country calling codes whose mobile numbers may be given (comma separated): the
+    # Nordic ones by default, so that codes cannot be sent to any number on earth.
+    sms_country_codes: Mapped[str] = mapped_column(
+        String(64), default="46,47,45,358", server_default="46,47,45,358"
+    )
+    # At most this many code messages an hour for the whole tenant; an operator raises it.
+    code_messages_per_hour: Mapped[int] = mapped_column(default=100, server_default="100")
 
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
@@ -573,6 +580,8 @@ class Booking(Base):
             postgresql_where=text("change_seq > written_seq"),
         ),
         Index("ix_booking_appointment_key", "appointment_key"),
+        Index("ix_booking_client_address_key", "client_address_key", "hold_expires_at"),
+        Index("ix_booking_client_cookie_key", "client_cookie_key", "hold_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -617,6 +626,14 @@ class Booking(Base):
     code_expires_at: Mapped[datetime | None]
     code_sent_at: Mapped[datetime | None]
     code_attempts: Mapped[int] = mapped_column(default=0)
+    # Limits on one client (booking_app.limits): codes sent and wrong tries over the
+    # hold's whole life, never reset by a resend.
+    codes_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    code_wrong_tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Who holds it, as keyed hashes of the client's address and browser cookie (never
+    # the address itself): at most a few active holds per client.
+    client_address_key: Mapped[str | None] = mapped_column(String(64))
+    client_cookie_key: Mapped[str | None] = mapped_column(String(64))
 
     # Write-back to Opus (see the class comment)
     change_seq: Mapped[int] = mapped_column(default=0)
@@ -668,6 +685,7 @@ class OutboxMessage(Base):
         ),
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        Index("ix_outbox_message_kind_recipient", "kind", "recipient", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -1186,3 +1204,18 @@ class LoginThrottle(Base):
     client: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(default=0)
+
+
+class LimitHit(Base):
+    """How often a tenant's booking page refused a client for a limit (``kind``: holds,
+    recipient, client_hour, client_day, tenant_hour, tries), for the operators' page.
+    Counts only: nothing about who was refused."""
+
+    __tablename__ = "limit_hit"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime]
