@@ -697,13 +697,15 @@ def captcha_page(
     status: int = 200,
     error_key: str | None = None,
 ) -> Response:
+    # Harder for a client that holds or was sent more (a script's work grows with it).
+    bits = limits.captcha_bits(session, limits.client_of(request, secret), steps.now)
     return render(
         request,
         tenant,
         "captcha.html",
         status=status,
-        challenge=captcha.issue(secret, booking.reference, steps.now),
-        bits=captcha.DIFFICULTY_BITS,
+        challenge=captcha.issue(secret, booking.reference, steps.now, bits),
+        bits=bits,
         error_key=error_key,
         action=booking_url(booking.reference, "bekrafta", steps.lang),
         **booking_context(session, booking),
@@ -747,8 +749,9 @@ def captcha_confirm(
     if instead:
         return instead
     try:
+        bits = limits.captcha_bits(session, limits.client_of(request, secret), now)
         captcha.verify(
-            secret, form.get("challenge", ""), form.get("nonce", ""), booking.reference, now
+            secret, form.get("challenge", ""), form.get("nonce", ""), booking.reference, now, bits
         )
     except captcha.CaptchaFailed as failed:
         return captcha_page(request, tenant, steps, session, booking, secret, 422, failed.key)

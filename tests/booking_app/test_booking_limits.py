@@ -142,3 +142,25 @@ def test_wrong_tries_count_across_resent_codes(
     # Eight wrong in all (a resend did not start over): the time is released.
     assert booking(booking_store, reference).status == "expired"
     assert page.status == 409
+
+
+# -- 9: the proof of work grows with the client's holds ---------------------------------
+
+
+def test_the_proof_of_work_is_harder_for_a_client_with_more_holds(
+    booking_store: Engine, booking_client: TestClient
+):
+    from booking_app import captcha
+    from tests.booking_app.booking_pages import change_settings
+
+    change_settings(booking_store, code_challenge_enabled=False)
+    pages = _hold_times(booking_client, 3)
+    page = fill_details(booking_client, pages[-1])
+    challenge = page.button("Bekräfta bokningen").form.hidden["challenge"]
+    bits = int(challenge.split(".")[2])
+    assert bits >= captcha.DIFFICULTY_BITS + 4  # two more holds: 16 times the work
+    # The script's base-difficulty answer no longer confirms.
+    nonce = captcha.solve(challenge, captcha.DIFFICULTY_BITS)
+    refused = press(booking_client, page.button("Bekräfta bokningen"), nonce=nonce)
+    # (a base answer solves the harder one too with a chance of 1 in 2**(bits-16))
+    assert refused.status == 422 or captcha.solves(challenge, nonce, bits)
