@@ -58,9 +58,12 @@ def create_app(
     )
     app.state.settings = settings or get_settings()
     app.state.clock = clock
-    app.state.answer_cache = AnswerCache()
+    app.state.answer_cache = AnswerCache(max_bytes=app.state.settings.answer_cache_max_bytes)
     app.state.availability = Availability(
-        app.state.settings.resolved_store_url, clock, app.state.settings.availability_poll_s
+        app.state.settings.resolved_store_url,
+        clock,
+        app.state.settings.availability_poll_s,
+        max_bytes=app.state.settings.snapshot_max_bytes,
     )
     # Per event loop (see api.routes._on_this_loop): the availability answers' threads
     # and the answers being computed.

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
         "its free times in memory current; 0: before every free-time question (exact "
         "across processes, one small query each).",
     )
+    answer_cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Memory for the booking app's few seconds of remembered free-time "
+        "answers, in bytes (keys and answers); the least recently used go first.",
+    )
+    snapshot_max_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=0,
+        description="Memory for the tenants' free-time snapshots, in bytes (estimated); "
+        "past it the least recently asked tenants are answered from the store.",
+    )
     secret_key: SecretStr | None = Field(
         None,
         description="Signs forms and keys codes; without it a random key is kept in data_dir.",

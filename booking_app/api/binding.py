@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -216,6 +216,11 @@ def parse_dto(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
 # -- query strings -----------------------------------------------------------------------
 
 
+@cache  # per model: asked on every free-time question
+def _known_names(model: type[QueryModel]) -> frozenset[str]:
+    return model._names_read()
+
+
 class QueryModel(BaseModel):
     """A spec "Request" object bound from the query string. Field aliases are the
     documented names without ``prefix`` (``clinicID`` for ``request.clinicID``)."""
@@ -224,11 +229,37 @@ class QueryModel(BaseModel):
     prefix: ClassVar[str] = "request."
 
     @classmethod
-    def bind(cls, request: Request) -> Self:
+    def known_names(cls) -> frozenset[str]:
+        """Every query name (casefolded) that :meth:`bind` reads."""
+        return _known_names(cls)
+
+    @classmethod
+    def _names_read(cls) -> frozenset[str]:
+        return frozenset(
+            candidate.casefold()
+            for name, field in cls.model_fields.items()
+            for candidate in (
+                cls.prefix + (field.alias or name),
+                "request." + (field.alias or name),
+                field.alias or name,
+            )
+        )
+
+    @classmethod
+    def supplied(cls, request: Request) -> dict[str, str]:
+        """The query's non-blank values by casefolded name, the first of each, of the
+        names :meth:`bind` reads only: what decides the bound request, and so the key
+        of a remembered answer (other names must not make a new one)."""
+        known = cls.known_names()
         supplied: dict[str, str] = {}
         for key, value in request.query_params.multi_items():
-            if value.strip():
+            if value.strip() and key.casefold() in known:
                 supplied.setdefault(key.casefold(), value)
+        return supplied
+
+    @classmethod
+    def bind(cls, request: Request) -> Self:
+        supplied = cls.supplied(request)
         data: dict[str, str] = {}
         for name, field in cls.model_fields.items():
             alias = field.alias or name

@@ -11,6 +11,11 @@ while a fresh one is computed (:meth:`AnswerCache.lapsed`), so that askers of a
 popular question do not all wait for it every few seconds. The API key is part of
 the question, so a wrong key never gets an answer from here; a revoked key may, for
 at most twice ``TTL_S``.
+
+The memory is bounded in bytes (``answer_cache_max_bytes``), not in answers: one
+answer may be a few bytes or a month of free times. And a question is only what
+decides its answer (:func:`question`): parameters the API does not read make no new
+entry, or fifty junk variants of one question were fifty copies of its answer.
 """
 
 from __future__ import annotations
@@ -19,19 +24,31 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 from fastapi import Request
 
+from booking_app.api.binding import QueryModel
+from booking_app.api.messages import language
+
 TTL_S = 5.0
-MAX_ENTRIES = 4096
+MAX_BYTES = 64 * 1024 * 1024
+ENTRY_OVERHEAD = 200
+"""Bytes an entry costs beyond its key and answer (the tuple, the dict slot, the
+objects' headers): roughly, so that many tiny answers are counted too."""
+
+
+def entry_bytes(key: str, body: bytes) -> int:
+    return len(key) + len(body) + ENTRY_OVERHEAD
 
 
 class AnswerCache:
-    def __init__(self, ttl_s: float = TTL_S, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, ttl_s: float = TTL_S, max_bytes: int = MAX_BYTES) -> None:
         self.ttl_s = ttl_s
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0
         self.hits = self.misses = self.lapsed_hits = 0
 
     def get(self, key: str) -> bytes | None:
@@ -60,14 +77,25 @@ class AnswerCache:
         prefix = f"{host.lower()}|"
         with self._lock:
             for key in [k for k in self._entries if k.startswith(prefix)]:
-                del self._entries[key]
+                self._drop(key)
 
     def put(self, key: str, body: bytes) -> None:
+        """Remember ``body``, forgetting the least recently used answers until the
+        memory is within ``max_bytes`` (an answer larger than that is not kept)."""
+        size = entry_bytes(key, body)
         with self._lock:
+            self._drop(key)
+            if size > self.max_bytes:
+                return
             self._entries[key] = (time.monotonic() + self.ttl_s, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.bytes -= entry_bytes(key, entry[1])
 
 
 def after_write(request: Request) -> None:
@@ -78,11 +106,14 @@ def after_write(request: Request) -> None:
     request.app.state.availability.nudge()
 
 
-def question(request: Request, key_headers: tuple[str, ...]) -> str:
-    """What identifies an answer: host, path, query and a digest of the API key."""
+def question(request: Request, key_headers: tuple[str, ...], asked: type[QueryModel]) -> str:
+    """What identifies an answer: host, path, the parameters of ``asked`` that the
+    question gives (as binding reads them: other names and blank values change no
+    answer), a digest of the API key, and the language errors are told in."""
     headers = request.headers
     key = next((headers[h] for h in key_headers if headers.get(h)), "")
     digest = hashlib.sha256(key.strip().encode()).hexdigest()
-    language = headers.get("accept-language", "")
+    told_in = language(headers.get("accept-language"))
     host = headers.get("host", "").lower()
-    return f"{host}|{request.url.path}|{request.url.query}|{digest}|{language}"
+    query = urlencode(sorted(asked.supplied(request).items()))
+    return f"{host}|{request.url.path}|{query}|{digest}|{told_in}"

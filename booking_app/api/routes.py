@@ -26,7 +26,7 @@ from booking_app.api import (
     snapshot_times,
     times,
 )
-from booking_app.api.binding import parse_dto
+from booking_app.api.binding import QueryModel, parse_dto
 from booking_app.api.cache import AnswerCache, question
 from booking_app.api.deps import KEY_HEADERS, ApiDep, BodyDep
 from booking_app.api.dto import (
@@ -169,6 +169,7 @@ def _on_this_loop(request: Request, name: str, make: Callable[[], Any]) -> Any:
 
 async def _remembered(
     api: ApiDep,
+    asked: type[QueryModel],
     answer: Callable[[Session, Tenant], list[dict[str, Any]]],
     from_memory: Callable[[TenantAvailability], bytes],
 ) -> Response:
@@ -185,7 +186,7 @@ async def _remembered(
     (see :mod:`booking_app.api.cache`) rather than all waiting."""
     request = api.request
     cache: AnswerCache = request.app.state.answer_cache
-    question_key = question(request, KEY_HEADERS)
+    question_key = question(request, KEY_HEADERS, asked)
     body = cache.get(question_key)
     if body is not None:
         return Response(body, media_type="application/json")
@@ -249,6 +250,7 @@ def _finished(in_flight: dict[str, asyncio.Task[bytes]], key: str, task: asyncio
 async def get_available_times(api: ApiDep) -> Response:
     return await _remembered(
         api,
+        AvailableTimesQuery,
         lambda s, t: times.available_times(s, t, AvailableTimesQuery.bind(api.request), api.now),
         lambda m: snapshot_times.available_times(m, AvailableTimesQuery.bind(api.request), api.now),
     )
@@ -266,6 +268,7 @@ async def get_available_times(api: ApiDep) -> Response:
 async def get_overview(api: ApiDep) -> Response:
     return await _remembered(
         api,
+        AvailableTimesQuery,
         lambda s, t: times.overview(s, t, AvailableTimesQuery.bind(api.request), api.now),
         lambda m: snapshot_times.overview(m, AvailableTimesQuery.bind(api.request), api.now),
     )
@@ -283,6 +286,7 @@ async def get_overview(api: ApiDep) -> Response:
 async def get_calendar(api: ApiDep) -> Response:
     return await _remembered(
         api,
+        CalendarQuery,
         lambda s, t: times.calendar(s, t, CalendarQuery.bind(api.request), api.now),
         lambda m: snapshot_times.calendar(m, CalendarQuery.bind(api.request), api.now),
     )

@@ -35,6 +35,14 @@ from connectors.store.snapshot import Reference, Taken, load_reference, load_tak
 
 log = logging.getLogger(__name__)
 
+MAX_BYTES = 1024 * 1024 * 1024
+RANGES_OVERHEAD = 300
+"""Bytes of one practitioner's ranges beyond their arrays' items (three array objects,
+the dataclass, its dict slot)."""
+HOLD_BYTES = 150
+FACT_BYTES = 200
+"""A clinic's, treatment's, clinician's or treatment set's facts, roughly."""
+
 
 @dataclass(frozen=True)
 class TenantAvailability:
@@ -47,14 +55,44 @@ class TenantAvailability:
     def versions(self) -> tuple[int, int]:
         return self.reference.version, self.taken.version
 
+    def estimated_bytes(self) -> int:
+        """About what the snapshot holds in memory: its arrays exactly, the rest by
+        count (walking every object would cost as much as reading them)."""
+        reference = self.reference
+        ranges = sum(
+            RANGES_OVERHEAD + sum(len(a) * a.itemsize for a in (r.starts, r.ends, r.set_ids))
+            for r in reference.ranges.values()
+        )
+        holds = HOLD_BYTES * sum(len(h) for h in self.taken.by_practitioner.values())
+        facts = FACT_BYTES * (
+            len(reference.clinics)
+            + len(reference.clinician_ids)
+            + sum(len(t) for t in reference.treatments_by_opus_id.values())
+            + sum(len(s) for s in reference.sets_allowing.values())
+        )
+        return ranges + holds + facts
+
 
 class Availability:
     """The snapshots of one app (``app.state.availability``)."""
 
-    def __init__(self, store_url: str, clock: Callable[[], datetime], poll_s: float) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        clock: Callable[[], datetime],
+        poll_s: float,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         self.store_url = store_url
         self.clock = clock
         self.poll_s = poll_s
+        self.max_bytes = max_bytes
+        self._sizes: dict[int, int] = {}
+        self._asked_at: dict[int, float] = {}
+        self._memory_lock = threading.Lock()  # checking mode reloads in worker threads
+        self._left_out: dict[int, tuple[int, int] | None] = {}
+        """Tenants dropped to keep within ``max_bytes``: with the versions of a snapshot
+        too large to keep at all (not read again until they move), else None."""
         self._tenants: dict[int, TenantAvailability] = {}
         self._subdomains: dict[str, int] = {}
         self._seen: dict[tuple[int, str], int] = {}
@@ -99,19 +137,26 @@ class Availability:
         if tenant_id is None:
             return None
         found = self._tenants.get(tenant_id)
+        self._asked_at[tenant_id] = time.monotonic()
         if found is None:
             self.want(tenant_id)
         return found
+
+    @property
+    def bytes(self) -> int:
+        """The snapshots' estimated memory."""
+        return sum(self._sizes.values())
 
     def want(self, tenant_id: int) -> None:
         """Load the tenant's snapshot (in the polling thread), unless it is loaded."""
         if self.checks_each_question or tenant_id in self._tenants:
             return
-        if tenant_id in self._failed:
-            return  # retried at the next poll: not on every question
         self.start()
         self._wanted.add(tenant_id)
-        self._wake.set()
+        # A failed or a dropped tenant is tried again at the next poll, not at once on
+        # every question (a dropped one would push out another, and that one it).
+        if tenant_id not in self._failed and tenant_id not in self._left_out:
+            self._wake.set()
 
     def nudge(self) -> None:
         """Something was just written through this app: read the counters now."""
@@ -160,6 +205,8 @@ class Availability:
         if first_round:
             wanted |= {tenant_id for tenant_id, _ in counters}
         for tenant_id in set(self._tenants) | set(self._failed) | wanted:
+            if tenant_id in self._left_out and tenant_id not in wanted:
+                continue  # dropped for room in this round: read again when asked
             self._bring_up_to_date_or_fall_back(tenant_id, counters)
         self._all_loaded.set()
 
@@ -172,7 +219,7 @@ class Availability:
         try:
             found = self._bring_up_to_date(tenant_id, counters)
         except Exception as error:
-            self._tenants.pop(tenant_id, None)
+            self._forget(tenant_id)
             kind = type(error).__name__
             if self._failed.get(tenant_id) != kind:
                 # The type only: a database error's text may quote a row's values.
@@ -210,10 +257,12 @@ class Availability:
         bookings_version = counters.get((tenant_id, "bookings"))
         current = self._tenants.get(tenant_id)
         if reference_version is None or bookings_version is None:
-            self._tenants.pop(tenant_id, None)
+            self._forget(tenant_id)
             return None
         if current is not None and current.versions == (reference_version, bookings_version):
             return current
+        if self._left_out.get(tenant_id) == (reference_version, bookings_version):
+            return None  # as large as when it did not fit: answered from the store
         started = time.perf_counter()
         with session_scope(engine_for(self.store_url)) as session:
             if current is None or current.reference.version != reference_version:
@@ -221,10 +270,12 @@ class Availability:
             else:
                 reference = current.reference
             if reference is None:
-                self._tenants.pop(tenant_id, None)
+                self._forget(tenant_id)
                 return None
             taken = load_taken(session, tenant_id, bookings_version, self.clock())
-        self._tenants[tenant_id] = updated = TenantAvailability(reference, taken)
+        updated = TenantAvailability(reference, taken)
+        if not self._keep(tenant_id, updated):
+            return None
         log.info(
             "availability of tenant %s read (reference %s, bookings %s) in %.2f s",
             tenant_id,
@@ -233,3 +284,39 @@ class Availability:
             time.perf_counter() - started,
         )
         return updated
+
+    # -- memory ------------------------------------------------------------------------
+
+    def _keep(self, tenant_id: int, snapshot: TenantAvailability) -> bool:
+        """Keep ``snapshot`` within ``max_bytes``: the tenants asked least recently are
+        dropped (answered from the store) to make room; one larger than the whole
+        budget is not kept. Whether it was kept."""
+        size = snapshot.estimated_bytes()
+        with self._memory_lock:
+            return self._keep_locked(tenant_id, snapshot, size)
+
+    def _keep_locked(self, tenant_id: int, snapshot: TenantAvailability, size: int) -> bool:
+        self._forget(tenant_id)
+        if size > self.max_bytes:
+            self._left_out[tenant_id] = snapshot.versions
+            log.warning(
+                "availability of tenant %s (%s bytes) exceeds the snapshot budget (%s "
+                "bytes): answered from the store",
+                tenant_id,
+                size,
+                self.max_bytes,
+            )
+            return False
+        while self.bytes + size > self.max_bytes:
+            oldest = min(self._sizes, key=lambda t: self._asked_at.get(t, 0.0))
+            self._forget(oldest)
+            self._left_out[oldest] = None
+            log.info("availability of tenant %s dropped: snapshot budget reached", oldest)
+        self._tenants[tenant_id] = snapshot
+        self._sizes[tenant_id] = size
+        self._left_out.pop(tenant_id, None)
+        return True
+
+    def _forget(self, tenant_id: int) -> None:
+        self._tenants.pop(tenant_id, None)
+        self._sizes.pop(tenant_id, None)

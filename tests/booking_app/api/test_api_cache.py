@@ -10,7 +10,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from booking_app.api.cache import AnswerCache
+from booking_app.api.cache import AnswerCache, entry_bytes
 from connectors.store.db import engine_for
 
 TENANT_LOOKUP = re.compile(r"\bFROM tenant\b.*\bWHERE tenant\.subdomain\b", re.S)
@@ -19,7 +19,7 @@ QUERY = "/api/public/v1/appointments/schedule/availabletimes?request.treatmentID
 
 
 def test_answers_lapse_after_their_time_and_the_oldest_go_first():
-    cache = AnswerCache(ttl_s=0.05, max_entries=2)
+    cache = AnswerCache(ttl_s=0.05, max_bytes=2 * entry_bytes("a|x", b"1"))
     cache.put("a|x", b"1")
     cache.put("b|x", b"2")
     cache.put("c|x", b"3")  # pushes out the oldest
@@ -121,3 +121,34 @@ def test_a_just_lapsed_answer_is_given_while_a_fresh_one_is_computed(api: TestCl
         asyncio.run(scenario())
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_memory_is_bounded_in_bytes_not_answers():
+    """A few large answers fill it as many small ones would: the least recently used
+    go until the bytes fit, and one answer larger than the whole memory is not kept."""
+    big = b"x" * 10_000
+    cache = AnswerCache(max_bytes=3 * entry_bytes("k0|", big))
+    for i in range(10):
+        cache.put(f"k{i}|", big)
+        assert cache.bytes <= cache.max_bytes
+    assert list(cache._entries) == ["k7|", "k8|", "k9|"]
+    cache.put("huge|", b"x" * cache.max_bytes)
+    assert cache.get("huge|") is None and cache.get("k9|") == big
+    cache.forget("k9")
+    assert cache.bytes == 2 * entry_bytes("k0|", big)
+
+
+def test_unknown_query_parameters_make_no_new_answers(api: TestClient):
+    """Fifty junk variants of one question (unknown names, blank known ones, another
+    spelling of a known name) are one question: one entry, answered from memory."""
+    cache = api.app.state.answer_cache
+    first = api.get(QUERY)
+    assert first.status_code == 200
+    remembered = cache.bytes
+    for i in range(50):
+        junk = f"&junk{i}={'x' * 1000}&request.clinicID=&REQUEST.TREATMENTID={i}"
+        answer = api.get(QUERY + junk)
+        assert (answer.status_code, answer.content) == (200, first.content)
+    assert (len(cache._entries), cache.bytes, cache.hits) == (1, remembered, 50)
+    other = api.get(QUERY + "&request.clinicID=UPP1")  # a known parameter: its own answer
+    assert other.status_code == 200 and len(cache._entries) == 2

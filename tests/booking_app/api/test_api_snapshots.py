@@ -217,3 +217,49 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
         _eventually(
             lambda: client.get("/readyz").json() == {"status": "ready"}, "the tenant to recover"
         )
+
+
+def test_the_snapshots_keep_within_their_byte_budget(tmp_path, synced_store: Engine, start_day):
+    """With room for one tenant's snapshot, the tenant asked last is in memory and the
+    other is answered from the store; with room for none, every tenant is."""
+    other_key = add_second_tenant(tmp_path, synced_store, start_day)
+    other_host = {"host": OTHER_HOST, "apiKey": other_key}
+
+    def app_with(max_bytes: int) -> TestClient:
+        settings = Settings(
+            store_url=store_url(synced_store),
+            base_domain=BASE_DOMAIN,
+            availability_poll_s=POLL_S,
+            snapshot_max_bytes=max_bytes,
+        )
+        return TestClient(
+            create_app(settings),
+            base_url=f"http://{TENANT_HOST}",
+            headers={"apiKey": DEMO_API_KEY},
+        )
+
+    with app_with(10**12) as roomy:
+        _eventually(lambda: roomy.get("/readyz").status_code == 200, "readiness")
+        sizes = dict(roomy.app.state.availability._sizes)
+        assert len(sizes) == 2 and all(sizes.values())
+        expected = {"demo": _ask(roomy).content, "other": _ask(roomy, **other_host).status_code}
+
+    with app_with(max(sizes.values())) as one:
+        availability = one.app.state.availability
+        _eventually(lambda: one.get("/readyz").status_code == 200, "readiness")
+        assert len(availability._tenants) == 1 and availability.bytes <= availability.max_bytes
+        for _ in range(2):  # each tenant asked last in turn
+            for asked in ({}, other_host):
+                assert _ask(one, **asked).status_code == 200
+                in_memory = {min(sizes)} if not asked else {max(sizes)}
+                _eventually(
+                    lambda in_memory=in_memory: set(availability._tenants) == in_memory,
+                    "the tenant asked last to be in memory",
+                )
+                assert availability.bytes <= availability.max_bytes
+
+    with app_with(1) as none:
+        _eventually(lambda: none.get("/readyz").status_code == 200, "readiness")
+        assert none.app.state.availability._tenants == {}
+        assert _ask(none).status_code == 200
+        assert _ask(none, **other_host).status_code == expected["other"] == 200
