@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from connectors.store.db import session_scope
@@ -81,6 +82,9 @@ def test_the_account_can_log_in_with_its_role_at_each_tenant(store: Engine) -> N
     assert sorted(grants) == [(first, "analyst"), (second, "analyst")]
 
 
+# Slow (10-20 s while the suite runs in parallel): each refusal is the real command in
+# a process of its own, as clinic IT runs it, about 1.5 s of start-up each.
+@pytest.mark.slow
 def test_refusals_say_why_and_store_nothing(store: Engine) -> None:
     _tenant(store, "norr")
     cases = [
@@ -104,6 +108,7 @@ def test_refusals_say_why_and_store_nothing(store: Engine) -> None:
     assert _operators(store) == 0
 
 
+@pytest.mark.slow  # two processes of the real command, as above
 def test_an_existing_account_is_not_replaced(store: Engine) -> None:
     _tenant(store, "norr")
     assert create_user(store, "--email", "it@klinik.se", "--tenant", "norr").returncode == 0
