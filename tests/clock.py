@@ -51,7 +51,8 @@ def hard_days(today: date) -> dict[str, date]:
     """Days on which booking logic tends to break, the next of each from ``today``."""
     spring = _next(today, lambda y: _last_sunday(y, 3))
     autumn = _next(today, lambda y: _last_sunday(y, 10))
-    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    # Next month's last day: this month's may be today, or nyårsafton again.
+    month_after = (today.replace(day=1) + timedelta(days=62)).replace(day=1)
     return {
         "an ordinary Wednesday": FIXED_DAY,
         "a Sunday": today + timedelta(days=6 - today.weekday() or 7),
@@ -62,7 +63,7 @@ def hard_days(today: date) -> dict[str, date]:
         "the day winter time starts": autumn,
         "julafton": _next(today, lambda y: date(y, 12, 24)),
         "nyårsafton": _next(today, lambda y: date(y, 12, 31)),
-        "the last day of a month": next_month - timedelta(days=1),
+        "the last day of a month": month_after - timedelta(days=1),
     }
 
 
