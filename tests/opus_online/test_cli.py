@@ -41,6 +41,7 @@ def test_sync_prints_a_summary_and_succeeds(prefect_harness, flow_settings, demo
     assert "synced 1 of 1 tenants" in result.stdout
 
 
+@pytest.mark.slow  # the real command in its own process, as above
 def test_sync_exits_non_zero_when_a_tenant_fails(
     prefect_harness, flow_settings, sqlite_store, demo_sqlite_tenant
 ):
