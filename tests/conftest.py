@@ -33,6 +33,10 @@ ODBC_DRIVER = os.environ.get("OPUS_TEST_ODBC_DRIVER", "PostgreSQL Unicode")
 os.environ.setdefault("OPUS_AVAILABILITY_POLL_S", "0")
 
 
+CLOCK_LINE = pytest.StashKey[str]()
+"""The run's day, as the header and the summary print it."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Before any test (and before xdist starts its workers, which inherit the choice).
     config.stash[CLOCK_LINE] = clock.start()
@@ -45,9 +49,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     # Again at the end (also with -q), next to the failures it may explain.
     terminalreporter.write_line(config.stash[CLOCK_LINE])
-
-
-CLOCK_LINE = pytest.StashKey[str]()
 
 
 @pytest.hookimpl(optionalhook=True)
