@@ -748,6 +748,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Timmar före besöket då ombokning och avbokning stänger",
         "en": "Hours before the appointment when rebooking and cancelling close",
     },
+    "admin_limit_hits": {"sv": "Stoppade försök", "en": "Refused attempts"},
+    "admin_limit_hits_intro": {
+        "sv": "Gånger som gränserna för anonyma besökare har stoppat en reservation eller "
+        "en kod, sedan starten.",
+        "en": "Times the limits on anonymous visitors have refused a hold or a code, "
+        "since the start.",
+    },
+    "admin_limit_hits_kind": {"sv": "Gräns", "en": "Limit"},
+    "admin_limit_hits_count": {"sv": "Antal", "en": "Count"},
+    "admin_limit_kind_holds": {
+        "sv": "Högst 3 reserverade tider per besökare",
+        "en": "At most 3 held times per visitor",
+    },
+    "admin_limit_kind_codes_per_hold": {
+        "sv": "Högst 3 koder per reservation",
+        "en": "At most 3 codes per hold",
+    },
+    "admin_limit_kind_recipient": {
+        "sv": "Högst 3 koder per mottagare och timme",
+        "en": "At most 3 codes per recipient an hour",
+    },
+    "admin_limit_kind_client_hour": {
+        "sv": "Högst 3 koder per besökare och timme",
+        "en": "At most 3 codes per visitor an hour",
+    },
+    "admin_limit_kind_client_day": {
+        "sv": "Högst 10 koder per besökare och dygn",
+        "en": "At most 10 codes per visitor a day",
+    },
+    "admin_limit_kind_tenant_hour": {
+        "sv": "Kedjans tak för koder per timme",
+        "en": "The chain's cap on codes an hour",
+    },
     "admin_flex_months_to_sync": {
         "sv": "Antal månader att publicera",
         "en": "Months of times to publish",

@@ -14,7 +14,7 @@ from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
 from booking_app.tenancy import redirect_expiry
-from connectors.store import audit
+from connectors.store import audit, client_limits
 from connectors.store.models import (
     Clinic,
     ClinicPractitioner,
@@ -67,6 +67,10 @@ def _flex_page(
         step_names=("clinic", "treatment", "practitioner", "time"),
         # Next to *Publicera på "Boka vård"*: whether publishing can happen at all.
         marketplace=session.get(MarketplaceAccount, grant.tenant.id),
+        # What the limits on anonymous clients have refused so far, by kind: that they
+        # bite, and whether one bites too often (the tenant's hourly cap, say).
+        limit_hits=client_limits.hits(session, grant.tenant.id),
+        limit_kinds=client_limits.KINDS,
     )
 
 

@@ -31,6 +31,8 @@ CODES_PER_CLIENT_HOUR = 3
 CODES_PER_CLIENT_DAY = 10
 MAX_CODES_PER_HOLD = 3
 MAX_WRONG_TRIES = 8
+KINDS = ("holds", "codes_per_hold", "recipient", "client_hour", "client_day", "tenant_hour")
+"""Every limit, by the name its refusals are counted under."""
 ADVISORY_LOCK_SPACE = 0x0B0D
 """First key of the PostgreSQL advisory lock on one client's holds and codes."""
 

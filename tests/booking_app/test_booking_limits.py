@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from connectors.store import client_limits
 from connectors.store.db import session_scope
 from connectors.store.models import Booking
+from tests.booking_app.admin.admin_pages import log_in, operator
 from tests.booking_app.booking_pages import client_for
 from tests.booking_app.booking_steps import (
     Page,
@@ -27,6 +28,8 @@ from tests.booking_app.booking_steps import (
     to_details,
     to_time_step,
 )
+
+OPERATOR = "it@tandmottagningen.se"
 
 
 @dataclass
@@ -109,6 +112,15 @@ def test_an_operator_sees_the_refusals_counted(booking_store: Engine, booking_cl
     with session_scope(booking_store) as session:
         tenant_id = session.scalars(select(Booking.tenant_id)).first()
         assert client_limits.hits(session, tenant_id) == {"holds": 2}
+    # ... on the tenant's Flexibilitet tab, every limit with its count.
+    operator(booking_store, OPERATOR, {tenant_id: "analyst"})
+    assert log_in(booking_client, OPERATOR).status_code == 303
+    tab = booking_client.get(f"/admin/{tenant_id}/flexibilitet")
+    assert tab.status_code == 200
+    assert 'id="limit-holds">2<' in tab.text
+    for kind in client_limits.KINDS[1:]:
+        assert f'id="limit-{kind}">0<' in tab.text
+    assert "Högst 3 reserverade tider per besökare" in tab.text
 
 
 # -- c: code messages limited, the hold not extended without end -------------------------
