@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from connectors.store.db import make_engine
 from demo.opus_data import DemoOpus, DemoSpec, generate
 from tests.booking_app.booking_pages import client_for
+from tests.booking_app.login_steps import Clock
 from tests.helpers import synced_demo_store
 
 
@@ -60,3 +61,15 @@ def booking_store(synced_template: Path, tmp_path: Path) -> Engine:
 @pytest.fixture
 def booking_client(booking_store: Engine) -> TestClient:
     return client_for(booking_store)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The app's "now", which the test moves."""
+    return Clock()
+
+
+@pytest.fixture
+def clocked(booking_store: Engine, clock: Clock) -> TestClient:
+    """A client of the booking store whose app reads ``clock``."""
+    return client_for(booking_store, clock=clock)

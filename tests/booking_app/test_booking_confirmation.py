@@ -4,10 +4,8 @@ out, when new bookings are off or need a login, and under maintenance."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -39,24 +37,7 @@ from tests.booking_app.booking_steps import (
     to_details,
     to_time_step,
 )
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC))
-
-
-@pytest.fixture
-def clocked(booking_store: Engine, clock: Clock) -> TestClient:
-    return client_for(booking_store, clock=clock)
+from tests.booking_app.login_steps import Clock
 
 
 def outbox_count(engine: Engine, kind: str) -> int:

@@ -4,10 +4,8 @@ milliseconds. Each test fails without the limit it proves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -28,26 +26,9 @@ from tests.booking_app.booking_steps import (
     to_details,
     to_time_step,
 )
+from tests.booking_app.login_steps import Clock
 
 OPERATOR = "it@tandmottagningen.se"
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC))
-
-
-@pytest.fixture
-def clocked(booking_store: Engine, clock: Clock) -> TestClient:
-    return client_for(booking_store, clock=clock)
 
 
 def _week_with_times(client: TestClient) -> Page:
