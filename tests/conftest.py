@@ -21,7 +21,7 @@ from connectors.store.models import OpusDatabase
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import seed_demo_tenant
 from tests import clock, scheduling
-from tests.helpers import ODBC_ENV, odbc_connection_string
+from tests.helpers import ODBC_ENV, odbc_connection_string, sync_tenant
 
 POSTGRES_URL = os.environ.get(
     "OPUS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -265,13 +265,10 @@ def demo_sqlite_tenant(sqlite_store: Engine, demo: DemoOpus, opus_sqlite: Path) 
 
 
 def _seed_and_sync(url: str, folder: Path) -> None:
-    from tests.helpers import sync_tenant
-
     demo = generate(DemoSpec(start=date.today() + timedelta(days=1), days=21))
     opus = folder / "opus.db"
-    if not opus.exists():
-        with closing(sqlite3.connect(opus)) as connection:
-            write(demo, connection, "sqlite")
+    with closing(sqlite3.connect(opus)) as connection:
+        write(demo, connection, "sqlite")
     engine = make_engine(url)
     with session_scope(engine) as session:
         subdomain = seed_demo_tenant(session, demo, opus).subdomain
