@@ -46,4 +46,41 @@ API_KEY_MESSAGES: dict[str, dict[str, str]] = {
         "sv": "En servernyckel får inga webbplatser: den skulle synas för alla besökare.",
         "en": "A server key gets no websites: every visitor would see it.",
     },
+    "api_examples_title": {
+        "sv": "Boka från er egen webbplats",
+        "en": "Booking from your own website",
+    },
+    "api_examples_intro": {
+        "sv": "Så använder er webbplats bokningen: anropa API:t direkt från webbläsaren, "
+        "eller lägg in bokningen som en widget med en rad HTML.",
+        "en": "How your website uses the booking: call the API straight from the browser, "
+        "or embed the booking as a widget with one line of HTML.",
+    },
+    "api_examples_keys": {"sv": "Nycklar", "en": "Keys"},
+    "api_examples_keys_text": {
+        "sv": "En nyckel i en webbsida syns för alla. Använd därför en publik nyckel "
+        "(börjar med oo_pub_): den får läsa lediga tider och boka, men aldrig läsa eller "
+        "ändra en patients bokningar. Administratören skapar den under Avancerat → "
+        "API-nycklar och anger vilka webbplatser (https://…) som får använda den. Skicka "
+        "nyckeln i headern apiKey, aldrig i adressen. Servernycklar hålls hemliga på en server.",
+        "en": "A key in a web page is visible to everyone. So use a publishable key "
+        "(it begins with oo_pub_): it may read free times and book, but never read or "
+        "change a patient's bookings. The administrator makes it under Avancerat → "
+        "API-nycklar and lists the websites (https://…) that may use it. Send the key in "
+        "the apiKey header, never in the address. Server keys stay secret on a server.",
+    },
+    "api_examples_fetch": {"sv": "Anrop från webbläsaren", "en": "A call from the browser"},
+    "api_examples_widget": {"sv": "Bokningswidget", "en": "Booking widget"},
+    "api_examples_widget_text": {
+        "sv": "Lägg in taggen där bokningen ska visas. Webbplatsen måste finnas bland "
+        "den publika nyckelns webbplatser. data-clinic och data-treatment väljer klinik "
+        "och behandling i förväg.",
+        "en": "Put the tag where the booking should show. The website must be among the "
+        "publishable key's websites. data-clinic and data-treatment preselect the clinic "
+        "and the treatment.",
+    },
+    "api_examples_document": {
+        "sv": "API:ts beskrivning (OpenAPI):",
+        "en": "The API's description (OpenAPI):",
+    },
 }

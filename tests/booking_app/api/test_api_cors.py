@@ -170,3 +170,15 @@ def test_the_store_refuses_origins_on_a_key_that_reaches_patients(store: Engine)
         key = session.scalars(select(ApiKey)).one()
         with pytest.raises(IntegrityError):
             set_allowed_origins(session, tenant.id, key.id, [CLINIC_SITE])
+
+
+def test_the_api_prefix_shows_the_examples_with_the_tenants_own_host(synced_store: Engine):
+    page = api_client(synced_store, key=None).get(f"{API}/")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    host = "http://tandmottagningen.booking.test"
+    assert f'fetch("{host}{API}/treatments"' in page.text
+    assert f"&lt;script src=&#34;{host}/widget.js&#34;" in page.text or (
+        f'&lt;script src="{host}/widget.js"' in page.text
+    )
+    assert "oo_demo" not in page.text  # no key of the tenant's is shown

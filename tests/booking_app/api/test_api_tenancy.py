@@ -18,7 +18,7 @@ from connectors.store.api_keys import (
 )
 from connectors.store.db import session_scope
 from connectors.store.models import ApiKey, Tenant
-from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
+from demo.store_seed import DEMO_API_KEY, DEMO_PUBLISHABLE_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from tests.booking_app.api.api_client import (
     API,
     OTHER_HOST,
@@ -161,16 +161,18 @@ def test_unknown_paths_and_methods_under_the_api_are_json(api: TestClient):
     assert wrong_method.headers["Allow"] == "DELETE, PATCH, POST"
 
 
-def test_the_demo_tenant_gets_its_fixed_key_once_even_in_an_older_store(
+def test_the_demo_tenant_gets_its_fixed_keys_once_even_in_an_older_store(
     synced_store: Engine, demo, opus_sqlite
 ):
+    demo_keys = {key_hash(DEMO_API_KEY), key_hash(DEMO_PUBLISHABLE_KEY)}
     with session_scope(synced_store) as session:
-        (key,) = session.scalars(select(ApiKey)).all()
-        assert key.key_hash == key_hash(DEMO_API_KEY)
-        session.delete(key)  # a store seeded before the API existed
+        keys = session.scalars(select(ApiKey)).all()
+        assert {key.key_hash for key in keys} == demo_keys
+        for key in keys:
+            session.delete(key)  # a store seeded before the API existed
     with session_scope(synced_store) as session:
         seed_demo_tenant(session, demo, opus_sqlite)
         seed_demo_tenant(session, demo, opus_sqlite)
     with session_scope(synced_store) as session:
-        assert [k.key_hash for k in session.scalars(select(ApiKey))] == [key_hash(DEMO_API_KEY)]
+        assert sorted(k.key_hash for k in session.scalars(select(ApiKey))) == sorted(demo_keys)
     assert api_client(synced_store).get(f"{API}/clinics").status_code == 200
