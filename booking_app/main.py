@@ -29,6 +29,7 @@ from booking_app import (
 )
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
+from booking_app.api.cors import ApiCorsMiddleware
 from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
@@ -70,6 +71,7 @@ def create_app(
     app.state.computing_limiters = WeakKeyDictionary()
     app.state.answers_in_flight = WeakKeyDictionary()
     app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(ApiCorsMiddleware)  # the public API from clinics' own pages
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -6,6 +6,8 @@ Tenant-written text (welcome text, clinic texts) is not here: it is shown as wri
 
 from __future__ import annotations
 
+from booking_app.api_key_messages import API_KEY_MESSAGES
+
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
 
@@ -991,6 +993,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stats_channel_api": {"sv": "API", "en": "API"},
     "stats_channel_boka_vard": {"sv": "Boka vård", "en": "Boka vård"},
 }
+
+MESSAGES.update(API_KEY_MESSAGES)
 
 
 def language(value: str | None) -> str:

@@ -27,7 +27,13 @@ import httpx
 
 from connectors.store.db import engine_for, migrate, session_scope
 from demo.opus_data import DemoSpec, generate, write
-from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
+from demo.store_seed import (
+    DEMO_API_KEY,
+    DEMO_CLINIC_SITE,
+    DEMO_PUBLISHABLE_KEY,
+    DEMO_SUBDOMAIN,
+    seed_demo_tenant,
+)
 from opus_online.config import Settings, get_settings
 
 RUNS_DRY_WITHIN = timedelta(days=14)
@@ -123,12 +129,14 @@ def run_demo(reset: bool = False) -> int:
             f"http://{settings.app_host}:{settings.app_port}/healthz", children[-1], "booking app"
         )
         booking = f"http://{DEMO_SUBDOMAIN}.{settings.base_domain}:{settings.app_port}/"
+        clinic_site = _start_clinic_site(booking, env, children)
         print(
             "\nOpus Online demo is running:\n"
             f"  booking page (demo tenant)  {booking}\n"
             f"  public API (Opus v1)        {booking}api/public/v1/clinics\n"
             f"    API key (header apiKey)   {DEMO_API_KEY}\n"
             f"    OpenAPI document          {booking}api/public/v1/swagger.json\n"
+            f"  the clinic's own website    {clinic_site}  (widget, API from the browser)\n"
             f"  Prefect UI (flows, runs)    {prefect_url}/\n"
             "  BankID login (stand-in)     completes as Tolvan Tolvansson after ~6 s\n"
             f"  e-mail to patients          {mail_web}\n"
@@ -175,6 +183,16 @@ def _start_message_stand_ins(
 
 
 DEMO_MARKETPLACE_TOKEN = "demo-boka-vard-token-not-a-secret"
+
+
+def _start_clinic_site(booking: str, env: dict[str, str], children: list[subprocess.Popen]) -> str:
+    """A clinic's own website on another origin, calling the API with the demo's
+    publishable key and embedding the booking widget."""
+    port = urlsplit(DEMO_CLINIC_SITE).port
+    command = [sys.executable, "-m", "demo.clinic_site", "--port", str(port)]
+    command += ["--booking-url", booking.rstrip("/"), "--api-key", DEMO_PUBLISHABLE_KEY]
+    children.append(_start(command, env))
+    return f"{DEMO_CLINIC_SITE}/"
 
 
 def _start_marketplace(

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.store.api_keys import create_api_key, key_hash
+from connectors.store.api_keys import PUBLISHABLE, create_api_key, key_hash
 from connectors.store.models import (
     ApiKey,
     Clinic,
@@ -28,6 +28,11 @@ DEMO_SUBDOMAIN = "tandmottagningen"
 DEMO_API_KEY = "oo_demo_tandmottagningen_not_a_secret"
 """The demo tenant's public API key: fixed, so the README and the demo's banner can show
 it. Only the demo tenant gets it; a real tenant's keys are random (``create_api_key``)."""
+DEMO_PUBLISHABLE_KEY = "oo_pub_demo_tandmottagningen_visible_to_all"
+"""The demo tenant's publishable key (read and book, never a patient's bookings), which
+the demo's clinic website (demo/clinic_site.py) uses from the browser."""
+DEMO_CLINIC_SITE = "http://localhost:8031"
+"""That website's origin: the one page allowed to use the publishable key."""
 DEMO_OPERATOR = "operator@tandmottagningen.se"
 DEMO_OPERATOR_PASSWORD = "demo-operator-not-a-secret"
 """The demo tenant's administrator at /admin: fixed, so the README can show it."""
@@ -96,9 +101,18 @@ def seed_demo_tenant(
 def _ensure_demo_api_key(session: Session, tenant: Tenant) -> None:
     if tenant.subdomain != DEMO_SUBDOMAIN:
         return
-    known = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == key_hash(DEMO_API_KEY)))
-    if known.first() is None:
+    known = set(session.scalars(select(ApiKey.key_hash).where(ApiKey.tenant_id == tenant.id)))
+    if key_hash(DEMO_API_KEY) not in known:
         create_api_key(session, tenant.id, "Demo", key=DEMO_API_KEY)
+    if key_hash(DEMO_PUBLISHABLE_KEY) not in known:
+        create_api_key(
+            session,
+            tenant.id,
+            "Klinikens webbplats (demo)",
+            key=DEMO_PUBLISHABLE_KEY,
+            scopes=PUBLISHABLE,
+            origins=[DEMO_CLINIC_SITE],
+        )
 
 
 def _ensure_demo_operator(session: Session, tenant: Tenant) -> None:

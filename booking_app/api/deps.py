@@ -13,7 +13,7 @@ starves and nothing moves until the busy timeout fails them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from booking_app.api.binding import RawBody, read_body
 from booking_app.api.cache import after_write
-from booking_app.api.errors import NotFound, Unauthorized, request_language
+from booking_app.api.errors import Forbidden, NotFound, Unauthorized, request_language
 from booking_app.tenancy import check_moved, tenant_for_host
-from connectors.store.api_keys import key_matches, live_key_hashes
+from connectors.store.api_keys import KeyGrant, Scope, grant_for, live_keys
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
@@ -45,38 +45,46 @@ class Api:
     lang: str
 
     @contextmanager
-    def reading(self) -> Iterator[tuple[Session, Tenant]]:
-        """A read transaction and the tenant whose key the request carries."""
+    def reading(self, scope: Scope = "read") -> Iterator[tuple[Session, Tenant]]:
+        """A read transaction and the tenant whose key the request carries, if that
+        key has ``scope``."""
         with session_scope(engine_for(self.settings.resolved_store_url)) as session:
-            yield session, self._tenant(session)
+            yield session, self._tenant(session, scope)
 
     @contextmanager
-    def writing(self) -> Iterator[tuple[Session, Tenant]]:
+    def writing(self, scope: Scope = "book") -> Iterator[tuple[Session, Tenant]]:
         """The same for a route that writes: on SQLite the transaction holds the write
         lock from its first statement (``write_session_scope``). It commits when the
         block ends, before the answer is sent: a client is never told "booked" about a
         booking that a failed commit undid."""
         with write_session_scope(engine_for(self.settings.resolved_store_url)) as session:
-            yield session, self._tenant(session)
+            yield session, self._tenant(session, scope)
         after_write(self.request)
 
-    def _tenant(self, session: Session) -> Tenant:
+    def _tenant(self, session: Session, scope: Scope) -> Tenant:
         headers = self.request.headers
         tenant = tenant_for_host(session, headers.get("host"), self.settings.base_domain)
         if tenant is None:
             check_moved(session, self.request.scope, self.settings.base_domain, self.now)
             raise NotFound("unknown_tenant")
-        self.authorise(live_key_hashes(session, tenant.id))
+        self.authorise(live_keys(session, tenant.id), scope)
         return tenant
 
-    def authorise(self, live_key_hashes: Iterable[str]) -> None:
-        """401 unless the request carries one of the tenant's live keys."""
+    def authorise(self, live: Mapping[str, KeyGrant], scope: Scope = "read") -> KeyGrant:
+        """401 unless the request carries one of the tenant's live keys, 403 unless
+        that key has ``scope``. The grant is kept on the request for CORS
+        (:mod:`booking_app.api.cors`)."""
         headers = self.request.headers
         key = next((headers[h] for h in KEY_HEADERS if headers.get(h)), None)
         if key is None:
             raise Unauthorized("api_key_missing")
-        if not key_matches(live_key_hashes, key.strip()):
+        grant = grant_for(live, key.strip())
+        if grant is None:
             raise Unauthorized("api_key_invalid")
+        self.request.state.api_grant = grant
+        if scope not in grant.scopes:
+            raise Forbidden("api_key_scope", scope=scope)
+        return grant
 
 
 async def get_api(request: Request) -> Api:

@@ -26,6 +26,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "API-nyckeln gäller inte för den här bokningssidan.",
         "en": "The API key is not valid for this booking site.",
     },
+    "api_key_scope": {
+        "sv": "API-nyckeln får inte göra det här ({scope}). Använd en servernyckel.",
+        "en": "The API key may not do this ({scope}). Use a server key.",
+    },
     "not_found_path": {
         "sv": "Det finns ingen sådan resurs i API:t.",
         "en": "There is no such resource in the API.",

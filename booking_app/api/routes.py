@@ -193,7 +193,7 @@ async def _remembered(
     availability: Availability = request.app.state.availability
     in_memory = availability.for_host(request.headers.get("host"), api.settings.base_domain)
     if in_memory is not None:
-        api.authorise(in_memory.reference.key_hashes)
+        api.authorise(in_memory.reference.keys)
         with contextlib.suppress(OutsideSnapshot):
             body = from_memory(in_memory)
             cache.put(question_key, body)
@@ -393,7 +393,7 @@ def add_booking(body: BodyDep, api: ApiDep) -> Response:
     "answers the same id.",
 )
 def reschedule_booking(body: BodyDep, api: ApiDep) -> Response:
-    with api.writing() as (session, tenant):
+    with api.writing("patient") as (session, tenant):
         dto = parse_dto(RescheduleDTO, body.data())
         notify = RescheduleFlags.bind(api.request).notify_patient is not False
         moved = patient_bookings.reschedule(
@@ -415,7 +415,7 @@ def reschedule_booking(body: BodyDep, api: ApiDep) -> Response:
     "answers 200 again.",
 )
 def cancel_booking(api: ApiDep) -> Response:
-    with api.writing() as (session, tenant):
+    with api.writing("patient") as (session, tenant):
         query = CancelBookingQuery.bind(api.request)
         patient_bookings.cancel(session, tenant, query, api.now, api.lang)
         return JSONResponse({})
@@ -436,7 +436,7 @@ def cancel_booking(api: ApiDep) -> Response:
     "clinic made in Opus have ID 0: they are changed by phone.",
 )
 def get_patient_bookings(patientPersonalIdentification: str, api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
+    with api.reading("patient") as (session, tenant):
         query = PatientBookingsQuery.bind(api.request)
         found = patient_bookings.patient_bookings(
             session, tenant, patientPersonalIdentification, query, api.now
@@ -454,7 +454,7 @@ def get_patient_bookings(patientPersonalIdentification: str, api: ApiDep) -> Res
     description="The same bookings with the clinic, clinician and treatment in full.",
 )
 def get_patient_bookings_extended(patientPersonalIdentification: str, api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
+    with api.reading("patient") as (session, tenant):
         query = PatientBookingsQuery.bind(api.request)
         found = patient_bookings.patient_bookings_extended(
             session, tenant, patientPersonalIdentification, query, api.now

@@ -709,9 +709,25 @@ class OutboxMessage(Base):
 
 class ApiKey(Base):
     """A key to the tenant's public API (header ``apiKey``). Only its SHA-256 is kept:
-    the key is random and long, so a slow hash adds nothing."""
+    the key is random and long, so a slow hash adds nothing.
+
+    ``scopes`` says what the key may do (space-separated, in the order of
+    :data:`connectors.store.api_keys.SCOPES`); ``allowed_origins`` which web pages may
+    use it from a browser (one origin a line; migration 0013). A key with the
+    ``patient`` scope is a server's secret and never gets an origin."""
 
     __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint(
+            "scopes IN ('read', 'book', 'patient', 'read book', 'read patient', "
+            "'book patient', 'read book patient')",
+            name="scopes_known",
+        ),
+        CheckConstraint(
+            "allowed_origins = '' OR scopes NOT LIKE '%patient%'",
+            name="no_origins_for_patient_keys",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
@@ -720,6 +736,10 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    scopes: Mapped[str] = mapped_column(
+        String(30), default="read book patient", server_default="read book patient"
+    )
+    allowed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 # -- patients' e-ID login and their bookings (migration 0005) --------------------------

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, cast, extract, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from connectors.store.api_keys import live_key_hashes
+from connectors.store.api_keys import KeyGrant, live_keys
 from connectors.store.availability import (
     GRID_EPOCH,
     STOCKHOLM,
@@ -134,7 +134,8 @@ class Reference:
     indexed for the questions asked (ORM objects cost a Python call per attribute)."""
 
     version: int
-    key_hashes: tuple[str, ...]
+    keys: Mapping[str, KeyGrant]
+    """The live API keys' hashes, with what each may do and from which pages."""
     settings: SettingsFacts
     clinics: tuple[ClinicFacts, ...]
     """Clinics still in Opus, in the operator's order."""
@@ -282,7 +283,7 @@ def load_reference(session: Session, tenant_id: int, version: int) -> Reference 
         )
     return Reference(
         version=version,
-        key_hashes=tuple(live_key_hashes(session, tenant_id)),
+        keys=live_keys(session, tenant_id),
         settings=_settings(tenant.settings),
         clinics=clinics,
         clinics_by_opus_id={opus_id: tuple(found) for opus_id, found in by_opus_id.items()},

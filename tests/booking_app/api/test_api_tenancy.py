@@ -11,14 +11,14 @@ from sqlalchemy import Engine, select
 
 from connectors.store.api_keys import (
     create_api_key,
+    grant_for,
     key_hash,
-    key_matches,
-    live_key_hashes,
+    live_keys,
     revoke_api_key,
 )
 from connectors.store.db import session_scope
 from connectors.store.models import ApiKey, Tenant
-from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
+from demo.store_seed import DEMO_API_KEY, DEMO_PUBLISHABLE_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from tests.booking_app.api.api_client import (
     API,
     OTHER_HOST,
@@ -95,9 +95,10 @@ def test_keys_are_random_stored_hashed_and_shown_once(synced_store: Engine):
         assert {k.key_hash for k in stored} == {key_hash(first), key_hash(second)}
         assert all(k.prefix == first[:8] or k.prefix == second[:8] for k in stored)
         assert not any(first in (k.key_hash, k.name) for k in stored)
-        assert key_matches(live_key_hashes(session, tenant.id), first)
-        assert not key_matches(live_key_hashes(session, tenant.id), first + "x")
-        assert not key_matches(live_key_hashes(session, tenant.id), "x" * 10_000)
+        live = live_keys(session, tenant.id)
+        assert grant_for(live, first) is not None
+        assert grant_for(live, first + "x") is None
+        assert grant_for(live, "x" * 10_000) is None
 
 
 def test_one_tenants_key_does_not_open_another_tenants_api(
@@ -160,16 +161,18 @@ def test_unknown_paths_and_methods_under_the_api_are_json(api: TestClient):
     assert wrong_method.headers["Allow"] == "DELETE, PATCH, POST"
 
 
-def test_the_demo_tenant_gets_its_fixed_key_once_even_in_an_older_store(
+def test_the_demo_tenant_gets_its_fixed_keys_once_even_in_an_older_store(
     synced_store: Engine, demo, opus_sqlite
 ):
+    demo_keys = {key_hash(DEMO_API_KEY), key_hash(DEMO_PUBLISHABLE_KEY)}
     with session_scope(synced_store) as session:
-        (key,) = session.scalars(select(ApiKey)).all()
-        assert key.key_hash == key_hash(DEMO_API_KEY)
-        session.delete(key)  # a store seeded before the API existed
+        keys = session.scalars(select(ApiKey)).all()
+        assert {key.key_hash for key in keys} == demo_keys
+        for key in keys:
+            session.delete(key)  # a store seeded before the API existed
     with session_scope(synced_store) as session:
         seed_demo_tenant(session, demo, opus_sqlite)
         seed_demo_tenant(session, demo, opus_sqlite)
     with session_scope(synced_store) as session:
-        assert [k.key_hash for k in session.scalars(select(ApiKey))] == [key_hash(DEMO_API_KEY)]
+        assert sorted(k.key_hash for k in session.scalars(select(ApiKey))) == sorted(demo_keys)
     assert api_client(synced_store).get(f"{API}/clinics").status_code == 200
