@@ -1017,6 +1017,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Högst 10 BankID-inloggningar per adress och kvart",
         "en": "At most 10 BankID logins per address a quarter of an hour",
     },
+    "limit_country_body": {
+        "sv": "Kliniken skickar inte sms till nummer i det landet. Välj e-post i stället, "
+        "eller börja om med ett annat mobilnummer.",
+        "en": "The clinic does not send texts to numbers in that country. Choose e-mail "
+        "instead, or start again with another mobile number.",
+    },
+    "admin_limit_kind_country": {
+        "sv": "Sms till ett land som inte är tillåtet",
+        "en": "Texts to a country not allowed",
+    },
     "admin_sms_limits": {"sv": "Gränser för sms och koder", "en": "Limits on texts and codes"},
     "admin_sms_limits_intro": {
         "sv": "Sms skickas bara till mobilnummer med de här landsnumren, och kedjan skickar "

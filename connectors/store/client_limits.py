@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.store import login_throttle
-from connectors.store.models import Booking, LimitHit, OutboxMessage
+from connectors.store.models import Booking, LimitHit, OutboxMessage, TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ CODES_PER_CLIENT_HOUR = 3
 CODES_PER_CLIENT_DAY = 10
 MAX_CODES_PER_HOLD = 3
 MAX_WRONG_TRIES = 8
+DEFAULT_SMS_COUNTRIES = "46,47,45,358"  # the column's default: the Nordic countries
 BANKID_STARTS_PER_WINDOW = 10
 """BankID logins one address may start per :data:`login_throttle.WINDOW` (15 min)."""
 KINDS = (
@@ -48,6 +49,7 @@ KINDS = (
     "tenant_hour",
     "api_holds",
     "bankid_starts",
+    "country",
 )
 """Every limit, by the name its refusals are counted under."""
 ADVISORY_LOCK_SPACE = 0x0B0D
@@ -175,6 +177,22 @@ def check_new_code(
     )
     if for_tenant >= hourly_cap:
         refuse(session, booking.tenant_id, "tenant_hour", now)
+
+
+def sms_allowed(settings: TenantSettings | None, number: str) -> bool:
+    """Whether an SMS may go to ``number`` (E.164) under the tenant's allowed country
+    codes ("46,47,45,358"). The pages and the API refuse other numbers as they are
+    typed; this is the last check, before anything is queued. Country calling codes
+    are a prefix code, so a prefix decides."""
+    stored = settings.sms_country_codes if settings is not None else DEFAULT_SMS_COUNTRIES
+    codes = [code for code in stored.split(",") if code.strip().isdigit()]
+    return any(number.startswith(f"+{code.strip()}") for code in codes)
+
+
+def check_sms_country(session: Session, booking: Booking, number: str, now: datetime) -> None:
+    """Raise :class:`LimitReached` (``country``) if no SMS may go to ``number``."""
+    if not sms_allowed(session.get(TenantSettings, booking.tenant_id), number):
+        refuse(session, booking.tenant_id, "country", now)
 
 
 def count_bankid_start(session: Session, tenant_id: int, address_key: str, now: datetime) -> None:

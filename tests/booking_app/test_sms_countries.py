@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from booking_app.main import create_app
+from connectors.store import client_limits
 from connectors.store.db import session_scope
-from connectors.store.models import AuditEntry, TenantSettings
+from connectors.store.models import AuditEntry, Booking, OutboxMessage, TenantSettings
 from demo.store_seed import DEMO_API_KEY
 from opus_online.config import Settings
 from tests.booking_app.admin.admin_pages import csrf_token, log_in, operator, tenant_id
@@ -21,10 +22,12 @@ from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, change_set
 from tests.booking_app.booking_steps import (
     booking,
     fill_details,
+    press,
     reference_of,
     sent_codes,
     to_details,
 )
+from tests.booking_app.login_steps import Clock
 
 ADMIN = "admin@tandmottagningen.se"
 EDITOR = "reception@tandmottagningen.se"
@@ -131,3 +134,32 @@ def test_the_api_refuses_a_mobile_outside_the_tenants_countries(booking_store: E
     body["Patient"]["MobilePhoneNumber"] = BRITISH
     assert api.post(f"{API}/bookings", json=body).status_code == 200
     assert bookings_in(booking_store)[0].mobile == "+447911123456"
+
+
+def test_no_sms_is_queued_to_a_country_the_operator_has_since_removed(
+    booking_store: Engine, clocked: TestClient, clock: Clock
+):
+    details = to_details(clocked)
+    reference = reference_of(details)
+    page = fill_details(clocked, details, code_channel="email", mobile="+47 412 34 567")
+    change_settings(booking_store, sms_country_codes="46")  # Norway is taken off
+    clock.advance(seconds=61)
+
+    refused = press(clocked, page.button("Skicka en ny kod"), code_channel="sms")
+
+    assert refused.status == 429
+    assert "Kliniken skickar inte sms till nummer i det landet." in refused.html
+    with session_scope(booking_store) as session:
+        assert client_limits.hits(session, tenant_id(booking_store)) == {"country": 1}
+    # The e-mailed code still confirms; the confirmation goes by e-mail only.
+    (_, _, code), *_ = sent_codes(booking_store, reference)
+    done = press(clocked, page.button("Bekräfta bokningen"), code=code)
+    assert done.h1 == "Din tid är bokad", done.html
+    with session_scope(booking_store) as session:
+        queued = session.execute(
+            select(OutboxMessage.kind, OutboxMessage.channel)
+            .join(Booking, Booking.id == OutboxMessage.booking_id)
+            .where(Booking.reference == reference)
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert queued == [("code", "email"), ("new", "email")]  # "new": the new booking
