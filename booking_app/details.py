@@ -107,13 +107,15 @@ class Details:
         return not self.errors
 
 
-def _judge(item: Field, raw: str, today: date) -> str | None:
+def _judge(item: Field, raw: str, today: date, sms_countries: tuple[int, ...]) -> str | None:
     if item.required and not raw.strip():
         raise Invalid(f"{item.name}_required")
     if item.name == "personal_number":
         return patient.personal_number(raw, today)
     if item.name == "mobile":
-        return patient.mobile(raw)
+        # The number gets the confirmation (and perhaps the code) by SMS: a mobile in
+        # one of the tenant's allowed countries.
+        return patient.mobile(raw, sms_countries)
     if item.name == "email":
         return patient.email(raw)
     if item.name == "postal_code":
@@ -136,9 +138,12 @@ def judge(
     fields = fields_for(settings, with_personal_number)
     names = [f.name for f in fields] + (["code_channel"] if ask_channel else [])
     details = Details(values={name: form.get(name, "") for name in names})
+    sms_countries = patient.sms_countries(settings.sms_country_codes)
     for item in fields:
         try:
-            details.cleaned[item.name] = _judge(item, details.values[item.name], today)
+            details.cleaned[item.name] = _judge(
+                item, details.values[item.name], today, sms_countries
+            )
         except Invalid as exc:
             details.errors[item.name] = exc.key
     if ask_channel:

@@ -29,7 +29,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from booking_app.booking import redirect, render
+from booking_app import limits
+from booking_app.booking import app_secret, redirect, render
 from booking_app.deps import (
     LangDep,
     NowDep,
@@ -49,7 +50,7 @@ from booking_app.patients import (
     safe_return,
 )
 from connectors import bankid
-from connectors.store import patient_sessions
+from connectors.store import client_limits, patient_sessions
 from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import BankIdOrder, Tenant
 
@@ -89,6 +90,7 @@ SHOWN_ERRORS = frozenset(
         "bankid_rfa17b",
         "bankid_rfa22",
         "login_unavailable",
+        "limit_bankid_starts_body",
     }
 )
 
@@ -228,6 +230,19 @@ def _end_order(store: Engine, order: BankIdOrder, status: str, hint: str | None,
             patient_sessions.end_order(session, current, status, hint, now)
 
 
+def _may_start(request: Request, store: Engine, tenant: Tenant, now: datetime) -> bool:
+    """Count this start against the client's address (in the store: several app
+    processes count one address once), in a short transaction of its own before
+    BankID is called. False past the limit, with the refusal counted for operators."""
+    address_key = limits.client_of(request, app_secret(request)).address_key
+    with write_session_scope(store) as session:
+        try:
+            client_limits.count_bankid_start(session, tenant.id, address_key, now)
+        except client_limits.LimitReached:
+            return False  # the count and the hit commit with the transaction
+    return True
+
+
 # -- routes ----------------------------------------------------------------------------
 
 
@@ -261,6 +276,10 @@ def start_login(
     if client is None:
         return login_page(
             request, tenant, lang, status=503, error_key="login_unavailable", return_to=back
+        )
+    if not _may_start(request, store, tenant, now):
+        return login_page(
+            request, tenant, lang, status=429, error_key="limit_bankid_starts_body", return_to=back
         )
     try:
         order = client.auth(end_user_ip(request))

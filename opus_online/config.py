@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     )
     marketplace_bundle_size: int = Field(200, ge=1, le=5000)
 
+    # Limits on API clients (booking_app/api/booking.py, security issue 3): the
+    # reservations one API key may hold at once. A booking client (a call centre's
+    # system) holds a few while it talks to patients; a leaked or looping key must not
+    # take a clinic's week.
+    api_max_active_reservations: int = Field(
+        20, ge=1, le=1000, description="Reservations one API key may hold at once."
+    )
+
     def public_url(self, subdomain: str) -> str:
         """The tenant's booking site as patients reach it, without a trailing slash."""
         if self.public_base_url:

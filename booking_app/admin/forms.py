@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from booking_app.theme import readable_on
 from connectors.store.models import STEPS, SubdomainRedirect, Tenant
+from validations import patient as patient_rules
+from validations.patient import Invalid
 
 FLEX_BOOLEANS: tuple[str, ...] = (
     # Allmänna inställningar, in the manual's order
@@ -83,6 +85,32 @@ def parse_flexibility(form: dict[str, str]) -> Parsed:
     _int(form, "change_cutoff_hours", CUTOFF_RANGE, parsed)
     _int(form, "months_to_sync", MONTHS_RANGE, parsed)
     return parsed
+
+
+CODE_CAP_RANGE = (1, 10000)  # codes an hour for the whole chain
+
+
+def parse_sms_limits(form: dict[str, str]) -> Parsed:
+    """The tenant's allowed SMS country codes (stored "46,47") and its hourly cap on
+    code messages (see :mod:`connectors.store.client_limits`)."""
+    parsed = Parsed()
+    try:
+        codes = patient_rules.country_codes(form.get("sms_country_codes", ""))
+    except Invalid as invalid:
+        parsed.errors.append(f"admin_error_{invalid.key}")
+    else:
+        stored = ",".join(str(code) for code in codes)
+        if len(stored) > 64:  # the column's width: some 16 countries
+            parsed.errors.append("admin_error_sms_country_codes_format")
+        else:
+            parsed.values["sms_country_codes"] = stored
+    _int(form, "code_messages_per_hour", CODE_CAP_RANGE, parsed)
+    return parsed
+
+
+def shown_country_codes(stored: str) -> str:
+    """ "46,47" as an operator writes it: "+46, +47"."""
+    return ", ".join(f"+{code}" for code in stored.split(",") if code)
 
 
 def subdomain_problem(

@@ -52,7 +52,14 @@ def _save(session: Session, grant: Grant, target: object, values: dict, now, pre
 
 
 def _flex_page(
-    request: Request, grant: Grant, session: Session, settings, values=None, errors=None
+    request: Request,
+    grant: Grant,
+    session: Session,
+    settings,
+    values=None,
+    errors=None,
+    sms_limits=None,
+    sms_limit_errors=None,
 ) -> Response:
     return tab_page(
         request,
@@ -60,7 +67,7 @@ def _flex_page(
         grant,
         "flexibilitet",
         errors=errors,
-        status_code=400 if errors else 200,
+        status_code=400 if errors or sms_limit_errors else 200,
         settings=values or {n: getattr(settings, n) for n in _FLEX_FIELDS},
         booleans=forms.FLEX_BOOLEANS,
         steps=forms.STEP_FIELDS,
@@ -71,6 +78,12 @@ def _flex_page(
         # bite, and whether one bites too often (the tenant's hourly cap, say).
         limit_hits=client_limits.hits(session, grant.tenant.id),
         limit_kinds=client_limits.KINDS,
+        sms_limits=sms_limits
+        or {
+            "sms_country_codes": forms.shown_country_codes(settings.sms_country_codes),
+            "code_messages_per_hour": settings.code_messages_per_hour,
+        },
+        sms_limit_errors=sms_limit_errors or [],
     )
 
 
@@ -101,6 +114,32 @@ def save_flexibility(
     if parsed.errors:
         shown = {n: getattr(settings, n) for n in _FLEX_FIELDS} | parsed.values
         return _flex_page(request, grant, session, settings, shown, parsed.errors)
+    _save(session, grant, settings, parsed.values, now)
+    return saved(grant, "flexibilitet")
+
+
+@router.post("/flexibilitet/granser")
+def save_sms_limits(
+    request: Request,
+    form: AdminFormDep,
+    grant: ChangeGrantDep,
+    session: WriteSessionDep,
+    now: NowDep,
+) -> Response:
+    """Where SMS may go and how many codes an hour the chain sends: what an abused
+    booking page costs, so only an administrator may change them."""
+    if not grant.is_administrator:
+        raise HTTPException(status_code=403)
+    settings = tenant_settings(session, grant)
+    parsed = forms.parse_sms_limits(form)
+    if parsed.errors:
+        shown = {
+            "sms_country_codes": form.get("sms_country_codes", ""),
+            "code_messages_per_hour": form.get("code_messages_per_hour", ""),
+        }
+        return _flex_page(
+            request, grant, session, settings, sms_limits=shown, sms_limit_errors=parsed.errors
+        )
     _save(session, grant, settings, parsed.values, now)
     return saved(grant, "flexibilitet")
 

@@ -38,13 +38,15 @@ from booking_app.api.errors import (
     FieldErrors,
     Forbidden,
     NotFound,
+    TooManyRequests,
     Unavailable,
 )
 from booking_app.api.patient import Patient, validate_patient
 from booking_app.api.reference import clinic_by_opus_id, require_clinician, staff
 from booking_app.api.times import nearest_times, published
-from connectors.store import bookings
+from connectors.store import bookings, client_limits
 from connectors.store.availability import bookable_times, rules_for
+from connectors.store.client_limits import Client, LimitReached
 from connectors.store.models import (
     Booking,
     Clinic,
@@ -173,15 +175,34 @@ def resolve_slot(session: Session, tenant: Tenant, slot: TimeSlotDTO, names: Slo
 # -- reservations ------------------------------------------------------------------------
 
 
-def reserve(session: Session, tenant: Tenant, slot: TimeSlotDTO, now: datetime, lang: str) -> int:
+def reserve(
+    session: Session,
+    tenant: Tenant,
+    slot: TimeSlotDTO,
+    now: datetime,
+    lang: str,
+    holder: Client | None = None,
+    most: int = client_limits.MAX_ACTIVE_HOLDS,
+) -> int:
+    """Hold a time for ``holder`` (the API key), which may hold ``most`` at once:
+    past that, :class:`TooManyRequests` (429), with the refusal counted in the
+    caller's transaction (the caller answers it, so that it commits)."""
     ensure_open_for_booking(tenant)
     names = SlotFields.body("")
     errors = FieldErrors()
     check_slot_fields(slot, names, errors)
     errors.raise_if_any()
     wanted = resolve_slot(session, tenant, slot, names)
+    if holder is not None:
+        try:
+            client_limits.check_new_hold(session, tenant.id, holder, now, most, "api_holds")
+        except LimitReached:
+            raise TooManyRequests("too_many_reservations", most=most) from None
     bookings.lock_practitioners(session, wanted.candidates)
-    return _hold(session, tenant, wanted, now, lang).id
+    held = _hold(session, tenant, wanted, now, lang)
+    if holder is not None:
+        client_limits.mark_holder(session, held, holder)
+    return held.id
 
 
 def is_available(session: Session, tenant: Tenant, query: TimeSlotQuery, now: datetime) -> bool:

@@ -13,6 +13,7 @@ starves and nothing moves until the busy timeout fails them all.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from booking_app.api.binding import RawBody, read_body
 from booking_app.api.cache import after_write
 from booking_app.api.errors import Forbidden, NotFound, Unauthorized, request_language
 from booking_app.tenancy import check_moved, tenant_for_host
-from connectors.store.api_keys import KeyGrant, Scope, grant_for, live_keys
+from connectors.store.api_keys import KeyGrant, Scope, grant_for, key_hash, live_keys
+from connectors.store.client_limits import Client
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
@@ -60,6 +62,13 @@ class Api:
         with write_session_scope(engine_for(self.settings.resolved_store_url)) as session:
             yield session, self._tenant(session, scope)
         after_write(self.request)
+
+    def key_holder(self) -> Client:
+        """The request's API key as a client of the limits on holds: a hash of the
+        key's stored hash, so bookings carry nothing that logs in."""
+        key = next(self.request.headers[h] for h in KEY_HEADERS if self.request.headers.get(h))
+        holder = hashlib.sha256(f"api-key:{key_hash(key.strip())}".encode()).hexdigest()
+        return Client(holder)
 
     def _tenant(self, session: Session, scope: Scope) -> Tenant:
         headers = self.request.headers

@@ -78,6 +78,12 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+class TooManyRequests(ApiError):
+    """A limit on the client (its API key) is reached: nothing was done."""
+
+    status_code = 429
+
+
 class UnsupportedMediaType(ApiError):
     status_code = 415
 

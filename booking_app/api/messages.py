@@ -178,8 +178,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The mobile number is not valid, e.g. +46701234567.",
     },
     "mobile_not_swedish_mobile": {
-        "sv": "Ett svenskt mobilnummer börjar med 07 och har 10 siffror.",
-        "en": "A Swedish mobile number starts with 07 and has 10 digits.",
+        "sv": "Det är inte ett svenskt mobilnummer (fasta nummer och servicenummer som "
+        "0771- tar inte emot sms).",
+        "en": "That is not a Swedish mobile number (landlines and service numbers like "
+        "0771- cannot receive texts).",
+    },
+    "mobile_not_mobile": {
+        "sv": "Det är inte ett mobilnummer.",
+        "en": "That is not a mobile number.",
+    },
+    "mobile_country_not_allowed": {
+        "sv": "Kliniken skickar inte sms till nummer med det landsnumret.",
+        "en": "The clinic does not send texts to numbers with that country code.",
     },
     "address_too_long": {"sv": "Adressen är för lång.", "en": "The address is too long."},
     "address_invalid": {
@@ -294,6 +304,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "time_taken": {
         "sv": "Tiden är inte längre ledig. Välj någon av de närmaste lediga tiderna.",
         "en": "The time is no longer free. Please choose one of the nearest free times.",
+    },
+    "too_many_reservations": {
+        "sv": "API-nyckeln har redan {most} reservationer. Boka eller ta bort någon först.",
+        "en": "The API key already has {most} reservations. Book or delete one first.",
     },
     "reservation_booked": {
         "sv": "Reservationen är redan bokad och kan inte tas bort här.",

@@ -50,8 +50,13 @@ def validate_patient(
     first_name = _text(errors, "Patient.FirstName", patient.first_name, 50, "first_name", True)
     last_name = _text(errors, "Patient.LastName", patient.last_name, 50, "last_name", True)
     email = _checked(errors, "Patient.Email", patient.email, patient_rules.email)
+    # The confirmation goes to the mobile by SMS: one of the tenant's allowed countries.
+    sms_countries = patient_rules.sms_countries(settings.sms_country_codes)
     mobile = _checked(
-        errors, "Patient.MobilePhoneNumber", patient.mobile_phone_number, patient_rules.mobile
+        errors,
+        "Patient.MobilePhoneNumber",
+        patient.mobile_phone_number,
+        lambda number: patient_rules.mobile(number, sms_countries),
     )
     if not (patient.email or "").strip() and not (patient.mobile_phone_number or "").strip():
         errors.add("Patient.MobilePhoneNumber", "contact_required")

@@ -49,7 +49,14 @@ from booking_app.api.dto import (
     TreatmentDTO,
     TreatmentsQuery,
 )
-from booking_app.api.errors import ApiRoute, BadRequest, MethodNotAllowed, NotFound
+from booking_app.api.errors import (
+    ApiRoute,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    TooManyRequests,
+    error_response,
+)
 from booking_app.api.openapi import (
     CHANGE_RESPONSES,
     DELETE_RESPONSES,
@@ -307,7 +314,12 @@ async def get_calendar(api: ApiDep) -> Response:
 def make_reservation(body: BodyDep, api: ApiDep) -> Response:
     with api.writing() as (session, tenant):
         slot = parse_dto(TimeSlotDTO, body.data())
-        return JSONResponse(booking.reserve(session, tenant, slot, api.now, api.lang))
+        holder, most = api.key_holder(), api.settings.api_max_active_reservations
+        try:
+            reserved = booking.reserve(session, tenant, slot, api.now, api.lang, holder, most)
+        except TooManyRequests as refused:
+            return error_response(api.request, refused)  # answered, so the hit is committed
+        return JSONResponse(reserved)
 
 
 @router.get(

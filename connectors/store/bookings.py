@@ -346,8 +346,14 @@ def release(session: Session, booking: Booking) -> None:
 def queue_messages(
     session: Session, booking: Booking, kind: str, payload: dict | None = None
 ) -> None:
-    """Queue the patient's e-mail and SMS for ``kind`` in this transaction."""
-    for channel, recipient in (("email", booking.email), ("sms", booking.mobile)):
+    """Queue the patient's e-mail and SMS for ``kind`` in this transaction. No SMS to
+    a number outside the tenant's allowed countries (a booking from the marketplace,
+    or one made before the operator narrowed them): the e-mail still goes."""
+    settings = session.get(TenantSettings, booking.tenant_id)
+    mobile = booking.mobile
+    if mobile and not client_limits.sms_allowed(settings, mobile):
+        mobile = None
+    for channel, recipient in (("email", booking.email), ("sms", mobile)):
         if recipient:
             session.add(
                 OutboxMessage(
@@ -392,6 +398,8 @@ def send_code(
         raise BookingError(f"no {channel} address to send a code to")
     if booking.codes_sent >= client_limits.MAX_CODES_PER_HOLD:
         release(session, booking)
+    if channel == "sms":
+        client_limits.check_sms_country(session, booking, recipient, now)
     settings = session.get(TenantSettings, booking.tenant_id)
     hourly_cap = settings.code_messages_per_hour if settings else 0
     client_limits.check_new_code(session, booking, recipient, hourly_cap, now)

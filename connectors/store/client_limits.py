@@ -4,8 +4,13 @@ A client is a keyed hash of its address and one of its browser's cookie (see
 ``booking_app.limits``); the store never sees either. Counts are read from the
 bookings and the outbox themselves, inside the write transaction that would add one
 more, so several app processes count the same holds and codes: on SQLite that
-transaction holds the one write lock, on PostgreSQL a transaction-scoped advisory
-lock per client key makes one client's requests queue before they count.
+transaction holds the one write lock, on PostgreSQL transaction-scoped advisory locks
+(per recipient, per client key, per tenant, always taken in that order) make the
+requests that share a count queue before they count: parallel requests cannot each
+see "one below the cap" and all send.
+
+BankID login starts are counted per client address in ``login_throttle`` (one atomic
+upsert per start, :mod:`connectors.store.login_throttle`).
 
 A refusal is counted per tenant in ``limit_hit`` and logged by kind only, never with
 an address, a number or a reference, so operators see that limits bite.
@@ -21,7 +26,8 @@ from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.store.models import Booking, LimitHit, OutboxMessage
+from connectors.store import login_throttle
+from connectors.store.models import Booking, LimitHit, OutboxMessage, TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +37,26 @@ CODES_PER_CLIENT_HOUR = 3
 CODES_PER_CLIENT_DAY = 10
 MAX_CODES_PER_HOLD = 3
 MAX_WRONG_TRIES = 8
-KINDS = ("holds", "codes_per_hold", "recipient", "client_hour", "client_day", "tenant_hour")
+DEFAULT_SMS_COUNTRIES = "46,47,45,358"  # the column's default: the Nordic countries
+BANKID_STARTS_PER_WINDOW = 10
+"""BankID logins one address may start per :data:`login_throttle.WINDOW` (15 min)."""
+KINDS = (
+    "holds",
+    "codes_per_hold",
+    "recipient",
+    "client_hour",
+    "client_day",
+    "tenant_hour",
+    "api_holds",
+    "bankid_starts",
+    "country",
+)
 """Every limit, by the name its refusals are counted under."""
 ADVISORY_LOCK_SPACE = 0x0B0D
-"""First key of the PostgreSQL advisory lock on one client's holds and codes."""
+"""First key of the PostgreSQL advisory lock on one client's holds and codes; the
+next two are the locks on one recipient's and on one tenant's codes."""
+RECIPIENT_LOCK_SPACE = ADVISORY_LOCK_SPACE + 1
+TENANT_LOCK_SPACE = ADVISORY_LOCK_SPACE + 2
 
 
 @dataclass(frozen=True)
@@ -54,13 +76,18 @@ class LimitReached(Exception):
         self.key = f"limit_{kind}"
 
 
-def _lock_client(session: Session, client: Client) -> None:
+def _lock(session: Session, space: int, key: str) -> None:
+    """Wait for, then hold until commit, the lock on ``key`` (hashed) in ``space``."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite: the write transaction already holds the database's write lock
     session.execute(
         text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:key))"),
-        {"space": ADVISORY_LOCK_SPACE, "key": client.address_key},
+        {"space": space, "key": key},
     )
+
+
+def _lock_client(session: Session, client: Client) -> None:
+    _lock(session, ADVISORY_LOCK_SPACE, client.address_key)
 
 
 def _is_client(client: Client) -> ColumnElement[bool]:
@@ -89,12 +116,20 @@ def codes_since(session: Session, client: Client, since: datetime) -> int:
     )
 
 
-def check_new_hold(session: Session, tenant_id: int, client: Client, now: datetime) -> None:
-    """Raise :class:`LimitReached` (``holds``) if the client already holds the most it
-    may. Call inside the write transaction that then places the hold."""
+def check_new_hold(
+    session: Session,
+    tenant_id: int,
+    client: Client,
+    now: datetime,
+    most: int = MAX_ACTIVE_HOLDS,
+    kind: str = "holds",
+) -> None:
+    """Raise :class:`LimitReached` (``kind``) if the client already holds ``most``.
+    Call inside the write transaction that then places the hold (and marks it with
+    :func:`mark_holder`). An API key is a client too, with its own ``most``."""
     _lock_client(session, client)
-    if active_holds(session, client, now) >= MAX_ACTIVE_HOLDS:
-        refuse(session, tenant_id, "holds", now)
+    if active_holds(session, client, now) >= most:
+        refuse(session, tenant_id, kind, now)
 
 
 def mark_holder(session: Session, booking: Booking, client: Client) -> None:
@@ -111,6 +146,14 @@ def check_new_code(
     if booking.codes_sent >= MAX_CODES_PER_HOLD:
         refuse(session, booking.tenant_id, "codes_per_hold", now)
     hour_ago = now - timedelta(hours=1)
+    # Every lock before any count, in one order (recipient, client, tenant): a request
+    # counts only once every earlier one that shares a count has committed its code.
+    _lock(session, RECIPIENT_LOCK_SPACE, recipient)
+    client = None
+    if booking.client_address_key is not None:
+        client = Client(booking.client_address_key, booking.client_cookie_key)
+        _lock_client(session, client)
+    _lock(session, TENANT_LOCK_SPACE, str(booking.tenant_id))
     to_recipient = session.scalar(
         select(func.count()).where(
             OutboxMessage.kind == "code",
@@ -120,9 +163,7 @@ def check_new_code(
     )
     if to_recipient >= CODES_PER_RECIPIENT_HOUR:
         refuse(session, booking.tenant_id, "recipient", now)
-    if booking.client_address_key is not None:
-        client = Client(booking.client_address_key, booking.client_cookie_key)
-        _lock_client(session, client)
+    if client is not None:
         if codes_since(session, client, hour_ago) >= CODES_PER_CLIENT_HOUR:
             refuse(session, booking.tenant_id, "client_hour", now)
         if codes_since(session, client, now - timedelta(days=1)) >= CODES_PER_CLIENT_DAY:
@@ -136,6 +177,32 @@ def check_new_code(
     )
     if for_tenant >= hourly_cap:
         refuse(session, booking.tenant_id, "tenant_hour", now)
+
+
+def sms_allowed(settings: TenantSettings | None, number: str) -> bool:
+    """Whether an SMS may go to ``number`` (E.164) under the tenant's allowed country
+    codes ("46,47,45,358"). The pages and the API refuse other numbers as they are
+    typed; this is the last check, before anything is queued. Country calling codes
+    are a prefix code, so a prefix decides."""
+    stored = settings.sms_country_codes if settings is not None else DEFAULT_SMS_COUNTRIES
+    codes = [code for code in stored.split(",") if code.strip().isdigit()]
+    return any(number.startswith(f"+{code.strip()}") for code in codes)
+
+
+def check_sms_country(session: Session, booking: Booking, number: str, now: datetime) -> None:
+    """Raise :class:`LimitReached` (``country``) if no SMS may go to ``number``."""
+    if not sms_allowed(session.get(TenantSettings, booking.tenant_id), number):
+        refuse(session, booking.tenant_id, "country", now)
+
+
+def count_bankid_start(session: Session, tenant_id: int, address_key: str, now: datetime) -> None:
+    """Count one BankID login started by the client at ``address_key``; raise
+    :class:`LimitReached` (``bankid_starts``) past :data:`BANKID_STARTS_PER_WINDOW` in
+    the window. One atomic upsert: parallel starts through several processes are all
+    counted. Each start costs a BankID order (and the relying party's fee)."""
+    started = login_throttle.count_client_failure(session, "bankid_start", address_key, now)
+    if started > BANKID_STARTS_PER_WINDOW:
+        refuse(session, tenant_id, "bankid_starts", now)
 
 
 def refuse(session: Session, tenant_id: int, kind: str, now: datetime) -> None:

@@ -158,7 +158,8 @@ def test_every_invalid_field_is_named_at_once_in_swedish(api: TestClient, synced
             "Patient.LastName": ["Efternamnet är för långt."],
             "Patient.Email": ["E-postadressen är inte giltig, t.ex. namn@exempel.se."],
             "Patient.MobilePhoneNumber": [
-                "Ett svenskt mobilnummer börjar med 07 och har 10 siffror."
+                "Det är inte ett svenskt mobilnummer (fasta nummer och servicenummer som "
+                "0771- tar inte emot sms)."
             ],
             "TimeSlot.ClinicID": ["Fältet krävs."],
         },
