@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -158,13 +158,16 @@ def book_across(fleet: Fleet, per_clinic: int) -> list[Booking]:
     for clinic in fleet.clinics:
         with write_session_scope(fleet.store) as session:
             tenant, clinic_row, treatment, slots = first_slots(session, clinic, 1, DAYS)
-            # One a practitioner's three hours: never two overlapping (warm-up included).
-            apart = {
-                (s.practitioner_id, s.starts_at.date(), s.starts_at.hour // 3): s
-                for s in reversed(slots)
-            }
+            # A practitioner's times 90 minutes apart at least: never two overlapping.
+            apart, last = [], {}
+            for slot in sorted(slots, key=lambda s: (s.practitioner_id, s.starts_at)):
+                previous = last.get(slot.practitioner_id)
+                if previous is None or slot.starts_at >= previous + timedelta(minutes=90):
+                    apart.append(slot)
+                    last[slot.practitioner_id] = slot.starts_at
+            apart.sort(key=lambda s: s.starts_at)
             mine = []
-            for slot in list(apart.values())[::-1]:
+            for slot in apart:
                 if len(mine) == per_clinic:
                     break
                 request = Request(
