@@ -327,11 +327,14 @@ def fleet_store(folder: Path, server_url: str, databases: int, bookings: int) ->
             slots = bookable_times(
                 session, tenant.id, clinic.id, treatment, rules, now, now + timedelta(days=42), now
             )
-            apart = {
-                (s.practitioner_id, s.starts_at.date(), s.starts_at.hour // 3): s for s in slots
-            }
+            apart, last = [], {}
+            for slot in sorted(slots, key=lambda s: (s.practitioner_id, s.starts_at)):
+                previous = last.get(slot.practitioner_id)
+                if previous is None or slot.starts_at >= previous + timedelta(minutes=90):
+                    apart.append(slot)
+                    last[slot.practitioner_id] = slot.starts_at
             mine = 0
-            for serial, slot in enumerate(sorted(apart.values(), key=lambda s: s.starts_at)):
+            for serial, slot in enumerate(sorted(apart, key=lambda s: s.starts_at)):
                 if mine == per_clinic or made == bookings:
                     break
                 request = store_bookings.Request(
