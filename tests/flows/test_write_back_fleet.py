@@ -223,6 +223,9 @@ def assert_once_each(fleet: Fleet, made: list[Booking], cancelled: set[int]) -> 
                 assert status.get(b.appointment_key) == "booked"
 
 
+# Slow: 300 bookings over 10 Opus databases (a tenant of 10 clinics seeded and synced)
+# and two worker processes that start (import) while they are made.
+@pytest.mark.slow
 def test_two_workers_and_the_scheduled_run_one_killed_mid_batch_write_each_booking_once(
     fleet: Fleet, tmp_path: Path
 ):
