@@ -101,8 +101,11 @@ class _AdvisoryLock(DatabaseLock):
         except Exception:
             log.warning("write-back lock of Opus database %s: unlock failed", self.database_id)
         # Never hand a connection that may still hold the lock back to the pool.
-        self.connection.invalidate()
-        self.connection.close()
+        try:
+            self.connection.invalidate()
+            self.connection.close()
+        except Exception:  # already gone: so is the lock
+            log.debug("write-back lock connection already closed", exc_info=True)
 
 
 class _Lease(DatabaseLock):
