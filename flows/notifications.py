@@ -90,7 +90,9 @@ def deliver_due(
     Cheap when nothing is due: one indexed read, no write lock. Network calls (with the
     timeouts of ``settings``) happen outside any database transaction. A failure to
     send is recorded on the message (retry with backoff, or failed with the reason),
-    never raised; only the store being unreachable raises.
+    never raised; a store error on one message leaves it to be retried when its claim
+    runs out and the batch goes on. Only the store being unreachable at the start
+    raises.
     """
     now = now or utcnow()
     with session_scope(engine) as session:
@@ -101,7 +103,10 @@ def deliver_due(
     channels = channels or Channels.from_settings(settings)
     result = Delivered()
     for message_id, attempt in claims:
-        status = _deliver_one(engine, settings, channels, message_id, attempt, now)
+        try:
+            status = _deliver_one(engine, settings, channels, message_id, attempt, now)
+        except Exception as exc:  # the store failed us on this one: the rest still go out
+            status = _store_error(engine, settings, message_id, attempt, now, exc)
         setattr(result, status, getattr(result, status) + 1)
     return result
 
@@ -153,6 +158,20 @@ def _deliver_one(
         outbox.mark_sent(session, message_id, now, provider_id)
     log.info("outbox message %s (%s, %s) sent", message_id, message.channel, message.kind)
     return "sent"
+
+
+def _store_error(
+    engine: Engine, settings: Settings, message_id: int, attempt: int, now: datetime, exc
+) -> str:
+    """One message met a store error: try to record it as a failed try (retried with
+    backoff); if even that fails, its claim runs out and a later round sends it."""
+    log.warning("outbox message %s: store error %s", message_id, type(exc).__name__)
+    try:
+        error = DeliveryError(f"store error: {type(exc).__name__}")
+        return _record_failure(engine, settings, message_id, attempt, now, error)
+    except Exception:
+        log.exception("outbox message %s: left to its claim's end", message_id)
+        return "retrying"
 
 
 def _record_failure(

@@ -1,18 +1,24 @@
 """`opus-online worker`: starts flows the moment there is work for them.
 
-A schedule alone would leave a confirmed booking waiting for its next tick. The
-worker asks the store twice a second (one indexed query) whether a booking is due for
-write-back and, when one is, runs the ``write-back`` flow, so operators see every run
-in the Prefect UI. In the same loop it sends the patients' due e-mail and SMS
-(:func:`flows.notifications.deliver_due`, one indexed read when none is due). The
-deployments' schedules stay as the safety net for a stopped worker; the store's lease
-keeps a scheduled write-back and the worker's from overlapping, and the outbox's
-claims do the same for messages.
+A schedule alone would leave a confirmed booking waiting for its next tick. Run as
+many workers as you like, on one machine or several: each asks the store twice a
+second (one indexed query) whether a booking is due for write-back in an Opus
+database no other writer holds, and when one is, runs the ``write-back`` flow, so
+operators see every run in the Prefect UI. The store's lock per Opus database
+(:mod:`connectors.store.write_back_lock`) keeps two writers, the scheduled safety-net
+run included, off one database, while different databases are written in parallel.
+When every due database is held by another writer the worker backs off (half a
+second, doubling to ``max_sleep_s``) without starting a flow run.
+
+The patients' e-mail and SMS go out from a loop of their own, on its own thread
+(:func:`flows.notifications.deliver_due`; the outbox's claims keep workers apart): a
+code SMS never waits behind a write-back stuck at an unreachable Opus database.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,23 +26,44 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from connectors.store import write_back as store
+from connectors.store import write_back_lock as locks
 from connectors.store.db import engine_for, session_scope
 from opus_online.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5
+MAX_SLEEP_S = 10.0
 
 
-def write_back_if_due(engine: Engine, store_url: str) -> bool:
-    """Run the write-back flow when a booking is due; True if it ran."""
+def writable_now(engine: Engine) -> list[int]:
+    """The Opus databases with a booking due that no other writer holds (advice: the
+    lock decides when the flow takes it)."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        due = store.due_databases(session, now)
+    if not due:
+        return []
+    held = locks.busy(engine, due, now)
+    return [database_id for database_id in due if database_id not in held]
+
+
+def write_back_if_due(engine: Engine, store_url: str) -> str:
+    """Run the write-back flow when a booking is due in a free Opus database:
+    ``"idle"`` (nothing due), ``"busy"`` (due, but every such database is being
+    written by another writer, or the run wrote nothing) or ``"ran"``."""
     with session_scope(engine) as session:
         if not store.any_due(session, datetime.now(UTC)):
-            return False
+            return "idle"
+    if not writable_now(engine):
+        return "busy"
     from flows.write_back import write_back  # Prefect only when there is work
 
-    write_back(store_url, return_state=True)
-    return True
+    state = write_back(store_url, return_state=True)
+    report = state.result(raise_on_failure=False)
+    # A run that wrote nothing (another writer was quicker, or the run failed) is
+    # waited out like a busy lock: never a flow run per round.
+    return "ran" if getattr(report, "handled", 0) else "busy"
 
 
 def notifications_if_due(engine: Engine, settings: Settings) -> bool:
@@ -47,25 +74,72 @@ def notifications_if_due(engine: Engine, settings: Settings) -> bool:
     return deliver_due(engine, settings).attempted > 0
 
 
+def notification_loop(
+    engine: Engine,
+    settings: Settings,
+    *,
+    poll_s: float = POLL_S,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
+    while keep_going():
+        try:
+            sent = notifications_if_due(engine, settings)
+        except Exception:  # a bad moment of the store must not end the loop
+            log.exception("worker: notifications round failed; trying again")
+            sent = False
+        if not sent:
+            time.sleep(poll_s)
+
+
+def write_back_loop(
+    engine: Engine,
+    store_url: str,
+    *,
+    poll_s: float = POLL_S,
+    max_sleep_s: float = MAX_SLEEP_S,
+    keep_going: Callable[[], bool] = lambda: True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    busy_rounds = 0
+    while keep_going():
+        try:
+            outcome = write_back_if_due(engine, store_url)
+        except Exception:  # a bad moment of the store must not end the worker
+            log.exception("worker: write-back round failed; trying again")
+            outcome = "idle"
+        if outcome == "ran":
+            busy_rounds = 0
+            continue
+        if outcome == "busy":
+            # Another writer holds every due database and writes what becomes due
+            # there too: back off rather than ask again and again.
+            busy_rounds += 1
+            sleep(min(poll_s * 2 ** min(busy_rounds, 10), max_sleep_s))
+        else:
+            busy_rounds = 0
+            sleep(poll_s)
+
+
 def run_worker(
     settings: Settings | None = None,
     *,
     poll_s: float = POLL_S,
+    max_sleep_s: float = MAX_SLEEP_S,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> None:
     settings = settings or get_settings()
     url = settings.resolved_store_url
     engine = engine_for(url)
     log.info("worker: watching %s for due write-backs", engine.url.render_as_string())
-    while keep_going():
-        try:
-            busy = write_back_if_due(engine, url)
-        except Exception:  # a bad moment of the store must not end the worker
-            log.exception("worker: write-back round failed; trying again")
-            busy = False
-        try:
-            busy = notifications_if_due(engine, settings) or busy
-        except Exception:
-            log.exception("worker: notifications round failed; trying again")
-        if not busy:
-            time.sleep(poll_s)
+    notifications = threading.Thread(
+        target=notification_loop,
+        args=(engine, settings),
+        kwargs={"poll_s": poll_s, "keep_going": keep_going},
+        name="notifications",
+        daemon=True,
+    )
+    notifications.start()
+    try:
+        write_back_loop(engine, url, poll_s=poll_s, max_sleep_s=max_sleep_s, keep_going=keep_going)
+    finally:
+        notifications.join(timeout=max(poll_s * 4, 5.0))

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
         20, ge=1, le=1000, description="Reservations one API key may hold at once."
     )
 
+    # Fleet (issue 17): every store engine's connection pool, per process. The default
+    # (10 + 40) covers the booking app's 40 request threads (see connectors/store/db.py);
+    # a worker needs a few, and PostgreSQL's max_connections caps the sum over the fleet.
+    store_pool_size: int = Field(10, ge=1, description="Connections a store engine keeps.")
+    store_max_overflow: int = Field(
+        40, ge=0, description="Connections a store engine may open beyond the pool, when busy."
+    )
+    store_pool_timeout_s: float = Field(
+        10.0, gt=0, description="Wait for a free pooled connection, then fail."
+    )
+
     def public_url(self, subdomain: str) -> str:
         """The tenant's booking site as patients reach it, without a trailing slash."""
         if self.public_base_url:

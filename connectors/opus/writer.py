@@ -17,7 +17,7 @@ took the free time away, the answer is a conflict and Opus is left as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -84,8 +84,12 @@ class Outcome:
 class OpusWriter:
     """Writes through one open Opus connection (see :func:`connection.opened`)."""
 
-    def __init__(self, connection: OpusConnection) -> None:
+    def __init__(self, connection: OpusConnection, fence: Callable[[], None] | None = None) -> None:
         self.db = connection
+        # Called inside every Opus transaction just before its commit; raising rolls the
+        # transaction back. Write-back passes its lock's check: a writer that lost its
+        # lock meanwhile must not commit over a newer writer's work.
+        self.fence = fence
 
     # -- the three things a booking can ask of Opus ------------------------------------
 
@@ -152,6 +156,8 @@ class OpusWriter:
             self._execute("BEGIN IMMEDIATE")
         try:
             yield
+            if self.fence is not None:
+                self.fence()
         except BaseException:
             self.db.rollback()
             raise

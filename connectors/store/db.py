@@ -15,32 +15,48 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _IMMEDIATE = "sqlite_begin_immediate"
-# Up to 50 connections: more than the 40 threads FastAPI runs sync endpoints and
-# dependencies on. With fewer, 40 requests can each hold a thread while waiting for a
-# connection that only a thread could give back, and the app stalls.
-_POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
 # A statement's error and its log line leave out the values bound to it: they are
 # patients' personal numbers, names, addresses and phone numbers.
-_ENGINE = {**_POOL, "hide_parameters": True}
+_ENGINE = {"hide_parameters": True}
 
 
-def make_engine(url: str) -> Engine:
+def _pool(pool_size: int | None, max_overflow: int | None) -> dict:
+    """The pool's sizes: the settings' (``OPUS_STORE_POOL_SIZE``,
+    ``OPUS_STORE_MAX_OVERFLOW``) unless given. The defaults, up to 50 connections, are
+    more than the 40 threads FastAPI runs sync endpoints and dependencies on: with
+    fewer, 40 requests can each hold a thread while waiting for a connection that only
+    a thread could give back, and the app stalls. A fleet of many processes on one
+    PostgreSQL sets them lower (the sum must stay under ``max_connections``)."""
+    from opus_online.config import get_settings
+
+    settings = get_settings()
+    return {
+        "pool_size": settings.store_pool_size if pool_size is None else pool_size,
+        "max_overflow": settings.store_max_overflow if max_overflow is None else max_overflow,
+        "pool_timeout": settings.store_pool_timeout_s,
+    }
+
+
+def make_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> Engine:
     """An engine with the store's connection rules applied.
 
     SQLite: WAL so the booking site reads while a sync writes; foreign keys on;
     a busy timeout rather than an immediate "database is locked".
     """
+    options = {**_ENGINE, **_pool(pool_size, max_overflow)}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **_ENGINE)
+        engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
         # transaction starts when SQLAlchemy says so (needed for BEGIN IMMEDIATE).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **_ENGINE)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 def _sqlite_begin(conn) -> None:

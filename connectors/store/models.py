@@ -103,6 +103,10 @@ class OpusDatabase(Base):
     name: Mapped[str] = mapped_column(String(100))
     connection_ref: Mapped[str] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(default=True)
+    # This database's own Opus connection timeout (seconds) and retry count; None: the
+    # global settings (opus_connect_timeout_s, opus_retries).
+    connect_timeout_s: Mapped[int | None] = mapped_column(default=None)
+    retries: Mapped[int | None] = mapped_column(default=None)
 
     tenant: Mapped[Tenant] = relationship(back_populates="databases")
 

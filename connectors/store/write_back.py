@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from connectors.opus.appointment_text import appointment_text
 from connectors.opus.writer import Appointment, Outcome, Patient
 from connectors.privacy import scrub
 from connectors.store.bookings import queue_messages
-from connectors.store.db import write_session_scope
 from connectors.store.models import (
     Booking,
     Clinic,
@@ -31,7 +30,6 @@ from connectors.store.models import (
     Practitioner,
     TenantSettings,
     Treatment,
-    WorkerLease,
 )
 
 MAX_BACKOFF = timedelta(minutes=5)
@@ -57,20 +55,41 @@ class Change:
     range_treatments: tuple[int, ...]
 
 
-def due_bookings(session: Session, now: datetime, limit: int) -> list[Due]:
+def _due(now: datetime):
+    return (
+        Booking.change_seq > Booking.written_seq,
+        or_(Booking.write_back_next_at.is_(None), Booking.write_back_next_at <= now),
+    )
+
+
+def due_bookings(
+    session: Session, now: datetime, limit: int, database_id: int | None = None
+) -> list[Due]:
     """Bookings whose latest change Opus has not heard of and whose retry time has
-    come, with the Opus database each goes to: by database, oldest first."""
-    rows = session.execute(
+    come, with the Opus database each goes to: by database, oldest first. With
+    ``database_id``: that database's only."""
+    query = (
         select(Booking.id, Clinic.opus_database_id)
         .join(Clinic, Clinic.id == Booking.clinic_id)
-        .where(
-            Booking.change_seq > Booking.written_seq,
-            or_(Booking.write_back_next_at.is_(None), Booking.write_back_next_at <= now),
-        )
-        .order_by(Clinic.opus_database_id, Booking.id)
-        .limit(limit)
-    ).all()
+        .where(*_due(now))
+    )
+    if database_id is not None:
+        query = query.where(Clinic.opus_database_id == database_id)
+    rows = session.execute(query.order_by(Clinic.opus_database_id, Booking.id).limit(limit)).all()
     return [Due(booking_id, database_id) for booking_id, database_id in rows]
+
+
+def due_databases(session: Session, now: datetime) -> list[int]:
+    """The Opus databases that have a booking due, by id."""
+    return list(
+        session.scalars(
+            select(Clinic.opus_database_id)
+            .join(Booking, Booking.clinic_id == Clinic.id)
+            .where(*_due(now))
+            .distinct()
+            .order_by(Clinic.opus_database_id)
+        )
+    )
 
 
 def any_due(session: Session, now: datetime) -> bool:
@@ -260,30 +279,3 @@ def waiting(session: Session, tenant_id: int | None = None) -> list[Booking]:
     if tenant_id is not None:
         query = query.where(Booking.tenant_id == tenant_id)
     return list(session.scalars(query.order_by(Booking.id)))
-
-
-# -- one write-back at a time ------------------------------------------------------------
-
-
-def take_lease(engine: Engine, name: str, holder: str, lasts: timedelta, now: datetime) -> bool:
-    """Hold ``name`` until ``now + lasts`` if nobody else holds it now; renewing one's
-    own lease is taking it again."""
-    try:
-        with write_session_scope(engine) as session:
-            lease = session.get(WorkerLease, name, with_for_update=True)
-            if lease is None:
-                session.add(WorkerLease(name=name, holder=holder, expires_at=now + lasts))
-                return True
-            if lease.holder != holder and lease.expires_at > now:
-                return False
-            lease.holder, lease.expires_at = holder, now + lasts
-            return True
-    except IntegrityError:  # another worker created the lease at the same moment
-        return False
-
-
-def give_up_lease(engine: Engine, name: str, holder: str) -> None:
-    with write_session_scope(engine) as session:
-        session.execute(
-            delete(WorkerLease).where(WorkerLease.name == name, WorkerLease.holder == holder)
-        )

@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 
 from connectors.opus.writer import Outcome
 from connectors.store import write_back as store
+from connectors.store import write_back_lock as locks
 from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import Booking, OutboxMessage, Practitioner, TenantSettings
 from demo.store_seed import DEMO_SUBDOMAIN
-from flows.write_back import LEASE, write_back_due
+from flows.write_back import write_back_due
 from tests.flows.write_back_helpers import (
     PERSONAL_NUMBER,
     OpusBook,
@@ -367,8 +368,31 @@ def test_a_change_made_while_opus_was_being_written_stays_due(synced, opus):
     assert write_back_due(synced).outcomes == {"not_in_opus": 1}
 
 
-def test_only_one_write_back_runs_at_a_time(synced):
-    assert store.take_lease(synced, LEASE, "someone else", timedelta(seconds=30), now())
-    assert write_back_due(synced).busy
+def test_one_writer_per_opus_database_at_a_time(synced):
+    slots, ids = slots_and_ids(synced)
+    booking = book(synced, slots[0], ids)
+    with session_scope(synced) as session:
+        [database_id] = store.due_databases(session, now())
+    other = locks.take(synced, database_id, clock=now)  # another worker holds it
+    assert other is not None
+    assert locks.take(synced, database_id, clock=now) is None
+    assert locks.busy(synced, [database_id], now()) == {database_id}
+    report = write_back_due(synced)
+    assert (report.busy, report.handled) == (1, 0)
+    other.release()
+    assert locks.busy(synced, [database_id], now()) == set()
+    assert write_back_due(synced).outcomes == {"created": 1}
+    assert reload(synced, booking).written_seq == reload(synced, booking).change_seq
+
+
+def test_a_dead_writers_lease_runs_out_on_sqlite(synced_sqlite_store):
+    synced = synced_sqlite_store
+    slots, ids = slots_and_ids(synced)
+    book(synced, slots[0], ids)
+    with session_scope(synced) as session:
+        [database_id] = store.due_databases(session, now())
+    assert locks.take(synced, database_id, clock=now) is not None  # and never released
+    assert write_back_due(synced).busy == 1
     # A holder that died lets go when its lease runs out.
-    assert not write_back_due(synced, clock=lambda: now() + timedelta(minutes=1)).busy
+    later = write_back_due(synced, clock=lambda: now() + timedelta(minutes=1))
+    assert (later.busy, later.handled) == (0, 1)
