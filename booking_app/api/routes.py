@@ -192,7 +192,7 @@ async def _remembered(
     if in_memory is not None:
         # Answers from a snapshot are remembered with its versions: a change made
         # through another process reloads it, and is not hidden for seconds.
-        question_key += "|%d|%d" % in_memory.versions
+        question_key += "|{}|{}".format(*in_memory.versions)
     body = cache.get(question_key)
     if body is not None:
         return Response(body, media_type="application/json")
