@@ -122,7 +122,7 @@ def serve(store_url: str, folder: Path, workers: int = 1) -> tuple[subprocess.Po
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # imports take seconds per process on a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
