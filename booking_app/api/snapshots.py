@@ -246,8 +246,8 @@ class Availability:
         self._wake.set()
 
     def start(self) -> None:
-        """Start following the counters (polling mode): the first round reads every
-        tenant's snapshot."""
+        """Start following the counters (polling mode), and listening for them on
+        PostgreSQL: the first round reads the snapshots of ``preload``."""
         if self.checks_each_question or self._thread is not None:
             return
         with self._start_lock:
