@@ -4,6 +4,10 @@ page under load, with one and with several app processes.
     python -m bench.site --ranges 1000000 [--stores sqlite,postgresql] [--seconds 15]
                          [--repeat 3] [--workers 1,2]
 
+On PostgreSQL also ``propagation``: two app processes, a time held through one, the
+milliseconds until the other stops offering it (median and max of ``--propagation``
+holds; issue 18 wants it within 100 ms, which the store's notifications give).
+
 For each store: N free ranges, synced into it by the real sync; the booking app
 served by uvicorn with ``--workers`` processes (each in turn; SQLite only with one:
 ``opus-online app`` refuses more); ``wrk`` (Debian package ``wrk``) with 64
@@ -239,7 +243,7 @@ def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
     """Wait until the app says it is ready (``/readyz``: the preloaded tenants' free
     times read into memory, a few seconds at a million ranges; 20 answers in a row on
     new connections, so that every process has said so), then ask under load for 3
-    seconds. Returns the questions not yet asked."""
+    seconds. Returns the questions not yet asked (``args`` None: no warm-up under load)."""
     deadline = time.monotonic() + WARM_UP_LIMIT_S
     in_a_row = 0
     while in_a_row < 20:
@@ -250,6 +254,8 @@ def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
         else:
             in_a_row = 0
             time.sleep(0.2)
+    if args is None:
+        return paths
     warm, paths = paths[:WARM_UP_QUESTIONS], paths[WARM_UP_QUESTIONS:]
     run_wrk(base, warm, 3, args.connections, folder)
     return paths
@@ -278,6 +284,9 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
             paths, results[f"workers_{workers}"] = measure_app(
                 kind, url, workers, paths, pages, popular, args, folder
             )
+        if kind == "postgresql" and args.propagation:
+            results["propagation"] = measure_propagation(url, folder, args.propagation)
+            print(f"{kind}: propagation {results['propagation']}", flush=True)
     return results
 
 
@@ -322,6 +331,39 @@ def measure_app(
     return paths, result
 
 
+def measure_propagation(url: str, folder: Path, holds: int) -> dict:
+    """Two app processes of their own (as on two hosts): a time held through one, how
+    long until the other no longer offers it (asked over and over), ``holds`` times.
+    With PostgreSQL's notifications that is a reload's time; without, up to a poll."""
+    (one, one_base), (other, other_base) = serve(url, folder), serve(url, folder)
+    headers = {"Host": HOST, "apiKey": DEMO_API_KEY}
+    question = _question("UPP1", 1, date.today() + timedelta(days=7))
+    try:
+        for base in (one_base, other_base):
+            warm_up_app(base, [], None, folder)
+        lags = []
+        for _ in range(holds):
+            slot = httpx.get(other_base + question, headers=headers, timeout=10).json()[0]
+            held = httpx.put(
+                f"{one_base}/api/public/v1/reservations", json=slot, headers=headers, timeout=10
+            )
+            held.raise_for_status()
+            started = time.perf_counter()
+            while slot in httpx.get(other_base + question, headers=headers, timeout=10).json():
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError("a held time was still offered by the other process")
+            lags.append((time.perf_counter() - started) * 1000)
+    finally:
+        for server in (one, other):
+            server.terminate()
+            server.wait(timeout=30)
+    return {
+        "holds": holds,
+        "median_ms": round(statistics.median(lags), 1),
+        "max_ms": round(max(lags), 1),
+    }
+
+
 def against(result: dict, ceiling: dict) -> dict:
     return {
         **result,
@@ -357,6 +399,13 @@ def main() -> None:
         type=lambda s: [int(n) for n in s.split(",")],
         default=[1, 2],
         help="app processes, each count in turn (default 1,2)",
+    )
+    parser.add_argument(
+        "--propagation",
+        type=int,
+        default=20,
+        help="holds through one of two processes, timed until the other stops offering "
+        "them (PostgreSQL; 0: not measured)",
     )
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
