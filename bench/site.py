@@ -137,6 +137,15 @@ def serve(store_url: str, folder: Path, workers: int = 1) -> tuple[subprocess.Po
     raise RuntimeError("the booking app did not start")
 
 
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def request_paths(engine, count: int, rng: random.Random, popular: bool = False) -> list[str]:
     """Available-times questions for seven days from a day of the next ten weeks, at a
     clinic, for a treatment. Without ``popular``: ``count`` different questions, more
@@ -262,7 +271,7 @@ def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
 
 
 def check_endpoint(base: str, path: str) -> int:
-    response = httpx.get(base + path, headers={"Host": HOST, "apiKey": DEMO_API_KEY}, timeout=10)
+    response = httpx.get(base + path, headers={"Host": HOST, "apiKey": DEMO_API_KEY}, timeout=60)
     response.raise_for_status()
     return len(response.json())
 
@@ -307,7 +316,7 @@ def measure_app(
         times = sum(check_endpoint(base, p) for p in paths[:20])
         print(f"{kind}, {workers} workers: the first 20 queries return {times} times", flush=True)
         for page in pages[:5]:
-            httpx.get(base + page, headers={"Host": HOST}, timeout=30).raise_for_status()
+            httpx.get(base + page, headers={"Host": HOST}, timeout=60).raise_for_status()
         paths = warm_up_app(base, paths, args, folder)
         run_wrk(base, pages, 3, args.connections, folder)  # warm the pages' code too
         # Taken in turns, so that the machine's ups and downs fall on all alike.
@@ -319,8 +328,7 @@ def measure_app(
             ceilings.append(run_wrk(base, ["/healthz"], args.seconds, args.connections, folder))
         popular_run = run_wrk(base, popular, args.seconds, args.connections, folder)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     ceiling = medians(ceilings)
     result = {
         "api": {**against(medians(api_runs), ceiling), "popular": popular_run},
@@ -355,8 +363,7 @@ def measure_propagation(url: str, folder: Path, holds: int) -> dict:
             lags.append((time.perf_counter() - started) * 1000)
     finally:
         for server in (one, other):
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
     return {
         "holds": holds,
         "median_ms": round(statistics.median(lags), 1),
