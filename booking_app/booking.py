@@ -150,8 +150,17 @@ def closed_notice(
 def make_steps(
     request: Request, session: Session, tenant: Tenant, now: datetime, lang: str
 ) -> Steps:
+    availability = request.app.state.availability
     return Steps(
-        session, tenant.id, tenant.settings, now, timezone(request), lang, lambda k: t(k, lang)
+        session,
+        tenant.id,
+        tenant.settings,
+        now,
+        timezone(request),
+        lang,
+        lambda k: t(k, lang),
+        # The time step's free times: from the tenant's snapshot, as the API's.
+        snapshot=lambda: availability.for_tenant(tenant.id),
     )
 
 

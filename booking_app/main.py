@@ -64,7 +64,9 @@ def create_app(
         app.state.settings.resolved_store_url,
         clock,
         app.state.settings.availability_poll_s,
-        max_bytes=app.state.settings.snapshot_max_bytes,
+        max_bytes=int(app.state.settings.snapshot_memory_mb * 1024 * 1024),
+        preload=app.state.settings.snapshot_preload,
+        notify=app.state.settings.availability_notify,
     )
     # Per event loop (see api.routes._on_this_loop): the availability answers' threads
     # and the answers being computed.

@@ -4,6 +4,7 @@ Matched before every other route: probes come often and must stay cheap."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 router = APIRouter()
@@ -18,12 +19,16 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness, for a load balancer: 503 until every tenant's free times have been read
-    once (a process just started answers them from the store, much more slowly,
-    meanwhile). A tenant whose snapshot failed to load is answered from the store: the
-    process can still answer it, so it stays ready (200) and names the tenant as
-    degraded, for the operators to look at."""
+    """Readiness, for a load balancer: "this process can answer". 503 while the store
+    cannot be reached (one round trip), and while the snapshots of the tenants to read
+    ahead (``snapshot_preload``) are first read; every other tenant's is read when it is
+    first asked about, and answered from the store meanwhile, so a process is ready
+    long before every tenant in the country is in its memory. A tenant whose snapshot
+    failed to load is answered from the store: the process can still answer it, so it
+    stays ready (200) and names the tenant as degraded, for the operators to look at."""
     availability = request.app.state.availability
+    if not await run_in_threadpool(availability.store_reachable):
+        return JSONResponse({"status": "store_unreachable"}, 503)
     if not availability.ready:
         return JSONResponse({"status": "loading"}, 503)
     degraded = sorted(availability.degraded)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,9 @@ from booking_app.times import TimeChoice, TimeSearch
 from connectors.store.availability import Slot
 from connectors.store.bookings import Request, TimeTaken, hold
 from connectors.store.models import Booking, TenantSettings
+
+if TYPE_CHECKING:
+    from booking_app.api.snapshots import TenantAvailability
 
 STEP_LABELS = {
     "clinic": "step_clinic",
@@ -121,6 +125,7 @@ class Steps:
         tz: tzinfo,
         lang: str,
         text: Callable[..., str],
+        snapshot: Callable[[], TenantAvailability | None] | None = None,
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
@@ -129,6 +134,15 @@ class Steps:
         self.tz = tz
         self.lang = lang
         self.t = text
+        self._get_snapshot = snapshot
+        self._snapshot: list[TenantAvailability | None] = []
+
+    def snapshot(self) -> TenantAvailability | None:
+        """The tenant's free times in memory, the API's (asked for once per page, so
+        that a page's questions agree); ``None``: free times come from the store."""
+        if not self._snapshot:
+            self._snapshot.append(self._get_snapshot() if self._get_snapshot else None)
+        return self._snapshot[0]
 
     # -- looking up ---------------------------------------------------------------
 
@@ -197,8 +211,11 @@ class Steps:
             (r.practitioner.id,) if r.practitioner else None,
         )
 
-    def free_at(self, search: TimeSearch, at: datetime) -> list[Slot]:
-        slots = times.find_slots(self.session, self.settings, search, at, at + _MINUTE, self.now)
+    def free_at(self, search: TimeSearch, at: datetime, from_memory: bool = True) -> list[Slot]:
+        snapshot = self.snapshot() if from_memory else None
+        slots = times.find_slots(
+            self.session, self.settings, search, at, at + _MINUTE, self.now, snapshot
+        )
         return [s for s in slots if s.starts_at == at]
 
     # -- the page for a step ------------------------------------------------------
@@ -342,7 +359,9 @@ class Steps:
         )
 
     def first_free(self, r: Resolved) -> Slot | None:
-        return times.first_free(self.session, self.settings, self.search(r), self.now, self.tz)
+        return times.first_free(
+            self.session, self.settings, self.search(r), self.now, self.tz, self.snapshot()
+        )
 
     def time_step(self, r: Resolved, final: bool) -> StepContext:
         today = formatting.local_day(self.now, self.tz)
@@ -359,6 +378,7 @@ class Steps:
             times.day_start(monday, self.tz),
             times.day_start(monday + timedelta(days=7), self.tz),
             self.now,
+            self.snapshot(),
         )
         week = times.week(times.choices(week_slots, by_clinic, False), monday, self.tz)
         days = [(d.day, [self.time_option(r, c, names) for c in d.times]) for d in week]
@@ -371,6 +391,7 @@ class Steps:
             times.day_start(first_day, self.tz),
             times.day_start(next_month_day, self.tz),
             self.now,
+            self.snapshot(),
         )
         bookable_days = times.days_with_times(month_slots, self.tz)
         rows = [
@@ -425,7 +446,9 @@ class Steps:
         if r.clinic:
             clinic_ids = [r.clinic.id]
         else:
-            clinic_ids = list(dict.fromkeys(s.clinic_id for s in self.free_at(self.search(r), at)))
+            # From the store: the hold decides, and its candidates should be current.
+            free = self.free_at(self.search(r), at, from_memory=False)
+            clinic_ids = list(dict.fromkeys(s.clinic_id for s in free))
         for clinic_id in clinic_ids:
             try:
                 return hold(

@@ -1,10 +1,15 @@
 """Bookable times for the time step: a week, a month's days, the first free time and
 the times nearest one that was lost.
 
-The times themselves come from :func:`connectors.store.availability.bookable_times`
+The times themselves come from the tenant's snapshot in memory, the one the public
+API answers from (:mod:`booking_app.api.snapshots`, cut by
+:func:`connectors.store.snapshot.free_starts`), or, when there is none (still loading,
+dropped for memory, a question it cannot answer), from the store
+(:func:`connectors.store.availability.bookable_times`): the same times either way
 (free ranges minus bookings, on the clinic's grid, after the minimum notice, within
-the horizon, weekends and holidays only with *Helgbokning*); this module only asks it
-about the right clinics, treatments and practitioners, and arranges the answer.
+the horizon, weekends and holidays only with *Helgbokning*; tests compare the two).
+This module only asks about the right clinics, treatments and practitioners, and
+arranges the answer.
 """
 
 from __future__ import annotations
@@ -12,11 +17,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from connectors.store.availability import Slot, bookable_times, months_later, rules_for
+from connectors.store.availability import (
+    STOCKHOLM,
+    Slot,
+    bookable_times,
+    months_later,
+    rules_for,
+)
 from connectors.store.models import Clinic, TenantSettings, Treatment
+from connectors.store.snapshot import Geometry, OutsideSnapshot, free_starts, seconds_ceil
+
+if TYPE_CHECKING:
+    from booking_app.api.snapshots import TenantAvailability
 
 FIRST_FREE_WINDOW = timedelta(days=28)
 NEAREST_COUNT = 6
@@ -60,8 +77,14 @@ def find_slots(
     start: datetime,
     end: datetime,
     now: datetime,
+    snapshot: TenantAvailability | None = None,
 ) -> list[Slot]:
-    """Every bookable slot of ``search`` in ``[start, end)``, by time then clinic."""
+    """Every bookable slot of ``search`` in ``[start, end)``, by time then clinic:
+    from ``snapshot`` when it is given and can answer, else from the store."""
+    if snapshot is not None:
+        found = slots_in_snapshot(snapshot, settings, search, start, end, now)
+        if found is not None:
+            return found
     clinics = [session.get(Clinic, c) for c in search.clinic_ids]
     treatments = [session.get(Treatment, t) for t in search.treatment_ids]
     order = {c: i for i, c in enumerate(search.clinic_ids)}
@@ -88,6 +111,71 @@ def find_slots(
                 search.practitioner_ids,
             )
     return sorted(slots, key=lambda s: (s.starts_at, order[s.clinic_id], s.practitioner_id))
+
+
+def slots_in_snapshot(
+    snapshot: TenantAvailability,
+    settings: TenantSettings,
+    search: TimeSearch,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[Slot] | None:
+    """What :func:`find_slots` finds in the store, found in ``snapshot``: the same
+    clinics and treatments in the same order, the same rules (``rules_for``), the same
+    sort. ``None`` when the snapshot cannot say: a clinic or treatment it does not hold
+    (not in Opus, not bookable on the web, another tenant's: the store decides), or a
+    question reaching before the bookings it read."""
+    clinics = [snapshot.clinics_by_id.get(c) for c in search.clinic_ids]
+    treatments = [snapshot.treatments_by_id.get(t) for t in search.treatment_ids]
+    if None in clinics or None in treatments:
+        return None
+    order = {c: i for i, c in enumerate(search.clinic_ids)}
+    # As rules_for: the minimum notice and the publishing horizon.
+    first = max(start, now + timedelta(minutes=settings.min_notice_minutes))
+    last = min(end, months_later(now.astimezone(STOCKHOLM), settings.months_to_sync))
+    if first >= last:
+        return []
+    # Starts are whole seconds (a whole-minute grid): moment >= first and < last.
+    first_s, last_s = seconds_ceil(first), seconds_ceil(last)
+    with_ranges = snapshot.practitioners_with_ranges
+    wanted = None if search.practitioner_ids is None else sorted(set(search.practitioner_ids))
+    slots: list[Slot] = []
+    try:
+        for clinic in clinics:
+            practitioners = with_ranges.get(clinic.id, ()) if wanted is None else wanted
+            for treatment in treatments:
+                if treatment.opus_database_id != clinic.opus_database_id or not practitioners:
+                    continue
+                geometry = Geometry(
+                    duration=treatment.duration_min * 60,
+                    warm_up=treatment.warm_up_min * 60,
+                    cool_down=treatment.cool_down_min * 60,
+                    grid=clinic.grid_minutes * 60,
+                    weekends=settings.weekend_booking_enabled,
+                )
+                slots += (
+                    Slot(_moment(moment), _moment(moment + geometry.duration), p, clinic.id)
+                    for moment, p in free_starts(
+                        snapshot.reference,
+                        snapshot.taken,
+                        clinic.id,
+                        treatment.id,
+                        geometry,
+                        practitioners,
+                        first_s,
+                        last_s,
+                        now,
+                    )
+                )
+    except OutsideSnapshot:
+        return None
+    return sorted(slots, key=lambda s: (s.starts_at, order[s.clinic_id], s.practitioner_id))
+
+
+@lru_cache(maxsize=65536)  # the same grid moments come back on every page
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def choices(slots: Iterable[Slot], by_clinic: bool, by_practitioner: bool) -> list[TimeChoice]:
@@ -152,14 +240,19 @@ def horizon_end(settings: TenantSettings, now: datetime, tz: tzinfo) -> datetime
 
 
 def first_free(
-    session: Session, settings: TenantSettings, search: TimeSearch, now: datetime, tz: tzinfo
+    session: Session,
+    settings: TenantSettings,
+    search: TimeSearch,
+    now: datetime,
+    tz: tzinfo,
+    snapshot: TenantAvailability | None = None,
 ) -> Slot | None:
     """The earliest bookable slot of ``search``, looking a few weeks at a time so
     that a clinic with times this week answers quickly."""
     start, end = now, horizon_end(settings, now, tz)
     while start < end:
         window_end = min(start + FIRST_FREE_WINDOW, end)
-        slots = find_slots(session, settings, search, start, window_end, now)
+        slots = find_slots(session, settings, search, start, window_end, now, snapshot)
         if slots:
             return slots[0]
         start = window_end
@@ -173,11 +266,12 @@ def nearest(
     wanted: datetime,
     now: datetime,
     count: int = NEAREST_COUNT,
+    snapshot: TenantAvailability | None = None,
 ) -> list[Slot]:
     """The ``count`` bookable slots nearest ``wanted`` (a time that was taken), in
     time order: what the patient is offered instead."""
     slots = find_slots(
-        session, settings, search, wanted - NEAREST_BEFORE, wanted + NEAREST_AFTER, now
+        session, settings, search, wanted - NEAREST_BEFORE, wanted + NEAREST_AFTER, now, snapshot
     )
     unique: dict[tuple[datetime, int], Slot] = {}
     for slot in slots:

@@ -4,7 +4,8 @@ opus-online demo      everything on one machine: demo data, Prefect UI, flows, b
 opus-online serve     register the flows' deployments with Prefect and run them on schedule
 opus-online sync      one schedule sync of every tenant, then a summary
 opus-online migrate   bring the booking store's schema up to date
-opus-online app       the booking app alone
+opus-online app [--workers N]
+                      the booking app alone (N processes on one port)
 opus-online worker    write bookings back to Opus as soon as they are confirmed
 opus-online admin create-user --email E --tenant SUBDOMAIN [--role R]
                       an operator account for the pages at /admin
@@ -29,7 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     sync = commands.add_parser("sync", help="sync every tenant once and print a summary")
     sync.add_argument("--tenant", help="only this tenant (subdomain)")
     commands.add_parser("migrate", help="migrate the booking store")
-    commands.add_parser("app", help="run the booking app")
+    app = commands.add_parser("app", help="run the booking app")
+    app.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="app processes on the one port (default 1); each keeps its own snapshots, "
+        "so use a PostgreSQL store for more than one",
+    )
     commands.add_parser("worker", help="run flows as soon as there is work (write-back)")
     admin = commands.add_parser("admin", help="operator accounts").add_subparsers(
         dest="admin_command", required=True
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(get_settings().resolved_store_url)
         return 0
     if args.command == "app":
-        return _app()
+        return _app(args.workers)
     if args.command == "worker":
         from flows.worker import run_worker
 
@@ -101,12 +109,24 @@ def _sync(only: str | None) -> int:
     return 1 if failures else 0
 
 
-def _app() -> int:
+def _app(workers: int = 1) -> int:
     import uvicorn
 
     settings = get_settings()
+    if workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and settings.resolved_store_url.startswith("sqlite"):
+        # SQLite takes one writer at a time, and its processes could learn of each
+        # other's bookings only by polling: one process serves a SQLite store.
+        print("several app processes need a PostgreSQL store (OPUS_STORE_URL)", file=sys.stderr)
+        return 2
     uvicorn.run(
-        "booking_app.main:create_app", factory=True, host=settings.app_host, port=settings.app_port
+        "booking_app.main:create_app",
+        factory=True,
+        host=settings.app_host,
+        port=settings.app_port,
+        workers=workers,
     )
     return 0
 

@@ -46,11 +46,26 @@ class Settings(BaseSettings):
         description="Memory for the booking app's few seconds of remembered free-time "
         "answers, in bytes (keys and answers); the least recently used go first.",
     )
-    snapshot_max_bytes: int = Field(
-        1024 * 1024 * 1024,
+    # Several app processes (issue 18): how each process keeps the tenants' free times
+    # in memory and learns of changes made through the others.
+    snapshot_memory_mb: float = Field(
+        1024,
         ge=0,
-        description="Memory for the tenants' free-time snapshots, in bytes (estimated); "
-        "past it the least recently asked tenants are answered from the store.",
+        description="Memory for the tenants' free-time snapshots in one app process, in "
+        "MB (estimated); past it the least recently asked tenants' snapshots are dropped "
+        "and their questions answered from the store until asked again.",
+    )
+    snapshot_preload: str = Field(
+        "",
+        description="Tenants (comma-separated subdomains, or '*' for all) whose snapshots "
+        "an app process reads when it starts; the others are read when first asked. "
+        "/readyz waits for these.",
+    )
+    availability_notify: bool = Field(
+        True,
+        description="PostgreSQL: the store pushes its change counters (LISTEN/NOTIFY, one "
+        "connection per app process), so a change shows in every process at once; the "
+        "polling of availability_poll_s stays as the safety net. Ignored on SQLite.",
     )
     secret_key: SecretStr | None = Field(
         None,

@@ -193,12 +193,16 @@ async def _remembered(
     (see :mod:`booking_app.api.cache`) rather than all waiting."""
     request = api.request
     cache: AnswerCache = request.app.state.answer_cache
+    availability: Availability = request.app.state.availability
+    in_memory = availability.for_host(request.headers.get("host"), api.settings.base_domain)
     question_key = question(request, KEY_HEADERS, asked)
+    if in_memory is not None:
+        # Answers from a snapshot are remembered with its versions: a change made
+        # through another process reloads it, and is not hidden for seconds.
+        question_key += "|{}|{}".format(*in_memory.versions)
     body = cache.get(question_key)
     if body is not None:
         return Response(body, media_type="application/json")
-    availability: Availability = request.app.state.availability
-    in_memory = availability.for_host(request.headers.get("host"), api.settings.base_domain)
     if in_memory is not None:
         api.authorise(in_memory.reference.keys)
         with contextlib.suppress(OutsideSnapshot):

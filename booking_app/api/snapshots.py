@@ -6,14 +6,20 @@ The store's triggers count every change that bears on free times, per tenant and
 
 - above 0 (the default, a quarter of a second): a thread reads the counters that often
   and reloads what moved; free-time questions are answered on the event loop from
-  memory, the API key included, without a thread or a query. Every tenant's snapshot
-  is read when the app starts (``/readyz`` says when); until a tenant's is in memory,
-  its questions are answered from the store. A write through this app wakes the
-  thread at once. Free times are advice (the hold decides, in the database), and
-  the answer cache already gives answers a few seconds old, so a quarter of a second
-  of lag costs nothing.
+  memory, the API key included, without a thread or a query. On PostgreSQL (with
+  ``availability_notify``) the store also pushes each changed counter (LISTEN/NOTIFY,
+  :class:`~connectors.store.availability_version.CounterListener`, one connection per
+  process) and wakes the thread at once, so a booking made through any process shows
+  in every other within milliseconds; the poll stays as the safety net (and is all
+  there is on SQLite). A write through this app wakes the thread too.
 - 0: every question reads its tenant's counters first (one small query, in a worker
   thread) and reloads what moved. Exact across processes; the tests run so.
+
+A tenant's snapshot is read when the tenant is first asked about (or when the process
+starts, for the tenants of ``snapshot_preload``); until then, and while it loads, its
+questions are answered from the store. The snapshots share a memory budget
+(``snapshot_memory_mb``): past it, the tenants asked least recently are dropped, and
+read again when next asked.
 """
 
 from __future__ import annotations
@@ -24,14 +30,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 
 from booking_app.tenancy import subdomain_from_host
-from connectors.store.availability_version import versions, versions_of
+from connectors.store.availability_version import (
+    CounterListener,
+    can_listen,
+    versions,
+    versions_of,
+)
 from connectors.store.db import engine_for, session_scope
 from connectors.store.models import Tenant
-from connectors.store.snapshot import Reference, Taken, load_reference, load_taken
+from connectors.store.snapshot import (
+    ClinicFacts,
+    Reference,
+    Taken,
+    TreatmentFacts,
+    load_reference,
+    load_taken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +73,29 @@ class TenantAvailability:
     @property
     def versions(self) -> tuple[int, int]:
         return self.reference.version, self.taken.version
+
+    # Indexes for the patient pages' questions (by store id, not Opus id), made when
+    # first needed (a frozen dataclass without slots may cache in its __dict__).
+
+    @cached_property
+    def clinics_by_id(self) -> dict[int, ClinicFacts]:
+        return {clinic.id: clinic for clinic in self.reference.clinics}
+
+    @cached_property
+    def treatments_by_id(self) -> dict[int, TreatmentFacts]:
+        return {
+            treatment.id: treatment
+            for by_database in self.reference.treatments_by_opus_id.values()
+            for treatment in by_database.values()
+        }
+
+    @cached_property
+    def practitioners_with_ranges(self) -> dict[int, tuple[int, ...]]:
+        """Per clinic id: the practitioners with published ranges there, sorted."""
+        found: dict[int, list[int]] = {}
+        for clinic_id, practitioner_id in self.reference.ranges:
+            found.setdefault(clinic_id, []).append(practitioner_id)
+        return {clinic_id: tuple(sorted(ids)) for clinic_id, ids in found.items()}
 
     def estimated_bytes(self) -> int:
         """About what the snapshot holds in memory: its arrays exactly, the rest by
@@ -82,11 +124,19 @@ class Availability:
         clock: Callable[[], datetime],
         poll_s: float,
         max_bytes: int = MAX_BYTES,
+        *,
+        preload: str = "*",
+        notify: bool = True,
     ) -> None:
         self.store_url = store_url
         self.clock = clock
         self.poll_s = poll_s
         self.max_bytes = max_bytes
+        self.preload = {s.strip() for s in preload.split(",")} - {""}
+        """Subdomains read when the process starts ('*': every tenant)."""
+        self.listener: CounterListener | None = None
+        if notify and can_listen(store_url) and not self.checks_each_question:
+            self.listener = CounterListener(store_url, self._notified)
         self._sizes: dict[int, int] = {}
         self._asked_at: dict[int, float] = {}
         self._memory_lock = threading.Lock()  # checking mode reloads in worker threads
@@ -112,12 +162,23 @@ class Availability:
 
     @property
     def ready(self) -> bool:
-        """Every tenant's snapshot has been read once (always, when checking each
-        question: nothing is read ahead then)."""
+        """The snapshots of ``preload`` have been read once (always, when checking each
+        question: nothing is read ahead then). Other tenants are answered from the
+        store until theirs is read."""
         if self.checks_each_question:
             return True
         self.start()
         return self._all_loaded.is_set()
+
+    def store_reachable(self) -> bool:
+        """One round trip to the store (blocking: call it in a worker thread)."""
+        try:
+            with engine_for(self.store_url).connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as error:
+            log.warning("the store cannot be reached (%s)", type(error).__name__)
+            return False
+        return True
 
     @property
     def degraded(self) -> dict[int, str]:
@@ -136,6 +197,14 @@ class Availability:
         tenant_id = self._subdomains.get(subdomain_from_host(host, base_domain) or "")
         if tenant_id is None:
             return None
+        return self.in_memory(tenant_id)
+
+    def in_memory(self, tenant_id: int) -> TenantAvailability | None:
+        """The tenant's snapshot if it is in memory (polling mode), else ``None`` and it
+        is read for the next question."""
+        if self.checks_each_question:
+            return None
+        self.start()
         found = self._tenants.get(tenant_id)
         self._asked_at[tenant_id] = time.monotonic()
         if found is None:
@@ -158,13 +227,27 @@ class Availability:
         if tenant_id not in self._failed and tenant_id not in self._left_out:
             self._wake.set()
 
+    def for_tenant(self, tenant_id: int) -> TenantAvailability | None:
+        """The tenant's snapshot for a question asked in a worker thread (the patient
+        pages): as :meth:`in_memory` when polling, as :meth:`checked` when checking
+        each question. ``None``: ask the store."""
+        if self.checks_each_question:
+            return self.checked(tenant_id)
+        return self.in_memory(tenant_id)
+
     def nudge(self) -> None:
         """Something was just written through this app: read the counters now."""
         self._wake.set()
 
+    def _notified(self, tenant_id: int | None) -> None:
+        """The store announced a changed counter (``None``: the listener has just
+        (re)connected, and may have missed some): read the counters now. Tenants not
+        in memory cost nothing then: only those kept here are reloaded."""
+        self._wake.set()
+
     def start(self) -> None:
-        """Start following the counters (polling mode): the first round reads every
-        tenant's snapshot."""
+        """Start following the counters (polling mode), and listening for them on
+        PostgreSQL: the first round reads the snapshots of ``preload``."""
         if self.checks_each_question or self._thread is not None:
             return
         with self._start_lock:
@@ -173,10 +256,14 @@ class Availability:
                     target=self._follow, name="availability-snapshots", daemon=True
                 )
                 self._thread.start()
+                if self.listener is not None:
+                    self.listener.start()
 
     def stop(self) -> None:
         self._stopped.set()
         self._wake.set()
+        if self.listener is not None:
+            self.listener.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -191,7 +278,7 @@ class Availability:
 
     def refresh(self) -> None:
         """Read every tenant's counters; reload the snapshots whose counters moved, and
-        load those asked for."""
+        load those asked for (and, the first time, those to preload)."""
         with session_scope(engine_for(self.store_url)) as session:
             counters = versions(session)
             if counters.keys() != self._seen.keys() or any(
@@ -202,8 +289,12 @@ class Availability:
         first_round = not self._seen
         self._seen = counters
         wanted, self._wanted = self._wanted, set()
-        if first_round:
-            wanted |= {tenant_id for tenant_id, _ in counters}
+        if first_round and self.preload:
+            wanted |= {
+                tenant_id
+                for subdomain, tenant_id in self._subdomains.items()
+                if "*" in self.preload or subdomain in self.preload
+            } & {tenant_id for tenant_id, _ in counters}
         for tenant_id in set(self._tenants) | set(self._failed) | wanted:
             if tenant_id in self._left_out and tenant_id not in wanted:
                 continue  # dropped for room in this round: read again when asked
@@ -240,6 +331,7 @@ class Availability:
     def checked(self, tenant_id: int) -> TenantAvailability | None:
         """The tenant's snapshot as of now (``None`` if the tenant is gone): its
         counters are read, and what moved is reloaded."""
+        self._asked_at[tenant_id] = time.monotonic()
         with session_scope(engine_for(self.store_url)) as session:
             counters = versions_of(session, tenant_id)
         return self._bring_up_to_date_or_fall_back(tenant_id, counters)
@@ -263,6 +355,25 @@ class Availability:
             return current
         if self._left_out.get(tenant_id) == (reference_version, bookings_version):
             return None  # as large as when it did not fit: answered from the store
+        updated = self.reload(tenant_id, current, reference_version, bookings_version)
+        if updated is None:
+            self._forget(tenant_id)
+            return None
+        if not self._keep(tenant_id, updated):
+            return None
+        return updated
+
+    def reload(
+        self,
+        tenant_id: int,
+        current: TenantAvailability | None,
+        reference_version: int,
+        bookings_version: int,
+    ) -> TenantAvailability | None:
+        """Read the tenant's snapshot at these versions from the store (what of
+        ``current`` is still at its version is kept): the one place a snapshot is
+        read, whether first asked, moved, or after an eviction. ``None``: the tenant
+        is gone."""
         started = time.perf_counter()
         with session_scope(engine_for(self.store_url)) as session:
             if current is None or current.reference.version != reference_version:
@@ -270,12 +381,8 @@ class Availability:
             else:
                 reference = current.reference
             if reference is None:
-                self._forget(tenant_id)
                 return None
             taken = load_taken(session, tenant_id, bookings_version, self.clock())
-        updated = TenantAvailability(reference, taken)
-        if not self._keep(tenant_id, updated):
-            return None
         log.info(
             "availability of tenant %s read (reference %s, bookings %s) in %.2f s",
             tenant_id,
@@ -283,7 +390,7 @@ class Availability:
             bookings_version,
             time.perf_counter() - started,
         )
-        return updated
+        return TenantAvailability(reference, taken)
 
     # -- memory ------------------------------------------------------------------------
 

@@ -139,15 +139,50 @@ def test_unpublishing_shows_within_a_poll(polling: TestClient, synced_store):
     _eventually(lambda: _ask(polling).json() == [], "the times to go")
 
 
-def test_ready_once_every_tenant_is_read_without_being_asked(synced_store: Engine):
+def test_preloaded_tenants_are_read_before_ready(synced_store: Engine):
     settings = Settings(
-        store_url=store_url(synced_store), base_domain=BASE_DOMAIN, availability_poll_s=POLL_S
+        store_url=store_url(synced_store),
+        base_domain=BASE_DOMAIN,
+        availability_poll_s=POLL_S,
+        snapshot_preload="*",
     )
     with TestClient(create_app(settings), base_url=f"http://{TENANT_HOST}") as client:
         _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
         with session_scope(synced_store) as session:
             tenants = set(session.scalars(select(Tenant.id)))
         assert set(client.app.state.availability._tenants) == tenants
+
+
+def test_ready_without_reading_any_tenant_and_a_tenant_is_read_when_first_asked(
+    synced_store: Engine,
+):
+    """By default a process is ready once the store answers: no tenant is read ahead,
+    and the first question about one reads its snapshot (answered from the store
+    meanwhile)."""
+    settings = Settings(
+        store_url=store_url(synced_store), base_domain=BASE_DOMAIN, availability_poll_s=POLL_S
+    )
+    with TestClient(
+        create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
+    ) as client:
+        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        availability = client.app.state.availability
+        assert availability._tenants == {}
+        assert _ask(client).status_code == 200
+        _eventually(lambda: availability._tenants, "the asked tenant to be read")
+
+
+def test_not_ready_while_the_store_cannot_be_reached(tmp_path):
+    settings = Settings(
+        store_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2",
+        base_domain=BASE_DOMAIN,
+        availability_poll_s=POLL_S,
+        data_dir=tmp_path,
+    )
+    with TestClient(create_app(settings), base_url=f"http://{TENANT_HOST}") as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "store_unreachable"}
 
 
 def test_checking_each_question_is_ready_at_once(api: TestClient):
@@ -176,6 +211,7 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
         other_id = session.scalars(select(Tenant.id).where(Tenant.subdomain == OTHER_SUBDOMAIN))
         other_id = other_id.one()
     assert demo_id < other_id  # the failing tenant is reloaded first
+    settings.snapshot_preload = "*"  # both are read before ready
     with TestClient(
         create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
     ) as client:
@@ -219,18 +255,26 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
         )
 
 
-def test_the_snapshots_keep_within_their_byte_budget(tmp_path, synced_store: Engine, start_day):
-    """With room for one tenant's snapshot, the tenant asked last is in memory and the
-    other is answered from the store; with room for none, every tenant is."""
+MB = 1024 * 1024
+
+
+def test_the_snapshots_keep_within_their_memory_budget_and_answer_as_the_store(
+    tmp_path, synced_store: Engine, start_day
+):
+    """With room for one tenant's snapshot, the tenant asked least recently is dropped
+    for the other, and every answer is the store's (an app with no room at all answers
+    every question from the store)."""
     other_key = add_second_tenant(tmp_path, synced_store, start_day)
     other_host = {"host": OTHER_HOST, "apiKey": other_key}
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=21)
 
-    def app_with(max_bytes: int) -> TestClient:
+    def app_with(memory_mb: float, preload: str = "") -> TestClient:
         settings = Settings(
             store_url=store_url(synced_store),
             base_domain=BASE_DOMAIN,
             availability_poll_s=POLL_S,
-            snapshot_max_bytes=max_bytes,
+            snapshot_memory_mb=memory_mb,
+            snapshot_preload=preload,
         )
         return TestClient(
             create_app(settings),
@@ -238,28 +282,34 @@ def test_the_snapshots_keep_within_their_byte_budget(tmp_path, synced_store: Eng
             headers={"apiKey": DEMO_API_KEY},
         )
 
-    with app_with(10**12) as roomy:
+    def ask(client: TestClient, **headers: str) -> bytes:
+        answer = client.get(
+            f"{API}/appointments/schedule/availabletimes",
+            params={"request.clinicID": "UPP1", "request.treatmentID": 1, "request.to": end},
+            headers=headers,
+        )
+        assert answer.status_code == 200
+        return answer.content
+
+    with app_with(10**6, preload="*") as roomy:
         _eventually(lambda: roomy.get("/readyz").status_code == 200, "readiness")
         sizes = dict(roomy.app.state.availability._sizes)
         assert len(sizes) == 2 and all(sizes.values())
-        expected = {"demo": _ask(roomy).content, "other": _ask(roomy, **other_host).status_code}
 
-    with app_with(max(sizes.values())) as one:
+    with app_with(0) as store_only:
+        expected = {"demo": ask(store_only), "other": ask(store_only, **other_host)}
+        assert store_only.app.state.availability._tenants == {}
+    assert expected["demo"] != b"[]" and expected["other"] != b"[]"
+
+    demo_id, other_id = sorted(sizes)  # the demo tenant was made first
+    with app_with(max(sizes.values()) / MB) as one:
         availability = one.app.state.availability
-        _eventually(lambda: one.get("/readyz").status_code == 200, "readiness")
-        assert len(availability._tenants) == 1 and availability.bytes <= availability.max_bytes
         for _ in range(2):  # each tenant asked last in turn
-            for asked in ({}, other_host):
-                assert _ask(one, **asked).status_code == 200
-                in_memory = {min(sizes)} if not asked else {max(sizes)}
+            for name, headers, tenant in (("demo", {}, demo_id), ("other", other_host, other_id)):
+                assert ask(one, **headers) == expected[name]
                 _eventually(
-                    lambda in_memory=in_memory: set(availability._tenants) == in_memory,
-                    "the tenant asked last to be in memory",
+                    lambda tenant=tenant: set(availability._tenants) == {tenant},
+                    "the tenant asked last to be in memory, the other dropped",
                 )
                 assert availability.bytes <= availability.max_bytes
-
-    with app_with(1) as none:
-        _eventually(lambda: none.get("/readyz").status_code == 200, "readiness")
-        assert none.app.state.availability._tenants == {}
-        assert _ask(none).status_code == 200
-        assert _ask(none, **other_host).status_code == expected["other"] == 200
+                assert ask(one, **headers) == expected[name]  # now from memory
