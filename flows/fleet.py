@@ -95,12 +95,16 @@ def sync_tenant_within(
         started = utcnow()
         try:
             extracted = _extract_with_retries(database, tenant.months_to_sync, deadline, settings)
+        except Exception as exc:
+            record_failure(engine, [database], started, str(exc))
+            raise
+        _check(deadline, subdomain, settings)  # given up already: judge nothing more
+        try:
             verdicts.append(judge_database(extracted, engine))
         except Exception as exc:
             record_failure(engine, [database], started, str(exc))
             raise
-    if time.monotonic() > deadline:
-        raise TenantTimedOut(f"{subdomain}: past its {settings.sync_tenant_timeout_s} s")
+    _check(deadline, subdomain, settings)
     # The fence: from here to the commit the lease is ours for another full timeout.
     if not sync_lease.renew(
         engine, subdomain, holder, timedelta(seconds=settings.sync_tenant_timeout_s)
@@ -121,6 +125,11 @@ def sync_tenant_within(
                 "%s: appointments not mirrored this run: %s", database.name, scrub(str(exc))
             )
     return counts
+
+
+def _check(deadline: float, subdomain: str, settings: Settings) -> None:
+    if time.monotonic() > deadline:
+        raise TenantTimedOut(f"{subdomain}: past its {settings.sync_tenant_timeout_s} s")
 
 
 def _extract_with_retries(database, months: int, deadline: float, settings: Settings):
