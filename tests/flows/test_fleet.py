@@ -144,25 +144,28 @@ def test_a_cycle_syncs_every_other_tenant_when_one_opus_refuses_and_one_stays_si
 
 
 def test_a_tenant_stuck_in_a_driver_call_is_given_up_at_its_deadline_and_publishes_nothing(
-    fleet_settings, postgres_store, demo, opus_sqlite
+    fleet_settings, postgres_store, demo, opus_sqlite, odbc_opus
 ):
+    import pyodbc
+
     from flows.fleet import sync_tenants
     from opus_online.config import get_settings
 
-    # Opus locked: reading waits in SQLite's C busy loop (like a driver on a silent
-    # socket), for up to the 60 s connect timeout. The tenant's deadline is 2 s.
-    fleet_settings.setenv("OPUS_OPUS_CONNECT_TIMEOUT_S", "60")
+    # Opus answers the login, then its query waits on a lock: a statement that never
+    # returns, inside the ODBC driver (psqlODBC has no query timeout). Deadline 2 s.
+    connection_string = odbc_opus(demo)
     fleet_settings.setenv("OPUS_SYNC_TENANT_TIMEOUT_S", "2")
     get_settings.cache_clear()
     seed(postgres_store, demo, opus_sqlite, "norr")
-    opus = sqlite3.connect(opus_sqlite, isolation_level=None)
-    opus.execute("BEGIN EXCLUSIVE")
+    point_at(postgres_store, "norr", "env:OPUS_TEST_ODBC")
+    opus = pyodbc.connect(connection_string, autocommit=False)
+    opus.execute("LOCK TABLE OnlineClinic, OnlineFreeRange IN ACCESS EXCLUSIVE MODE")
     try:
         (outcome,) = sync_tenants(postgres_store, ["norr"], get_settings())
         assert outcome.status == "timed out"
         assert lease_holders(postgres_store) == 1  # still held: the thread may wake
     finally:
-        opus.execute("COMMIT")
+        opus.rollback()
         opus.close()
     wait_for(lambda: lease_holders(postgres_store) == 0, 60)  # it woke, saw its deadline, left
     assert ranges_of(postgres_store, "norr") == 0
