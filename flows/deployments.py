@@ -1,13 +1,21 @@
-"""The deployments `opus-online serve` registers, so operators see, schedule and
-trigger the flows in the Prefect UI."""
+"""The deployments operators see, schedule and trigger in the Prefect UI.
+
+``opus-online serve`` runs them all in one process (the demo, a small installation);
+``opus-online deploy`` registers them with a *process* work pool, whose workers
+(``prefect worker start --pool opus-online`` on each machine) run them. Their
+entrypoints are module paths (``flows.fleet.sync_shard``): a worker imports the
+installed opus-online package, so nothing is pulled or built per run.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from prefect import serve
+from prefect import deploy, serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.types.entrypoint import EntrypointType
 
+from flows.fleet import sync_shard
 from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
 from flows.sync_schedules import sync_all_tenants, sync_schedules
@@ -16,19 +24,37 @@ from flows.write_back import write_back
 from opus_online.config import get_settings
 
 
-def deployments() -> list[RunnerDeployment]:
+def deployments(
+    entrypoint_type: EntrypointType = EntrypointType.FILE_PATH,
+) -> list[RunnerDeployment]:
     settings = get_settings()
+    to = {"entrypoint_type": entrypoint_type}
     return [
         sync_all_tenants.to_deployment(
             name="every-tenant",
             interval=timedelta(minutes=settings.sync_interval_minutes),
-            description="Opus → booking store, every tenant, on a schedule.",
+            description=(
+                "Opus → booking store, every tenant, on a schedule: starts one sync-shard "
+                "run per shard of tenants (OPUS_SYNC_SHARDS) and waits for them."
+            ),
             tags=["sync"],
+            **to,
+        ),
+        sync_shard.to_deployment(
+            name="shard",
+            description=(
+                "One shard of a sync cycle: these tenants, a few at a time, each within "
+                "OPUS_SYNC_TENANT_TIMEOUT_S. Started by every-tenant; each tenant's last "
+                "result is the artifact sync-<subdomain>."
+            ),
+            tags=["sync"],
+            **to,
         ),
         sync_schedules.to_deployment(
             name="one-tenant",
             description="Opus → booking store for one tenant (its subdomain), run by hand.",
             tags=["sync"],
+            **to,
         ),
         write_back.to_deployment(
             name="write-back",
@@ -38,6 +64,7 @@ def deployments() -> list[RunnerDeployment]:
                 "confirmed; this schedule is the safety net."
             ),
             tags=["write-back"],
+            **to,
         ),
         send_notifications.to_deployment(
             name="send-notifications",
@@ -47,6 +74,7 @@ def deployments() -> list[RunnerDeployment]:
                 "is due; this schedule is the safety net."
             ),
             tags=["notifications"],
+            **to,
         ),
         sync_boka_vard.to_deployment(
             name="boka-vard",
@@ -56,15 +84,30 @@ def deployments() -> list[RunnerDeployment]:
                 "everything when Publicera på Boka vård is off."
             ),
             tags=["marketplace"],
+            **to,
         ),
         visit_stats.to_deployment(
             name="yesterday-and-today",
             interval=timedelta(hours=1),
             description="Visit and booking statistics: the daily tables of yesterday and today.",
             tags=["statistics"],
+            **to,
         ),
     ]
 
 
 def serve_deployments() -> None:
     serve(*deployments())
+
+
+def deploy_to_work_pool(work_pool: str | None = None) -> list:
+    """Register every deployment with the work pool (which must exist: `prefect
+    work-pool create opus-online --type process`); returns their ids."""
+    return deploy(
+        *deployments(EntrypointType.MODULE_PATH),
+        work_pool_name=work_pool or get_settings().sync_work_pool,
+        build=False,
+        push=False,
+        print_next_steps_message=False,
+        ignore_warnings=True,
+    )

@@ -6,16 +6,23 @@ each over whole DataFrames. The steps themselves live in :mod:`flows.schedule_sy
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.deployments import run_deployment
 from prefect.tasks import exponential_backoff
 
 from connectors.privacy import scrub
 from connectors.store import schedules as store
+from connectors.store import sync_lease
 from connectors.store.db import engine_for, session_scope
 from connectors.store.schedules import DatabasePlan, TenantPlan
 from connectors.store.types import utcnow
+from flows.fleet import LeaseLost, lease_lasts, shards_of, sync_shard
 from flows.opus_appointments import sync_appointments
 from flows.schedule_sync import (
     Counts,
@@ -76,8 +83,35 @@ def mirror_appointments(store_url: str, database: DatabasePlan) -> int:
 
 @flow(name="sync-schedules", flow_run_name="sync-{subdomain}", log_prints=True)
 def sync_schedules(subdomain: str) -> list[Counts]:
-    """Extract one tenant's Opus databases, judge, publish; leave a table artifact."""
+    """Extract one tenant's Opus databases, judge, publish; leave a table artifact.
+
+    Holds the tenant's sync lease throughout: when a cycle (or another manual run) is
+    syncing the tenant, this run waits for it to finish rather than sync alongside."""
     settings = get_settings()
+    engine = engine_for(settings.resolved_store_url)
+    holder = sync_lease.new_holder()
+    _wait_for_lease(engine, subdomain, holder, settings)
+    try:
+        return _sync_holding_lease(subdomain, holder, settings)
+    finally:
+        sync_lease.give_back(engine, subdomain, holder)
+
+
+def _wait_for_lease(engine, subdomain: str, holder: str, settings) -> None:
+    lasts = lease_lasts(settings)
+    # A run that holds it ends within its lease, or its lease expires: wait that long.
+    give_up = time.monotonic() + lasts.total_seconds() + 5
+    told = False
+    while not sync_lease.take(engine, subdomain, holder, lasts):
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"{subdomain}: another run kept syncing it; try again later")
+        if not told:
+            get_run_logger().info("%s: another run is syncing it; waiting", subdomain)
+            told = True
+        time.sleep(0.5)
+
+
+def _sync_holding_lease(subdomain: str, holder: str, settings) -> list[Counts]:
     store_url = settings.resolved_store_url
     tenant = plan(store_url, subdomain)
     if not tenant.publishing:
@@ -95,6 +129,8 @@ def sync_schedules(subdomain: str) -> list[Counts]:
         except Exception as exc:
             _record_failure(store_url, database, started, exc)
             raise
+    if not sync_lease.renew(engine_for(store_url), subdomain, holder, lease_lasts(settings)):
+        raise LeaseLost(f"{subdomain}: another run took over the sync; not publishing")
     counts = publish(store_url, tenant, verdicts)
     for database in tenant.databases:
         # Free time matters more than the appointment list: a failure here is logged,
@@ -119,24 +155,61 @@ def sync_schedules(subdomain: str) -> list[Counts]:
     return counts
 
 
+SHARD_DEPLOYMENT = "sync-shard/shard"
+
+
 @flow(name="sync-all-tenants", log_prints=True)
-def sync_all_tenants() -> dict[str, list[Counts]]:
-    """One sync of every tenant; a tenant's failure does not stop the others, but
-    fails this run once all have had their turn."""
-    store_url = get_settings().resolved_store_url
-    with session_scope(engine_for(store_url)) as session:
+def sync_all_tenants(shards: int | None = None) -> dict[str, str]:
+    """One sync cycle of every tenant, split into shards (``OPUS_SYNC_SHARDS``).
+
+    Run from a deployment, every shard is a run of the ``sync-shard`` deployment that
+    any worker of the pool picks up, and this run waits for them (at most one sync
+    interval); called directly (tests, scripts), the shards run here one after another.
+    Fails, once all have had their turn, if any tenant failed."""
+    settings = get_settings()
+    with session_scope(engine_for(settings.resolved_store_url)) as session:
         subdomains = store.tenant_subdomains(session)
-    summary: dict[str, list[Counts]] = {}
-    failed: list[str] = []
-    for subdomain in subdomains:
-        state = sync_schedules(subdomain, return_state=True)
-        if state.is_completed():
-            summary[subdomain] = state.result()
-        else:
-            failed.append(subdomain)
-    if failed:
-        raise RuntimeError(f"schedule sync failed for {', '.join(failed)}")
-    return summary
+    groups = shards_of(subdomains, shards or settings.sync_shards)
+    if FlowRunContext.get().flow_run.deployment_id is None:
+        summary: dict[str, str] = {}
+        failed = False
+        for group in groups:
+            state = sync_shard(group, return_state=True)
+            failed |= not state.is_completed()
+            summary |= state.result(raise_on_failure=False) if state.is_completed() else {}
+        if failed:
+            raise RuntimeError("schedule sync failed for some tenants; see the shards' artifacts")
+        return summary
+    return _fan_out(groups, timeout_s=settings.sync_interval_minutes * 60)
+
+
+def _fan_out(groups: list[list[str]], timeout_s: float) -> dict[str, str]:
+    """Start one ``sync-shard`` run per group on the work pool and wait for them."""
+    name = FlowRunContext.get().flow_run.name
+    runs = [
+        run_deployment(
+            SHARD_DEPLOYMENT,
+            parameters={"subdomains": group},
+            flow_run_name=f"{name}-shard-{number}-of-{len(groups)}",
+            timeout=0,  # do not wait here: all shards at once
+        )
+        for number, group in enumerate(groups, start=1)
+    ]
+    give_up = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while True:
+            states = {run.name: client.read_flow_run(run.id).state for run in runs}
+            if all(s is not None and s.is_final() for s in states.values()):
+                break
+            if time.monotonic() > give_up:
+                break
+            time.sleep(2)
+    unfinished = [n for n, s in states.items() if s is None or not s.is_completed()]
+    if unfinished:
+        raise RuntimeError(
+            f"shards not completed: {', '.join(unfinished)}; their tenants' artifacts say why"
+        )
+    return {name: "completed" for name in states}
 
 
 def artifact_row(counts: Counts) -> dict[str, object]:

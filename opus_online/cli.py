@@ -2,6 +2,7 @@
 
 opus-online demo      everything on one machine: demo data, Prefect UI, flows, booking page
 opus-online serve     register the flows' deployments with Prefect and run them on schedule
+opus-online deploy    register the deployments with a work pool (workers run them)
 opus-online sync      one schedule sync of every tenant, then a summary
 opus-online migrate   bring the booking store's schema up to date
 opus-online app [--workers N]
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the whole demo on this machine")
     demo.add_argument("--reset", action="store_true", help="rebuild the demo data from scratch")
     commands.add_parser("serve", help="serve the Prefect deployments (with schedules)")
+    deploy = commands.add_parser("deploy", help="register the deployments with a work pool")
+    deploy.add_argument("--pool", help="the process work pool (default: OPUS_SYNC_WORK_POOL)")
     sync = commands.add_parser("sync", help="sync every tenant once and print a summary")
     sync.add_argument("--tenant", help="only this tenant (subdomain)")
     commands.add_parser("migrate", help="migrate the booking store")
@@ -63,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         from flows.deployments import serve_deployments
 
         serve_deployments()
+        return 0
+    if args.command == "deploy":
+        from flows.deployments import deploy_to_work_pool
+
+        pool = args.pool or get_settings().sync_work_pool
+        print(f"registered {len(deploy_to_work_pool(pool))} deployments with work pool {pool!r}")
         return 0
     if args.command == "sync":
         return _sync(args.tenant)

@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     opus_retries: int = Field(3, ge=0, description="Prefect retries of an Opus extract.")
     opus_retry_delay_s: float = Field(10.0, ge=0)
     timezone: str = "Europe/Stockholm"
+    # The schedule sync fanned out over a Prefect work pool (flows/fleet.py).
+    sync_shards: int = Field(
+        4, ge=1, description="Flow runs one sync cycle is split into (about 2 per worker)."
+    )
+    sync_threads: int = Field(4, ge=1, description="Tenants one shard syncs at once.")
+    sync_tenant_timeout_s: int = Field(
+        120,
+        ge=2,
+        description="A tenant's sync in a cycle is given up after this (a silent Opus "
+        "costs no more); its lease lasts twice as long, so keep it under half the interval.",
+    )
+    sync_work_pool: str = Field("opus-online", description="`opus-online deploy`'s work pool.")
     availability_poll_s: float = Field(
         0.25,
         ge=0,
