@@ -7,7 +7,12 @@ a full sync into an empty store, and an incremental sync after 1% of the ranges
 changed and 0.1% were removed. Each is timed per step (extract, judge, publish),
 without Prefect (whose start-up costs seconds and is not the sync's work).
 In the same run, a naive baseline merges ranges into the store row by row with the
-ORM, on the first ``--baseline-rows`` of the same ranges.
+ORM, on the first ``--baseline-rows`` of the same ranges; and a ceiling: plain
+``sqlite3`` reading every range (and its treatment links) from the Opus database and
+inserting the ranges into a table like the store's ``free_range`` (same columns,
+key and index; no triggers, no checks), with the store's pragmas. The sync's full
+rate is also given as a share of that ceiling, which moves less with the machine's
+load than the rates themselves.
 
 The last line printed is one JSON object with the medians over ``--repeat`` runs.
 """
@@ -170,6 +175,49 @@ def baseline(engine, subdomain: str, rows: int) -> float:
     return len(ranges) / (time.perf_counter() - started)
 
 
+def raw_sqlite_rate(opus_path: Path, folder: Path) -> float:
+    """Ranges a second that plain sqlite3 reads from Opus and inserts into a copy of
+    the store's ``free_range`` table: what no sync into SQLite can beat."""
+    template = folder / "raw-template.db"
+    migrate(f"sqlite:///{template}")
+    with sqlite3.connect(template) as connection:
+        ddl = [
+            sql
+            for (sql,) in connection.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'free_range' "
+                "AND type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type DESC"
+            )
+        ]
+    template.unlink()
+    path = folder / "raw.db"
+    store = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536"):
+        store.execute(f"PRAGMA {pragma}")
+    for sql in ddl:
+        store.execute(sql)
+    started = time.perf_counter()
+    opus = sqlite3.connect(opus_path)
+    ranges = opus.execute(
+        "SELECT FreeRangeID, ClinicID, ClinicianID, StartTime, EndTime, RowVersion "
+        "FROM OnlineFreeRange"
+    ).fetchall()
+    opus.execute("SELECT FreeRangeID, TreatmentID FROM OnlineFreeRangeTreatment").fetchall()
+    opus.close()
+    store.execute("BEGIN")
+    store.executemany(
+        "INSERT INTO free_range (opus_database_id, opus_range_id, tenant_id, clinic_id, "
+        "practitioner_id, treatment_set_id, starts_at, ends_at, row_version) "
+        "VALUES (1, ?, 1, 1, ?, 1, ?, ?, ?)",
+        ((r[0], r[2], r[3], r[4], r[5]) for r in ranges),
+    )
+    store.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return len(ranges) / elapsed
+
+
 def published_count(engine) -> int:
     with session_scope(engine) as session:
         return session.scalar(select(func.count()).select_from(FreeRange))
@@ -241,13 +289,17 @@ def run(args: argparse.Namespace) -> dict:
         opus_master, demo = build_opus(args.ranges, folder)
         print(f"built an Opus database of {args.ranges} ranges in {time.perf_counter() - t:.1f} s")
         runs: dict[str, list[dict]] = {}
-        for kind in args.stores:
-            for repeat in range(args.repeat):
+        raw: list[float] = []
+        for repeat in range(args.repeat):
+            # The ceiling between the runs it is compared with, under the same load.
+            raw.append(raw_sqlite_rate(opus_master, folder))
+            print(f"raw sqlite3 #{repeat + 1}: {raw[-1]:.0f} ranges/s", flush=True)
+            for kind in args.stores:
                 run_ = one_repeat(kind, args, folder, opus_master, demo, rng)
                 runs.setdefault(kind, []).append(run_)
                 print(describe_run(kind, repeat, run_), flush=True)
         rate = measure_baseline(args.stores[0], args, folder, opus_master, demo)
-        return summarise(args, runs, rate)
+        return summarise(args, runs, rate, raw)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -256,7 +308,10 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 4)
 
 
-def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_rate: float) -> dict:
+def summarise(
+    args: argparse.Namespace, runs: dict[str, list[dict]], baseline_rate: float, raw: list[float]
+) -> dict:
+    raw_rate = statistics.median(raw)
     summary: dict = {
         "ranges": args.ranges,
         "repeat": args.repeat,
@@ -269,6 +324,8 @@ def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_ra
         "baseline_rows": args.baseline_rows,
         "baseline_store": args.stores[0],
         "speedup_vs_baseline": {},
+        "raw_sqlite_rows_per_s": round(raw_rate),
+        "full_share_of_raw_sqlite": {},
     }
     for kind, repeats in runs.items():
         full_s = median([r["full"]["total_s"] for r in repeats])
@@ -279,6 +336,14 @@ def summarise(args: argparse.Namespace, runs: dict[str, list[dict]], baseline_ra
             [r["comparing"]["total_s"] for r in repeats]
         )
         summary["speedup_vs_baseline"][kind] = round(args.ranges / full_s / baseline_rate, 1)
+        # Each run against the ceiling measured just before it, then the median.
+        summary["full_share_of_raw_sqlite"][kind] = round(
+            statistics.median(
+                args.ranges / r["full"]["total_s"] / ceiling
+                for r, ceiling in zip(repeats, raw, strict=True)
+            ),
+            3,
+        )
         summary["steps_s"][kind] = {
             mode: {
                 step: median([r[mode][step] for r in repeats])

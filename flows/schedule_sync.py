@@ -131,6 +131,10 @@ class Verdict:
 def judge_database(extract: Extract, engine: Engine) -> Verdict:
     window = extract.ranges.window
     plan = extract.plan
+    if extract.ranges.incremental and extract.ranges.ranges.empty:
+        # Nothing changed in Opus: nothing to judge, and no need to ask the store what
+        # the changes would be judged against (most runs of most tenants).
+        return Verdict(extract, nothing_judged(extract.ranges.ranges), None)
     if extract.ranges.incremental:
         with session_scope(engine) as session:
             known = store.published_reference(session, plan)
@@ -160,6 +164,12 @@ def judge_database(extract: Extract, engine: Engine) -> Verdict:
         )
     ranges = judge_free_ranges(extract.ranges.ranges, extract.ranges.treatments, context)
     return Verdict(extract, ranges, reference)
+
+
+def nothing_judged(ranges: pd.DataFrame) -> Judged:
+    """The verdict on an empty batch, shaped as :func:`judge_free_ranges` shapes one."""
+    refused = ranges.assign(reasons=pd.Series(dtype="string"))
+    return Judged(valid=ranges, quarantined=refused, skipped=refused.copy())
 
 
 def _published_neighbours(extract: Extract, engine: Engine) -> pd.DataFrame:
@@ -207,10 +217,12 @@ def publish_tenant(engine: Engine, plan: TenantPlan, verdicts: list[Verdict]) ->
 def _publish_database(session: Session, connection: Connection, verdict: Verdict) -> Counts:
     extract, plan, ranges = verdict.extract, verdict.plan, verdict.ranges
     batch = extract.ranges
-    if verdict.reference is None:
-        ids = store.published_reference(session, plan).ids
-    else:
+    if verdict.reference is not None:
         ids = _publish_reference(session, plan, verdict.reference)
+    elif not ranges.valid.empty:
+        ids = store.published_reference(session, plan).ids
+    else:  # no range to write: no store ids needed
+        ids = None
     counts = Counts(plan.name, "incremental" if batch.incremental else "full")
     counts.extracted = len(batch.ranges)
     counts.quarantined = len(ranges.quarantined)
@@ -313,6 +325,14 @@ def _record_quarantine(
 ) -> None:
     """Refused ranges into the quarantine; entries of ranges now fine or gone out."""
     cleared = None  # a full run has seen the whole stream: every other entry goes
+    if (
+        batch.incremental
+        and batch.ranges.empty
+        and len(gone) == 0
+        and len(batch.deleted_ids) == 0
+        and batch.ids_in_window is None
+    ):
+        return  # nothing refused, nothing that could clear an entry
     if batch.incremental:
         fine = pd.concat([ranges.valid["FreeRangeID"], ranges.skipped["FreeRangeID"]])
         cleared = set(fine.astype(str)) | {str(i) for i in np.union1d(gone, batch.deleted_ids)}
@@ -366,9 +386,15 @@ def _publish_reference(session: Session, plan: DatabasePlan, reference: JudgedRe
 
 
 def _store_rows(
-    session: Session, plan: DatabasePlan, valid: pd.DataFrame, links: pd.DataFrame, ids: StoreIds
+    session: Session,
+    plan: DatabasePlan,
+    valid: pd.DataFrame,
+    links: pd.DataFrame,
+    ids: StoreIds | None,
 ) -> pd.DataFrame:
     """Valid Opus ranges as ``free_range`` rows."""
+    if valid.empty:
+        return _NO_ROWS
     valid = valid.reset_index(drop=True)
     set_keys = treatment_set_keys(valid["FreeRangeID"], links)
     set_ids = store.treatment_set_ids(session, plan, set(set_keys.unique()), ids)
@@ -385,6 +411,22 @@ def _store_rows(
             "row_version": valid["RowVersion"].astype("int64"),
         }
     )
+
+
+_NO_ROWS = pd.DataFrame(
+    {
+        "opus_database_id": pd.Series(dtype="int64"),
+        "opus_range_id": pd.Series(dtype="int64"),
+        "tenant_id": pd.Series(dtype="int64"),
+        "clinic_id": pd.Series(dtype="int64"),
+        "practitioner_id": pd.Series(dtype="int64"),
+        "treatment_set_id": pd.Series(dtype="int64"),
+        "starts_at": pd.Series(dtype="datetime64[us, UTC]"),
+        "ends_at": pd.Series(dtype="datetime64[us, UTC]"),
+        "row_version": pd.Series(dtype="int64"),
+    }
+)
+"""``free_range`` rows of a run with no valid range (read only: callers filter it)."""
 
 
 def treatment_set_keys(range_ids: pd.Series, links: pd.DataFrame) -> pd.Series:

@@ -3,6 +3,10 @@
 Suites are plain data (:class:`Rule`), so defining them costs nothing; Great
 Expectations itself is imported on the first validation, because importing it takes
 seconds that the booking site and the CLI should not pay.
+
+A frame shorter than :data:`GX_FROM_ROWS` is judged by the same rules evaluated
+directly (:mod:`validations.direct`): GX's cost per suite is mostly fixed, and an
+incremental sync's few changed rows would pay it in full, per tenant and run.
 """
 
 from __future__ import annotations
@@ -33,22 +37,55 @@ class Rule:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+GX_FROM_ROWS = 50_000
+"""Frames at least this long go through Great Expectations; shorter ones are judged
+directly. Below it GX's fixed cost (about 0.1 s a suite) is most of the judging; at
+a full run of a large chain (a million ranges) it is a small part of it. Tests set it
+to 0 or past any frame to run one way or the other."""
+
+
 def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.Series:
     """Reason codes of every row that fails a rule, comma-joined, indexed like ``frame``.
 
-    Rows that pass every rule are absent from the result.
+    Rows that pass every rule are absent from the result; rows come in the frame's
+    order, and each row's reasons in the order of the rules (each said once).
     """
     if frame.empty or not rules:
         return pd.Series([], dtype="string", index=frame.index[:0])
+    from validations import direct
+
+    if len(frame) < GX_FROM_ROWS and direct.judgeable(rules):
+        masks = direct.failing_masks(frame, suite_name, rules)
+    else:
+        masks = _gx_failing_masks(frame, suite_name, rules)
+    return _reasons(frame.index, rules, masks)
+
+
+def _reasons(index: pd.Index, rules: list[Rule], masks: list[np.ndarray]) -> pd.Series:
+    """One comma-joined text of reasons per failing row, from a mask per rule."""
+    failing = np.logical_or.reduce(masks) if masks else np.zeros(len(index), bool)
+    positions = np.flatnonzero(failing)
+    if len(positions) == 0:
+        return pd.Series([], dtype="string", index=index[:0])
+    broken = [(rule.reason, mask[positions]) for rule, mask in zip(rules, masks, strict=True)]
+    broken = [(reason, hits) for reason, hits in broken if hits.any()]
+    texts = [
+        ",".join(dict.fromkeys(reason for reason, hits in broken if hits[i]))
+        for i in range(len(positions))
+    ]
+    return pd.Series(texts, index=index[positions], dtype="string")
+
+
+def _gx_failing_masks(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> list[np.ndarray]:
     gx = _gx()
     # GX reads a named index as index columns and then cannot find _ROW: give it positions.
     numbered = frame.assign(**{_ROW: np.arange(len(frame))}).set_axis(pd.RangeIndex(len(frame)))
     with _lock:
         batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": numbered})
     suite = gx.ExpectationSuite(name=suite_name)
-    for rule in rules:
+    for number, rule in enumerate(rules):
         expectation_class = getattr(gx.expectations, rule.expectation)
-        suite.add_expectation(expectation_class(**rule.kwargs, meta={"reason": rule.reason}))
+        suite.add_expectation(expectation_class(**rule.kwargs, meta={"rule": number}))
     outcome = batch.validate(
         suite,
         result_format={
@@ -57,7 +94,7 @@ def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.
             "return_unexpected_index_query": False,
         },
     )
-    reasons: dict[int, list[str]] = {}
+    masks = [np.zeros(len(frame), dtype=bool) for _ in rules]
     for result in outcome.results:
         if result.success:
             continue
@@ -67,15 +104,9 @@ def failing_rows(frame: pd.DataFrame, suite_name: str, rules: list[Rule]) -> pd.
                 f"expectation {result.expectation_config.type} of suite {suite_name} could not "
                 f"run: {problem}"
             )
-        reason = result.expectation_config.meta["reason"]
-        for item in result.result.get("unexpected_index_list") or []:
-            reasons.setdefault(int(item[_ROW]), []).append(reason)
-    positions = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
-    return pd.Series(
-        [",".join(dict.fromkeys(reasons[p])) for p in positions],
-        index=frame.index[positions],
-        dtype="string",
-    )
+        rows = [int(item[_ROW]) for item in result.result.get("unexpected_index_list") or []]
+        masks[int(result.expectation_config.meta["rule"])][rows] = True
+    return masks
 
 
 def _exception_message(info: dict | None) -> str | None:

@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.privacy import scrub
 from connectors.store import bulk
 from connectors.store.models import (
+    AvailabilityVersion,
     Clinic,
     ClinicPractitioner,
     FreeRange,
+    OpusDatabase,
     Practitioner,
     QuarantinedRow,
     SyncRun,
@@ -426,10 +429,70 @@ def _neighbour_rows(connection: Connection, plan: DatabasePlan, batch: pd.DataFr
 def replace_ranges(
     connection: Connection, database_id: int, remove: np.ndarray, insert: pd.DataFrame
 ) -> None:
-    """Delete the ranges with Opus ids in ``remove``, then insert ``insert``."""
+    """Delete the ranges with Opus ids in ``remove``, then insert ``insert``.
+
+    Every change to ``free_range`` bumps its tenant's ``reference`` counter (triggers
+    of migration 0010). PostgreSQL's triggers there are statement-level: one bump per
+    statement. SQLite has only row triggers, and merely firing one per range cost a
+    third of a million-range sync's writing; so on SQLite these two statements run
+    with the counter triggers of ``free_range`` suspended, and the counter is bumped
+    here once if they changed a row, as the triggers would have.
+    """
     table = FreeRange.__tablename__
-    bulk.delete_keys(connection, table, {"opus_database_id": database_id}, "opus_range_id", remove)
-    bulk.insert_frame(connection, table, insert)
+    if connection.dialect.name != "sqlite":
+        bulk.delete_keys(
+            connection, table, {"opus_database_id": database_id}, "opus_range_id", remove
+        )
+        bulk.insert_frame(connection, table, insert)
+        return
+    if len(remove) == 0 and insert.empty:
+        return
+    with _counter_triggers_suspended(connection, table):
+        removed = bulk.delete_keys(
+            connection, table, {"opus_database_id": database_id}, "opus_range_id", remove
+        )
+        added = bulk.insert_frame(connection, table, insert)
+    tenants = set(insert["tenant_id"].unique().tolist()) if added else set()
+    if removed:
+        tenants.add(
+            connection.scalar(select(OpusDatabase.tenant_id).where(OpusDatabase.id == database_id))
+        )
+    for tenant_id in sorted(tenants):
+        connection.execute(
+            update(AvailabilityVersion)
+            .where(
+                AvailabilityVersion.tenant_id == tenant_id, AvailabilityVersion.topic == "reference"
+            )
+            .values(version=AvailabilityVersion.version + 1)
+        )
+
+
+@contextmanager
+def _counter_triggers_suspended(connection: Connection, table: str) -> Iterator[None]:
+    """Drop ``table``'s availability counter triggers (SQLite), and create them again
+    from their own stored SQL on the way out, all inside the caller's transaction:
+    SQLite's schema changes are transactional and it has one writer at a time, so no
+    other connection ever sees the triggers missing, and a rollback brings them back.
+    On an error they are created again too (unless the rollback already did), in case
+    the caller goes on with its transaction."""
+    triggers = connection.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table "
+            "AND name LIKE :pattern"
+        ),
+        {"table": table, "pattern": f"tr_{table}_availability_%"},
+    ).all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        present = set(
+            connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        )
+        for name, sql in triggers:
+            if name not in present:
+                connection.exec_driver_sql(sql)
 
 
 # -- quarantine, state, runs -------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The schedule suites, run for real through Great Expectations, on hand-built frames."""
+"""The schedule suites on hand-built frames, every test twice: run for real through
+Great Expectations, and through the direct path that judges small frames
+(validations.direct), which must give the same rows the same reasons."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pandas as pd
 import pytest
 
 from connectors.opus.reader import ReferenceData, Window, local_to_utc
+from validations import gx
 from validations.gx import Rule, failing_rows
 from validations.reasons import REASONS, describe
 from validations.schedules import (
@@ -24,6 +27,14 @@ from validations.schedules import (
 
 WINDOW = Window(start=datetime(2027, 3, 1), end=datetime(2027, 6, 1))
 TZ = "Europe/Stockholm"
+
+
+@pytest.fixture(scope="module", params=["great_expectations", "direct"], autouse=True)
+def judged_through(request):
+    """Judge every frame of a test through Great Expectations, or directly."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gx, "GX_FROM_ROWS", 0 if request.param == "great_expectations" else 10**9)
+        yield request.param
 
 
 def _t(text: str | None) -> pd.Timestamp:
@@ -108,7 +119,7 @@ LINKS = {
 
 
 @pytest.fixture(scope="module")
-def judged():
+def judged(judged_through):
     return judge_free_ranges(ranges_frame(CASES), links_frame(LINKS), context())
 
 
