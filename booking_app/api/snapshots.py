@@ -27,6 +27,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from booking_app.metrics import snapshot_reloaded
 from booking_app.tenancy import subdomain_from_host
 from connectors.store.availability_version import versions, versions_of
 from connectors.store.db import engine_for, session_scope
@@ -276,12 +277,14 @@ class Availability:
         updated = TenantAvailability(reference, taken)
         if not self._keep(tenant_id, updated):
             return None
+        seconds = time.perf_counter() - started
+        snapshot_reloaded(seconds)  # /metrics
         log.info(
             "availability of tenant %s read (reference %s, bookings %s) in %.2f s",
             tenant_id,
             reference_version,
             bookings_version,
-            time.perf_counter() - started,
+            seconds,
         )
         return updated
 
