@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
@@ -185,7 +185,7 @@ class StoreMetrics:
         up = GaugeMetricFamily("opus_store_up", "Whether the store answered the last scrape.")
         try:
             families = self._families()
-        except Exception as exc:  # noqa: BLE001 — the type only: no URL, no data
+        except Exception as exc:
             log.warning("metrics: the store did not answer (%s)", type(exc).__name__)
             up.add_metric([], 0)
             return [up]
@@ -259,7 +259,9 @@ class StoreMetrics:
             ).one()
             outbox.add_metric([], waiting)
             outbox_age.add_metric([], _age(now, oldest))
-            changed_at = func.coalesce(Booking.cancelled_at, Booking.confirmed_at, Booking.created_at)
+            changed_at = func.coalesce(
+                Booking.cancelled_at, Booking.confirmed_at, Booking.created_at
+            )
             waiting, oldest = session.execute(
                 select(func.count(), func.min(changed_at)).where(
                     Booking.change_seq > Booking.written_seq

@@ -81,7 +81,9 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> lo
     handler = logging.StreamHandler(sys.stderr)
     handler.opus_online = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
     root.addHandler(handler)
     root.setLevel(level)
     return handler

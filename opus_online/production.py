@@ -28,7 +28,9 @@ MIN_SECRET_KEY_LENGTH = 32
 """Characters of ``OPUS_SECRET_KEY``: at least 192 bits of a random URL-safe text."""
 DEMO_PASSWORDS = frozenset({"demo", "password", "secret", "changeme"})
 """Values the demo and the documentation use, or that are guessed first."""
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$"
+)
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,16 @@ def setting_problems(settings: Settings) -> list[Problem]:
 
     secret_key = _secret(settings.secret_key)
     if not secret_key:
-        add("OPUS_SECRET_KEY", "not set: each process would make its own key, so codes, "
-            "captchas and signed links made by one would fail on another")
+        add(
+            "OPUS_SECRET_KEY",
+            "not set: each process would make its own key, so codes, "
+            "captchas and signed links made by one would fail on another",
+        )
     elif len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key.lower() in DEMO_PASSWORDS:
-        add("OPUS_SECRET_KEY", f"too short or guessable (at least {MIN_SECRET_KEY_LENGTH} "
-            "random characters)")
+        add(
+            "OPUS_SECRET_KEY",
+            f"too short or guessable (at least {MIN_SECRET_KEY_LENGTH} random characters)",
+        )
 
     if not settings.public_base_url:
         add("OPUS_PUBLIC_BASE_URL", "not set (e.g. https://{subdomain}.opusdentalonline.com)")
@@ -106,8 +113,10 @@ def setting_problems(settings: Settings) -> list[Problem]:
     elif not _HOST_NAME.match(settings.admin_host.lower()):
         add("OPUS_ADMIN_HOST", "not a host name (no scheme, port or path)")
     if settings.metrics_token is None or len(_secret(settings.metrics_token) or "") < 16:
-        add("OPUS_METRICS_TOKEN", "not set or shorter than 16 characters: /metrics would be "
-            "unreadable for monitoring")
+        add(
+            "OPUS_METRICS_TOKEN",
+            "not set or shorter than 16 characters: /metrics would be unreadable for monitoring",
+        )
 
     url = settings.resolved_store_url
     if settings.store_url is None:
@@ -120,12 +129,17 @@ def setting_problems(settings: Settings) -> list[Problem]:
     elif (_secret(settings.smtp_password) or "").lower() in DEMO_PASSWORDS:
         add("OPUS_SMTP_PASSWORD", "a demo password")
     if settings.smtp_security == "none":
-        add("OPUS_SMTP_SECURITY", "none: the password and the mail would cross the network "
-            "in clear (use starttls or tls)")
+        add(
+            "OPUS_SMTP_SECURITY",
+            "none: the password and the mail would cross the network "
+            "in clear (use starttls or tls)",
+        )
 
     if not _is_https(settings.sms_gateway_url) or _is_loopback(settings.sms_gateway_url):
-        add("OPUS_SMS_GATEWAY_URL", "not the gateway's https:// URL (the default is the demo's "
-            "stand-in)")
+        add(
+            "OPUS_SMS_GATEWAY_URL",
+            "not the gateway's https:// URL (the default is the demo's stand-in)",
+        )
     if settings.sms_gateway_username.lower() in DEMO_PASSWORDS | {""}:
         add("OPUS_SMS_GATEWAY_USERNAME", "missing or the demo's user name")
     if _secret(settings.sms_gateway_password).lower() in DEMO_PASSWORDS | {""}:
@@ -147,8 +161,10 @@ def setting_problems(settings: Settings) -> list[Problem]:
             add(name, "the demo's test certificate")
 
     if not _is_https(settings.marketplace_url) or _is_loopback(settings.marketplace_url):
-        add("OPUS_MARKETPLACE_URL", "not Boka vård's https:// URL (the default is the demo's "
-            "stand-in)")
+        add(
+            "OPUS_MARKETPLACE_URL",
+            "not Boka vård's https:// URL (the default is the demo's stand-in)",
+        )
     token = _environment_secret(settings.marketplace_token_ref)
     if token is not None and token in _demo_marketplace_tokens():
         add("OPUS_MARKETPLACE_TOKEN", "the demo's token")
@@ -224,7 +240,7 @@ def production_problems(settings: Settings, *, store: bool = True) -> list[Probl
     if store and settings.store_url and not url.startswith("sqlite"):
         try:
             problems += demo_credentials_in_store(url)
-        except Exception as exc:  # noqa: BLE001 — reported by type only (no URL, no data)
+        except Exception as exc:
             log.warning("store not readable for the production check: %s", type(exc).__name__)
     return problems
 
