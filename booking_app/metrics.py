@@ -213,10 +213,14 @@ class StoreMetrics:
             "opus_bookings", "Bookings confirmed so far, by channel.", labels=["channel"]
         )
         active = GaugeMetricFamily(
-            "opus_holds_active", "Holds not yet confirmed nor lapsed, by channel.", ["channel"]
+            "opus_holds_active",
+            "Holds not yet confirmed nor lapsed, by channel.",
+            labels=["channel"],
         )
         limits = CounterMetricFamily(
-            "opus_limit_hits", "Refusals by the limits on anonymous clients, by limit.", ["kind"]
+            "opus_limit_hits",
+            "Refusals by the limits on anonymous clients, by limit.",
+            labels=["kind"],
         )
         outbox = GaugeMetricFamily("opus_outbox_backlog", "Messages waiting to be sent.")
         outbox_age = GaugeMetricFamily(
