@@ -249,7 +249,8 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run_check(settings: Settings, *, timeout_s: float = 5.0, out: TextIO = sys.stdout) -> int:
+def run_check(settings: Settings, *, timeout_s: float = 5.0, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     rows = check_all(settings, timeout_s)
     print(format_table(rows), file=out)
     failed = sum(row.result == FAIL for row in rows)

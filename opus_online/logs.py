@@ -66,6 +66,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _StandardError(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (as logging's own last
+    resort does), not the stream it was at set-up: a server or a test may replace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -78,7 +94,7 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> lo
     for handler in list(root.handlers):
         if getattr(handler, "opus_online", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StandardError()
     handler.opus_online = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
