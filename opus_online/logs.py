@@ -107,8 +107,7 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> lo
 
 def uvicorn_log_config(log_format: str) -> dict[str, Any] | None:
     """uvicorn's ``log_config``: for JSON, its loggers only pass records up to the root
-    handler of :func:`configure_logging` (in every worker process, which configures it
-    again); for text, uvicorn's own (``None`` would leave the workers silent)."""
+    handler of :func:`configure_logging`; for text, uvicorn's own."""
     if log_format != "json":
         from uvicorn.config import LOGGING_CONFIG
 
@@ -116,20 +115,10 @@ def uvicorn_log_config(log_format: str) -> dict[str, Any] | None:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "handlers": {
-            "root": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
-                "formatter": "json",
-                "filters": ["request_id"],
-            }
-        },
-        "filters": {"request_id": {"()": "opus_online.logs.RequestIdFilter"}},
-        "formatters": {"json": {"()": "opus_online.logs.JsonFormatter"}},
-        "root": {"handlers": ["root"], "level": "INFO"},
+        # No handlers of uvicorn's own: its records go up to the root handler that
+        # configure_logging set (the command's, and create_app's in every worker).
         "loggers": {
-            "uvicorn": {"level": "INFO", "handlers": [], "propagate": True},
-            "uvicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-            "uvicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+            name: {"level": "INFO", "handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
         },
     }
