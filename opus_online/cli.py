@@ -20,7 +20,7 @@ import sys
 from connectors.privacy import install_log_scrubbing
 from opus_online.config import get_settings
 from opus_online.logs import configure_logging, uvicorn_log_config
-from opus_online.production import refuse_unsafe_start
+from opus_online.production import UnsafeProduction, refuse_unsafe_start
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         from opus_online.check import run_check
 
         return run_check(settings, timeout_s=args.timeout)
-    refuse_unsafe_start(settings)  # OPUS_ENV=production: all problems in one message
+    try:
+        refuse_unsafe_start(settings)  # OPUS_ENV=production: all problems in one message
+    except UnsafeProduction as refused:
+        print(refused, file=sys.stderr)
+        return 2
 
     if args.command == "demo":
         from demo.run import run_demo

@@ -44,10 +44,9 @@ class Problem:
         return f"{self.setting}: {self.text}"
 
 
-class UnsafeProduction(SystemExit):
-    """Production mode with missing or unsafe settings: the message lists them all. A
-    ``SystemExit`` so that a command ends with the message and status 2, without a
-    traceback; uvicorn and gunicorn stop on it too."""
+class UnsafeProduction(RuntimeError):
+    """Production mode with missing or unsafe settings: the message lists them all. The
+    command prints it and exits with status 2; uvicorn and gunicorn log it and stop."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -56,10 +55,6 @@ class UnsafeProduction(SystemExit):
             f"OPUS_ENV=production, but {len(problems)} setting(s) are missing or unsafe; "
             f"nothing was started:\n{lines}"
         )
-        self.code = 2
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _is_https(url: str | None) -> bool:
