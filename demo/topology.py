@@ -60,10 +60,17 @@ def _command(*arguments: str) -> list[str]:
 
 @contextmanager
 def processes(
-    store_url: str, data_dir: Path, *, apps: int = 2, worker: bool = True, **settings: str
+    store_url: str,
+    data_dir: Path,
+    *,
+    apps: int = 2,
+    worker: bool = True,
+    migrate: bool = True,
+    **settings: str,
 ) -> Iterator[Topology]:
-    """Migrate the store, start ``apps`` app processes (each ready: /readyz 200) and
-    the worker; stop them all at the end. ``settings``: more OPUS_ variables."""
+    """Migrate the store (``opus-online migrate``, as compose's one-shot service),
+    start ``apps`` app processes (each ready: /readyz 200) and the worker; stop them
+    all at the end. ``settings``: more OPUS_ variables."""
     metrics_dir = data_dir / "metrics"
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):  # as compose's tmpfs: empty at every start
@@ -78,7 +85,8 @@ def processes(
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **{f"OPUS_{name.upper()}": value for name, value in settings.items()},
     }
-    subprocess.run(_command("migrate"), env=env, check=True, timeout=120)
+    if migrate:
+        subprocess.run(_command("migrate"), env=env, check=True, timeout=300)
     topology = Topology([free_port() for _ in range(apps)], env)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
