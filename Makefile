@@ -21,7 +21,7 @@ ifdef PIP_INDEX_URL
 export UV_INDEX_URL ?= $(PIP_INDEX_URL)
 endif
 
-.PHONY: demo test test-days lint format bench lock clean
+.PHONY: demo test test-days lint format bench lock clean topology
 
 demo: $(DEMO_STAMP)
 	$(BIN)/opus-online demo
@@ -42,6 +42,12 @@ test-days: $(STAMP)
 	for day in $$($(BIN)/python -m tests.clock 2); do \
 		OPUS_TEST_DATE=$$day $(BIN)/pytest -q --durations=5 $(CALENDAR_TESTS) || exit 1; \
 	done
+
+# compose.yaml's topology as processes, without containers (demo/topology.py): the store
+# on a fresh PostgreSQL database (opus_topology), two app processes, the write-back
+# worker; books through one app, is refused through the other, waits for write-back.
+topology: $(STAMP)
+	$(BIN)/python -m demo.topology
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,6 +21,7 @@ from booking_app import (
     booking,
     errors,
     login,
+    metrics,
     my_bookings,
     notifications,
     pages,
@@ -40,6 +41,8 @@ from connectors.privacy import install_log_scrubbing
 from connectors.store.types import utcnow
 from dashboards import install as install_dashboards
 from opus_online.config import Settings, get_settings
+from opus_online.logs import configure_logging
+from opus_online.production import refuse_unsafe_start
 
 STATIC = Path(__file__).with_name("static")
 
@@ -50,6 +53,10 @@ def create_app(
     """A booking app over ``settings``' store (the environment's settings by default).
     ``clock`` gives "now" in UTC; tests pass a fixed one."""
     install_log_scrubbing()  # the app's, the libraries' and the server's log records
+    settings = settings or get_settings()
+    refuse_unsafe_start(settings)  # OPUS_ENV=production: every problem at once, or nothing
+    if settings.log_format == "json":
+        configure_logging("json")  # also when a server other than `opus-online app` runs it
     app = FastAPI(
         title="Opus Online",
         # No Swagger/ReDoc: they load scripts from a CDN, and patients need no API docs.
@@ -57,7 +64,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
     app.state.clock = clock
     app.state.answer_cache = AnswerCache(max_bytes=app.state.settings.answer_cache_max_bytes)
     app.state.availability = Availability(
@@ -76,6 +83,7 @@ def create_app(
     app.add_middleware(ApiCorsMiddleware)  # the public API from clinics' own pages
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
     app.add_middleware(SecurityHeadersMiddleware)
+    metrics.install(app)  # /metrics, and the request id and timing around everything
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routes are matched in order: the probes first, then the API (the most requests;
     # its paths share no prefix with the others').

@@ -8,6 +8,7 @@ opus-online migrate   bring the booking store's schema up to date
 opus-online app [--workers N]
                       the booking app alone (N processes on one port)
 opus-online worker    write bookings back to Opus as soon as they are confirmed
+opus-online check     production settings and whether every outside service answers
 opus-online admin create-user --email E --tenant SUBDOMAIN [--role R]
                       an operator account for the pages at /admin
 """
@@ -20,9 +21,12 @@ import sys
 
 from connectors.privacy import install_log_scrubbing
 from opus_online.config import get_settings
+from opus_online.logs import configure_logging, uvicorn_log_config
+from opus_online.production import UnsafeProduction, refuse_unsafe_start
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, also for the test that checks the commands compose.yaml runs."""
     parser = argparse.ArgumentParser(prog="opus-online", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the whole demo on this machine")
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         "so use a PostgreSQL store for more than one",
     )
     commands.add_parser("worker", help="run flows as soon as there is work (write-back)")
+    check = commands.add_parser("check", help="settings and connectivity, as a table")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds per service (default 5)")
     admin = commands.add_parser("admin", help="operator accounts").add_subparsers(
         dest="admin_command", required=True
     )
@@ -55,8 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     install_log_scrubbing()  # before any command logs (the flows' processes do it too)
+    settings = get_settings()
+    if settings.log_format == "json":
+        configure_logging("json")  # text: each command's own (uvicorn's, Prefect's)
+    if args.command == "check":
+        from opus_online.check import run_check
+
+        return run_check(settings, timeout_s=args.timeout)
+    try:
+        refuse_unsafe_start(settings)  # OPUS_ENV=production: all problems in one message
+    except UnsafeProduction as refused:
+        print(refused, file=sys.stderr)
+        return 2
 
     if args.command == "demo":
         from demo.run import run_demo
@@ -85,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from flows.worker import run_worker
 
-        logging.basicConfig(level=logging.INFO)
+        if settings.log_format == "text":
+            logging.basicConfig(level=logging.INFO)
         run_worker()
         return 0
     if args.command == "admin":
@@ -136,6 +159,7 @@ def _app(workers: int = 1) -> int:
         host=settings.app_host,
         port=settings.app_port,
         workers=workers,
+        log_config=uvicorn_log_config(settings.log_format),
     )
     return 0
 

@@ -167,6 +167,22 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Wait for a free pooled connection, then fail."
     )
 
+    # Operations (issue 18): production mode, the operators' origin, metrics, logs.
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production: every command and the app refuse to start while a "
+        "required setting is missing or unsafe (see opus_online/production.py).",
+    )
+    admin_host: str | None = None
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for /metrics; without it /metrics answers loopback "
+        "clients only. Never on a tenant's host.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per line, with the request id."
+    )
+
     def public_url(self, subdomain: str) -> str:
         """The tenant's booking site as patients reach it, without a trailing slash."""
         if self.public_base_url:

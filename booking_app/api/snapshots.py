@@ -34,6 +34,7 @@ from functools import cached_property
 
 from sqlalchemy import select
 
+from booking_app.metrics import snapshot_reloaded
 from booking_app.tenancy import subdomain_from_host
 from connectors.store.availability_version import (
     CounterListener,
@@ -383,12 +384,14 @@ class Availability:
             if reference is None:
                 return None
             taken = load_taken(session, tenant_id, bookings_version, self.clock())
+        seconds = time.perf_counter() - started
+        snapshot_reloaded(seconds)  # /metrics
         log.info(
             "availability of tenant %s read (reference %s, bookings %s) in %.2f s",
             tenant_id,
             reference_version,
             bookings_version,
-            time.perf_counter() - started,
+            seconds,
         )
         return TenantAvailability(reference, taken)
 

@@ -1,0 +1,34 @@
+"""compose.yaml's topology as processes (demo/topology.py): two `opus-online app`
+processes on one PostgreSQL store, with production-like settings. A booking made
+through one is refused through the other, and either process's /metrics counts both
+processes' requests (multiprocess mode). The worker is left out here: its first
+write-back starts Prefect's own server, which `make topology` waits for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from demo.topology import book_through, processes
+
+
+def test_two_app_processes_book_on_one_store(synced_postgres_store: Engine, tmp_path: Path):
+    url = synced_postgres_store.url.render_as_string(hide_password=False)
+    # The store is a migrated copy: `opus-online migrate` is left out too.
+    with processes(url, tmp_path, apps=2, worker=False, migrate=False) as topology:
+        _, second = book_through(topology, "tandmottagningen")
+        assert second == 409  # the time is taken: the store decides, across processes
+        scrape = topology.metrics(1)
+    assert re.search(r'^opus_bookings_total\{channel="api"\} 1\.0$', scrape, re.MULTILINE)
+    # app 1 answered the free times and the booking, app 2 the refused booking: both
+    # are in app 2's answer.
+    sample = (
+        r'^opus_http_request_duration_seconds_count\{family="api",method="(\w+)",status="(\dxx)"\}'
+    )
+    counts = re.findall(sample + r" (\S+)$", scrape, re.MULTILINE)
+    by = {(method, status): float(value) for method, status, value in counts}
+    assert by[("POST", "2xx")] >= 1 and by[("POST", "4xx")] >= 1 and by[("GET", "2xx")] >= 1
+    logs = (tmp_path / "logs" / "app1.log").read_text()
+    assert '"request_id": ' in logs and "19800101" not in logs
