@@ -990,6 +990,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stats_channel_site": {"sv": "Bokningssidan", "en": "Booking site"},
     "stats_channel_api": {"sv": "API", "en": "API"},
     "stats_channel_boka_vard": {"sv": "Boka vård", "en": "Boka vård"},
+    "stats_no_data": {"sv": "Inga data för perioden", "en": "No data for the period"},
     # -- Att hantera (booking_app/admin/todo.py) --------------------------------------
     "admin_tab_todo": {"sv": "Att hantera", "en": "To do"},
     "admin_todo_conflicts": {"sv": "Krockar med Opus", "en": "Conflicts with Opus"},
