@@ -367,19 +367,23 @@ class Steps:
         today = formatting.local_day(self.now, self.tz)
         this_week = times.monday_of(today)
         monday = max(r.selection.week or this_week, this_week)
-        month = r.selection.month or monday.replace(day=1)
+        month = r.selection.month
         search = self.search(r)
         names = {c.id: c.name for c in r.clinics}
         by_clinic = r.selection.clinic == ANY
-        week_slots = times.find_slots(
-            self.session,
-            self.settings,
-            search,
-            times.day_start(monday, self.tz),
-            times.day_start(monday + timedelta(days=7), self.tz),
-            self.now,
-            self.snapshot(),
-        )
+        week_slots = self._week_slots(search, monday)
+        if not week_slots and r.selection.week is None:
+            # No week asked for and none free this one (a Sunday, a full week): open on
+            # the week of the first free time, and its month, not on an empty week.
+            first = times.first_free(
+                self.session, self.settings, search, self.now, self.tz, self.snapshot()
+            )
+            if first is not None:
+                first_day = formatting.local_day(first.starts_at, self.tz)
+                monday = times.monday_of(first_day)
+                week_slots = self._week_slots(search, monday)
+                month = month or first_day.replace(day=1)
+        month = month or monday.replace(day=1)
         week = times.week(times.choices(week_slots, by_clinic, False), monday, self.tz)
         days = [(d.day, [self.time_option(r, c, names) for c in d.times]) for d in week]
 
@@ -427,6 +431,17 @@ class Steps:
             ),
         )
         return StepContext("time", final, [], time=step)
+
+    def _week_slots(self, search: TimeSearch, monday: date) -> list[Slot]:
+        return times.find_slots(
+            self.session,
+            self.settings,
+            search,
+            times.day_start(monday, self.tz),
+            times.day_start(monday + timedelta(days=7), self.tz),
+            self.now,
+            self.snapshot(),
+        )
 
     def _week_link(self, r: Resolved, day: date, month: date | None = None) -> str:
         return step_url(

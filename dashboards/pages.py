@@ -69,6 +69,15 @@ def _json(value: object) -> Markup:
     return Markup(text)
 
 
+def _has_data(frame: pd.DataFrame) -> bool:
+    """Rows with any figure other than zero (the funnel lists its steps, zeros and all,
+    for a period without visits: nothing to draw)."""
+    # Sums may come back as objects (Decimal on PostgreSQL); names and days count as 0.
+    figures = frame.drop(columns=["ordning"], errors="ignore")  # the funnel's step order
+    figures = figures.apply(pd.to_numeric, errors="coerce").fillna(0)
+    return bool(len(frame)) and bool(figures.to_numpy().any())
+
+
 @router.get("")
 def dashboard(
     request: Request, reader: StatsReaderDep, session: SessionDep, lang: LangDep
@@ -90,6 +99,7 @@ def dashboard(
                 "title": f"stats_chart_{name}",
                 "spec": _json(charts.spec(name, frame, lang)),
                 "rows": len(frame),
+                "has_data": _has_data(frame),
                 "columns": list(frame.columns),
                 "table": frame.head(50).to_dict("records"),
             }

@@ -8,36 +8,51 @@
 4. the booking app on port 8000;
 5. a mail catcher and an SMS gateway stand-in, where the patients' messages arrive.
 
-Each runs as a child process; Ctrl-C (or SIGTERM) stops them all, newest first.
+Each runs as a child process in a process group of its own; Ctrl-C (or SIGTERM, to
+the runner or to its whole group) stops them all, newest first, within
+:data:`STOP_WITHIN_S`; a second signal while stopping kills what is left at once, and a
+child whose runner died (even by SIGKILL) is told by the kernel to stop too.
+After the first sync two one-shot children play the demo's past
+(:mod:`demo.history`, first start only) and publish to the Boka vård stand-in once,
+while the rest starts.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+from sqlalchemy import select
 
 from connectors.store.db import engine_for, migrate, session_scope
+from connectors.store.models import Tenant
 from demo.opus_data import DemoSpec, generate, write
+from demo.processes import (
+    DEMO_BANKID_PORT,
+    MAIL_CATCHER_WEB_PORT,
+    busy_port,
+    interrupt_on_signals,
+    start,
+    stop_all,
+    wait_for,
+)
 from demo.store_seed import (
     DEMO_API_KEY,
     DEMO_CLINIC_SITE,
     DEMO_PUBLISHABLE_KEY,
     DEMO_SUBDOMAIN,
     seed_demo_tenant,
+    show_the_product,
 )
 from opus_online.config import Settings, get_settings
 
 RUNS_DRY_WITHIN = timedelta(days=14)
-DEMO_BANKID_PORT = 8443
 
 
 def _bankid_dir(settings: Settings) -> Path:
@@ -55,11 +70,12 @@ def _bankid_env(settings: Settings) -> dict[str, str]:
     }
 
 
-MAIL_CATCHER_WEB_PORT = 8025
-
-
 def run_demo(reset: bool = False) -> int:
     settings = get_settings()
+    busy = busy_port(settings)
+    if busy is not None:
+        print(busy, file=sys.stderr)
+        return 1
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_demo_data(settings, reset=reset)
 
@@ -74,18 +90,16 @@ def run_demo(reset: bool = False) -> int:
         **_notification_env(settings),
     }
     children: list[subprocess.Popen] = []
+    one_shots: list[subprocess.Popen] = []  # may end by themselves
 
-    def stop(*_args) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    interrupt_on_signals()
     cli = [sys.executable, "-m", "opus_online.cli"]
     env.update(_bankid_env(settings))
     try:
         # The BankID stand-in plays the patient's phone too: every login completes as
         # the demo person a few seconds after it starts (see demo/bankid_server.py).
         children.append(
-            _start(
+            start(
                 [
                     sys.executable,
                     "-m",
@@ -102,7 +116,7 @@ def run_demo(reset: bool = False) -> int:
         )
         print("Starting the Prefect server …", flush=True)
         children.append(
-            _start(
+            start(
                 [
                     sys.executable,
                     "-m",
@@ -117,17 +131,20 @@ def run_demo(reset: bool = False) -> int:
                 env,
             )
         )
-        _wait_for(f"{prefect_url}/api/health", children[-1], "Prefect server", timeout_s=120)
+        wait_for(f"{prefect_url}/api/health", children[-1], "Prefect server", timeout_s=120)
         mail_web, sms_web = _start_message_stand_ins(settings, env, children)
         market_web = _start_marketplace(settings, env, children)
         print("First schedule sync …", flush=True)
-        subprocess.run([*cli, "sync"], env=env, check=False)
-        children.append(_start([*cli, "serve"], env))
-        children.append(_start([*cli, "worker"], env))  # write-back as bookings confirm
-        children.append(_start([*cli, "app"], env))
-        _wait_for(
+        subprocess.run([*cli, "sync"], env=env, check=False, start_new_session=True)
+        children.append(start([*cli, "serve"], env))
+        children.append(start([*cli, "worker"], env))  # write-back as bookings confirm
+        children.append(start([*cli, "app"], env))
+        wait_for(
             f"http://{settings.app_host}:{settings.app_port}/healthz", children[-1], "booking app"
         )
+        # Once the demo answers, and at a lower priority, so that they do not slow it down.
+        one_shots.append(start([sys.executable, "-c", PUBLISH_ONCE], env, nice=5))
+        one_shots.append(start([sys.executable, "-m", "demo.history"], env, nice=10))
         booking = f"http://{DEMO_SUBDOMAIN}.{settings.base_domain}:{settings.app_port}/"
         clinic_site = _start_clinic_site(booking, env, children)
         print(
@@ -153,8 +170,7 @@ def run_demo(reset: bool = False) -> int:
         print("\nStopping …", flush=True)
         return 0
     finally:
-        for child in reversed(children):
-            _stop(child)
+        stop_all([*children, *one_shots])
 
 
 def _notification_env(settings: Settings) -> dict[str, str]:
@@ -171,14 +187,14 @@ def _start_message_stand_ins(
     the settings name; returns the pages that show what they received."""
     mail_web = f"http://127.0.0.1:{MAIL_CATCHER_WEB_PORT}/"
     catcher = ["--smtp-port", str(settings.smtp_port), "--web-port", str(MAIL_CATCHER_WEB_PORT)]
-    children.append(_start([sys.executable, "-m", "demo.mail_catcher", *catcher], env))
-    _wait_for(mail_web, children[-1], "mail catcher")
+    children.append(start([sys.executable, "-m", "demo.mail_catcher", *catcher], env))
+    wait_for(mail_web, children[-1], "mail catcher")
     port = str(urlsplit(settings.sms_gateway_url).port or 80)
     login = ["--username", settings.sms_gateway_username, "--password"]
     login.append(settings.sms_gateway_password.get_secret_value())
-    children.append(_start([sys.executable, "-m", "demo.sms_gateway", "--port", port, *login], env))
+    children.append(start([sys.executable, "-m", "demo.sms_gateway", "--port", port, *login], env))
     sms_web = f"http://127.0.0.1:{port}/"
-    _wait_for(sms_web, children[-1], "SMS gateway stand-in")
+    wait_for(sms_web, children[-1], "SMS gateway stand-in")
     return mail_web, sms_web
 
 
@@ -191,7 +207,7 @@ def _start_clinic_site(booking: str, env: dict[str, str], children: list[subproc
     port = urlsplit(DEMO_CLINIC_SITE).port
     command = [sys.executable, "-m", "demo.clinic_site", "--port", str(port)]
     command += ["--booking-url", booking.rstrip("/"), "--api-key", DEMO_PUBLISHABLE_KEY]
-    children.append(_start(command, env))
+    children.append(start(command, env))
     return f"{DEMO_CLINIC_SITE}/"
 
 
@@ -207,9 +223,9 @@ def _start_marketplace(
     state = str((settings.data_dir / "boka-vard.json").resolve())
     command = [sys.executable, "-m", "demo.fhir_marketplace", "--port", port, "--active"]
     command += ["--account", DEMO_SUBDOMAIN, "--token", env["OPUS_MARKETPLACE_TOKEN"]]
-    children.append(_start([*command, "--state", state], env))
+    children.append(start([*command, "--state", state], env))
     web = f"http://127.0.0.1:{port}/"
-    _wait_for(web, children[-1], "Boka vård stand-in")
+    wait_for(web, children[-1], "Boka vård stand-in")
     return web
 
 
@@ -236,7 +252,10 @@ def prepare_demo_data(settings: Settings, reset: bool = False) -> None:
     url = settings.resolved_store_url
     migrate(url)
     with session_scope(engine_for(url)) as session:
-        seed_demo_tenant(session, demo, opus_path)
+        new = session.scalar(select(Tenant.id).where(Tenant.subdomain == DEMO_SUBDOMAIN)) is None
+        tenant = seed_demo_tenant(session, demo, opus_path)
+        if new:  # an operator's later changes stay as they are
+            show_the_product(session, tenant, datetime.now(UTC))
 
 
 def _runs_dry(opus_path: Path) -> bool:
@@ -248,31 +267,5 @@ def _runs_dry(opus_path: Path) -> bool:
     return last is None or datetime.fromisoformat(last).date() < date.today() + RUNS_DRY_WITHIN
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    # A process group of its own: Ctrl-C reaches us once, and we stop children in order.
-    return subprocess.Popen(command, env=env, start_new_session=True)
-
-
-def _wait_for(url: str, child: subprocess.Popen, what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {child.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
-
-
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is not None:
-        return
-    os.killpg(child.pid, signal.SIGTERM)
-    try:
-        child.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+PUBLISH_ONCE = "from flows.marketplace import sync_boka_vard; sync_boka_vard()"
+"""The first publish to Boka vård at once, not when the 5-minute schedule comes round."""

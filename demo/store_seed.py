@@ -5,12 +5,14 @@ key to the public API."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.store.api_keys import PUBLISHABLE, create_api_key, key_hash
+from connectors.store.marketplace import account_for, record_check
 from connectors.store.models import (
     ApiKey,
     Clinic,
@@ -127,3 +129,21 @@ def _ensure_demo_operator(session: Session, tenant: Tenant) -> None:
             name="Demo-operatör",
             grants={tenant.id: "administrator"},
         )
+
+
+def show_the_product(session: Session, tenant: Tenant, now: datetime) -> None:
+    """The settings a new user of the demo should see at work (the demo runner applies
+    them once, to a tenant it has just made; tests seed the tenant with the defaults):
+    *Användarmeddelande* and *Kampanjkod* on, so the Opus appointment text shows the
+    message and ``CC: <code>``; *Publicera på "Boka vård"* on, with the account linked
+    and recorded active as the stand-in reports it (the first publish run checks again);
+    and both "any practitioner" and "any clinic"."""
+    settings = tenant.settings
+    settings.user_message_enabled = True
+    settings.campaign_code_enabled = True
+    settings.publish_boka_vard = True
+    settings.any_practitioner_option = True
+    settings.any_clinic_option = True
+    account_for(session, tenant)
+    record_check(session, tenant.id, "active", now)
+    session.flush()

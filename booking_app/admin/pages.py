@@ -11,6 +11,7 @@ from booking_app.admin.deps import Grant
 from booking_app.templating import templates
 
 TABS: tuple[tuple[str, str], ...] = (
+    ("att-hantera", "admin_tab_todo"),  # admin/todo.py: the tenant's start page
     ("kliniker", "admin_tab_clinics"),
     ("behandlare", "admin_tab_practitioners"),
     ("underdoman", "admin_tab_subdomain"),

@@ -47,6 +47,14 @@
       expr: window.vegaExpressionInterpreter,
     }, SWEDISH || {}))
       .then(function () {
+        // The drawn SVG is one image named by the panel's heading (axe: svg-img-alt);
+        // the numbers are in the panel's table and exports.
+        var svg = element.querySelector("svg");
+        var heading = element.closest(".stats-panel").querySelector("h2");
+        if (svg && heading) {
+          svg.setAttribute("role", "img");
+          svg.setAttribute("aria-label", heading.textContent.trim());
+        }
         element.setAttribute("data-drawn", "yes");
       })
       .catch(function (error) {

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from connectors.store.availability import is_public_holiday
 from connectors.store.db import session_scope
@@ -262,9 +262,36 @@ def test_first_free_jump_and_the_month_view(booking_client: TestClient, booking_
     assert week.h1 == "Välj tid" and time_buttons(week)
 
 
+def test_the_time_step_opens_on_the_week_of_the_first_free_time_and_its_month(
+    booking_client: TestClient, booking_store: Engine
+):
+    """Issue 19: on a Sunday, or when this week is full, the step opened on an empty
+    week (and its month); now it opens where the first free time is."""
+    args = ("Tandmottagningen Centrum", "Lagning", "any")
+    ids = names(booking_store)
+    next_monday = date.fromisoformat(week_of(datetime.now(UTC))) + timedelta(days=7)
+    with session_scope(booking_store) as session:  # this week is full
+        session.execute(
+            delete(FreeRange).where(
+                FreeRange.clinic_id == ids.clinics[args[0]],
+                FreeRange.starts_at
+                < datetime.combine(next_monday, datetime.min.time(), STOCKHOLM).astimezone(UTC),
+            )
+        )
+
+    opened = time_page(booking_client, booking_store, *args)
+    jumped = follow(booking_client, opened.link("Första lediga tid"))
+
+    assert time_buttons(opened)
+    assert opened.ids["week-heading"] == jumped.ids["week-heading"]
+    first = min(slot_time(b.value) for b in time_buttons(opened)).astimezone(STOCKHOLM)
+    assert week_of(first) >= next_monday.isoformat()
+    assert SV_MONTHS[first.month - 1] in opened.ids["month-heading"].lower()
+
+
 def test_week_navigation(booking_client: TestClient, booking_store: Engine):
     args = ("Tandmottagningen Centrum", "Lagning", "any")
-    this_week = time_page(booking_client, booking_store, *args)
+    this_week = time_page(booking_client, booking_store, *args, week=week_of(datetime.now(UTC)))
     assert not this_week.has_link("Föregående vecka")  # no going into the past
     next_week = follow(booking_client, this_week.link("Nästa vecka"))
     back = follow(booking_client, next_week.link("Föregående vecka"))

@@ -3,6 +3,7 @@ and rebooking within the rules, every rule enforced again on the post."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,6 +89,8 @@ def test_a_cancel_form_posted_after_the_cutoff_is_refused_with_the_phone(client,
     listed = get(client, "/mina-bokningar")
     assert not listed.has_link("Avboka") and not listed.has_link("Boka om")
     assert f"Ring kliniken på {PHONE}." in listed.html
+    # One sentence after the other, with a space between (issue 19: "…08:45).Ring …").
+    assert re.search(r"\(det gick till [^)]*\)\. Ring kliniken", listed.html)
 
 
 def test_rebook_to_a_free_time(client, booking_store):

@@ -197,8 +197,18 @@ def test_the_dashboard_draws_every_chart_in_chromium(
     assert any(d.startswith(("mån", "tis", "ons", "tor", "fre")) for d in days), days
     assert not any(d.startswith(("Mon", "Tue", "Wed", "Thu", "Fri")) for d in days), days
     assert problems == []  # a CSP violation would be a console error
+    # Every chart has an accessible name (its title), for screen readers and axe.
+    labels = page.locator(".stats-chart svg").evaluate_all(
+        "svgs => svgs.map(s => s.getAttribute('aria-label') || '')"
+    )
+    assert all(labels), labels
     for folder in (tmp_path, ARTIFACTS):
         folder.mkdir(exist_ok=True)
         page.screenshot(path=folder / "dashboard.png", full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    # A period without data: each panel says so instead of drawing empty axes.
+    page.goto(f"{base}/admin/{own.tenant_id}/statistik?fran=2024-01-01&till=2024-01-07")
+    page.wait_for_selector("body[data-charts=drawn]", timeout=20_000)
+    assert page.locator(".stats-chart").count() == 0
+    assert page.get_by_text("Inga data för perioden").count() == len(data.TABLES)
     page.close()

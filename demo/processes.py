@@ -1,0 +1,133 @@
+"""The demo's child processes: started each in a process group of its own that dies
+with the runner, stopped together within a deadline however many signals arrive, and
+the ports they need checked first. Light imports: the stop tests run it often."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from demo.clinic_site import DEMO_CLINIC_SITE_PORT
+
+if TYPE_CHECKING:
+    from opus_online.config import Settings
+
+DEMO_BANKID_PORT = 8443
+MAIL_CATCHER_WEB_PORT = 8025
+STOP_WITHIN_S = 8.0
+"""How long the children get to stop after SIGTERM before SIGKILL."""
+
+
+def demo_ports(settings: Settings) -> dict[int, str]:
+    """Every port the demo listens on, with what listens there."""
+    return {
+        settings.app_port: "the booking app (OPUS_APP_PORT)",
+        settings.prefect_port: "the Prefect server (OPUS_PREFECT_PORT)",
+        settings.smtp_port: "the mail catcher's SMTP (OPUS_SMTP_PORT)",
+        MAIL_CATCHER_WEB_PORT: "the mail catcher's page",
+        urlsplit(settings.sms_gateway_url).port or 80: "the SMS stand-in (OPUS_SMS_GATEWAY_URL)",
+        urlsplit(settings.marketplace_url).port
+        or 80: "the Boka vård stand-in (OPUS_MARKETPLACE_URL)",
+        DEMO_BANKID_PORT: "the BankID stand-in",
+        DEMO_CLINIC_SITE_PORT: "the clinic's own website (demo/clinic_site.py)",
+    }
+
+
+def busy_port(settings: Settings) -> str | None:
+    """One line naming the first demo port something else listens on, or None."""
+    for port, what in demo_ports(settings).items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return (
+                    f"Port {port}, for {what}, is already in use: stop what listens there "
+                    f"(`ss -ltnp 'sport = :{port}'` names it; often an earlier demo still "
+                    "running) and start the demo again."
+                )
+    return None
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _in_child(nice: int) -> None:
+    """In the child before exec: a lower priority if asked, and (Linux) SIGTERM when
+    the runner dies, however it dies."""
+    if nice:
+        os.nice(nice)
+    # Not Linux: no prctl, and the runner's own stop is all there is.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start(command: list[str], env: dict[str, str], nice: int = 0) -> subprocess.Popen:
+    # A process group of its own: Ctrl-C reaches us once, and we stop children in order
+    # (their own children with them: we signal the whole group).
+    return subprocess.Popen(
+        command, env=env, start_new_session=True, preexec_fn=lambda: _in_child(nice)
+    )
+
+
+def wait_for(url: str, child: subprocess.Popen, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {child.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
+
+
+def interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM (to us, or to our process group) both stop the demo."""
+
+    def stop(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def stop_all(children: list[subprocess.Popen], within_s: float = STOP_WITHIN_S) -> None:
+    """SIGTERM to every child's group, newest first; SIGKILL to what is left after
+    ``within_s``, or at once on another Ctrl-C or SIGTERM while stopping (which must
+    not cut this short: an exception here would leave the rest running)."""
+    hurry = False
+
+    def again(*_args) -> None:
+        nonlocal hurry
+        hurry = True
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, again)
+    for child in reversed(children):
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + within_s
+    while not hurry and time.monotonic() < deadline:
+        if all(child.poll() is not None for child in children):
+            break
+        time.sleep(0.1)
+    for child in reversed(children):
+        _signal_group(child, signal.SIGKILL)  # grandchildren too, had the child gone
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=2)
+
+
+def _signal_group(child: subprocess.Popen, number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
+        os.killpg(child.pid, number)
