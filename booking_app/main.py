@@ -33,6 +33,7 @@ from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.lifespan import at_shutdown, at_startup
+from booking_app.origins import OriginMiddleware
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.privacy import install_log_scrubbing
@@ -71,6 +72,8 @@ def create_app(
     app.state.answers_in_flight = WeakKeyDictionary()
     app.add_middleware(CsrfCookieMiddleware)
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
+    # Operator pages and dashboards only on the admin host, the patient site never there.
+    app.add_middleware(OriginMiddleware, settings=app.state.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routes are matched in order: the probes first, then the API (the most requests;

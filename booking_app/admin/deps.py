@@ -20,7 +20,7 @@ from connectors.store.models import Operator, Tenant
 from connectors.store.operators import keep_alive, live_session, operator_for_token, role_at
 
 COOKIE = "opus_operator"
-COOKIE_PATH = "/admin"
+COOKIE_PATH = "/"  # the admin host is an origin of its own
 MAX_FORM_BYTES = 256 * 1024
 """Room for the longest texts (5000-character templates, every character encoded)."""
 MAX_FIELDS = 600  # the Kliniker tab has a few fields per practitioner

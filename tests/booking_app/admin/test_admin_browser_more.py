@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from connectors.notifications.fields import sample_values
 from demo.store_seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD
 from tests.booking_app.admin.admin_pages import other_tenant
+from tests.booking_app.booking_pages import admin_site
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def _site(port: int, subdomain: str = TENANT) -> str:
 
 def _log_in(page, base: str) -> None:
     """Log in as the demo tenant's administrator and open the tenant's pages."""
-    page.goto(f"{base}/admin/login")
+    page.goto(f"{admin_site(base)}/admin/login")
     page.get_by_label("E-postadress").fill(DEMO_OPERATOR)
     page.get_by_label("Lösenord").fill(DEMO_OPERATOR_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
@@ -57,7 +58,7 @@ def _open_tenant(page, base: str) -> None:
     """From the operator's list of accounts into the demo tenant's tabs (after a visit
     to the patient site)."""
     if not page.url.endswith("/admin/"):
-        page.goto(f"{base}/admin/")
+        page.goto(f"{admin_site(base)}/admin/")
     page.get_by_role("link", name="Tandmottagningen").click()
     page.get_by_role("navigation", name="Flikar").wait_for()
 
