@@ -1,5 +1,6 @@
 """First-party, cookieless visit counting on the booking site (the way Plausible and
-Umami count), and the *Avancerat* analytics script.
+Umami count), and the *Avancerat* analytics script, which runs in a sandboxed frame
+(``/analys``) of its own, never on our pages.
 
 Every patient page carries ``/static/visit.js`` with what the page is (a funnel step
 or ``sida``), its route template and a signature of the two (HMAC with the app's
@@ -84,8 +85,9 @@ PERSONAL_TEMPLATES = frozenset(
         "my_booking_refused.html",
     }
 )
-"""Pages that show or take personal data: the operator's third-party script is left
-off them (the design card: personal numbers never reach analytics)."""
+"""Pages that show or take personal data: no analytics frame is opened on them (the
+design card: personal numbers never reach analytics; the frame could not read them
+anyway, see :func:`analytics_frame`)."""
 
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|headless|phantom|lighthouse|preview|facebookexternalhit|"
