@@ -3,11 +3,13 @@
 A form's token is an HMAC, with a key derived from the app's secret, of what the
 browser's requests are bound to on this origin:
 
-- with a session (the operator's on the admin host, a logged-in patient's on a tenant
-  host): the session's cookie value, so a token works for that one session only, and
-  logging in or out changes it;
-- without one (the patient's booking steps, the login forms): the browser's own random
-  id (:data:`booking_app.cookies.BROWSER`), set with the first form.
+- on the admin host, with an operator session: the session's cookie value, so a token
+  works for that one session only, and logging in or out changes it;
+- otherwise (the patient pages, the login forms): the browser's own random id
+  (:data:`booking_app.cookies.BROWSER`), set with the first form. A patient's session
+  is not used: it is made anew at login, and a form opened before (another tab, the
+  booking step that asked for the login) must still go through afterwards; the id is
+  as hard to plant as a session cookie, and another browser's token fails.
 
 Nothing is compared against a copy the client supplies in a second place: the server
 recomputes the token from the cookie, in constant time. Another site can make a browser
@@ -53,14 +55,10 @@ def browser_id(request: Request) -> str | None:
 
 
 def _session(request: Request) -> str | None:
-    """The cookie of the session this origin knows the browser by, if any."""
-    settings = request.app.state.settings
-    base = (
-        cookies.OPERATOR_SESSION
-        if is_admin_host(request.scope, settings)
-        else cookies.PATIENT_SESSION
-    )
-    value = cookies.read(request, base)
+    """The operator's session cookie on the admin host, if any."""
+    if not is_admin_host(request.scope, request.app.state.settings):
+        return None
+    value = cookies.read(request, cookies.OPERATOR_SESSION)
     return value if value and _SESSION.fullmatch(value) else None
 
 
