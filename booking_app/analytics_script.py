@@ -1,8 +1,9 @@
 """*Avancerat*: the operator's web-analytics script on the tenant's booking pages.
 
-Only an administrator can set it (see the operator pages), and it runs only on that
-tenant's patient pages. The page's Content-Security-Policy stays ``'self'`` for
-everyone else; for this tenant it is widened by exactly what the snippet needs:
+Only an administrator can set it (see the operator pages), and it runs only in that
+tenant's analytics frame (``/analys``, :mod:`booking_app.tracking`), sandboxed into an
+opaque origin; our pages' own policy stays ``'self'``. The frame's policy allows
+exactly what the snippet needs:
 
 - ``<script src="https://x/…">``: that origin may serve scripts;
 - inline code: its SHA-256 hash (so no ``'unsafe-inline'``);

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from booking_app import captcha, details, formatting, limits, offer, times
+from booking_app import captcha, cookies, details, formatting, limits, offer, times
 from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSessionDep
 from booking_app.flow import (
     ANY,
@@ -53,7 +53,7 @@ from connectors.store.client_limits import LimitReached, check_new_hold, mark_ho
 from connectors.store.models import Booking, Tenant, TenantSettings
 
 router = APIRouter()
-HOLD_COOKIE = "opus_hold"
+HOLD_COOKIE = cookies.HOLD
 
 
 # -- shared pieces ---------------------------------------------------------------------
@@ -360,15 +360,10 @@ def place_hold(
     # Remembers this browser's newest hold, so that a second click on the same time
     # finds it instead of calling the time taken. HttpOnly and Strict like the CSRF
     # cookie; the reference grants nothing its URL does not.
-    response.set_cookie(
-        HOLD_COOKIE,
-        booking.reference,
-        max_age=int(HOLD.total_seconds()),
-        path="/boka",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    cookies.give(
+        response, request, HOLD_COOKIE, booking.reference,
+        max_age=int(HOLD.total_seconds()), samesite="strict",
+    )  # fmt: skip
     return response
 
 
@@ -376,7 +371,7 @@ def _own_hold(
     request: Request, session: Session, tenant: Tenant, r: Resolved, selection: Selection
 ) -> Booking | None:
     """This browser's held booking of exactly the asked-for time, if any."""
-    reference = request.cookies.get(HOLD_COOKIE)
+    reference = cookies.read(request, HOLD_COOKIE)
     if not reference or r.treatment is None:
         return None
     try:

@@ -1,7 +1,7 @@
 """Who an anonymous client is, for the limits on holds and codes
 (:mod:`connectors.store.client_limits`), and how hard its proof of work is.
 
-The client is the request's address and the browser's CSRF cookie, each as a keyed
+The client is the request's address and the browser's id cookie, each as a keyed
 hash with the app's secret: the store can count them but cannot read an address.
 """
 
@@ -26,7 +26,7 @@ def client_of(request: Request, secret: bytes) -> Client:
     """The request's client (behind a proxy, uvicorn's ``--proxy-headers`` gives the
     real address)."""
     address = request.client.host if request.client else ""
-    cookie = request.cookies.get(csrf.COOKIE)
+    cookie = csrf.browser_id(request)
     return Client(
         _key(secret, "address", address), _key(secret, "cookie", cookie) if cookie else None
     )

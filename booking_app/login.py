@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from booking_app import limits
+from booking_app import cookies, limits
 from booking_app.booking import app_secret, redirect, render
 from booking_app.deps import (
     LangDep,
@@ -55,7 +55,7 @@ from connectors.store.db import session_scope, write_session_scope
 from connectors.store.models import BankIdOrder, Tenant
 
 router = APIRouter()
-LOGIN_COOKIE = "opus_login"
+LOGIN_COOKIE = cookies.PATIENT_LOGIN
 LOGIN_COOKIE_AGE = 10 * 60  # BankID orders live three minutes; a little slack
 SESSION_COOKIE_AGE = int(patient_sessions.MAX_AGE.total_seconds())
 
@@ -149,21 +149,12 @@ def end_user_ip(request: Request) -> str:
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="lax",  # the BankID app may send the patient back by a link
-        secure=request.url.scheme == "https",
-    )
+    # Lax: the BankID app may send the patient back by a link.
+    cookies.give(response, request, name, value, max_age=max_age)
 
 
 def _forget(response: Response, request: Request, name: str) -> None:
-    response.delete_cookie(
-        name, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
-    )
+    cookies.forget(response, request, name)
 
 
 def qr_svg(content: str) -> str:
@@ -204,7 +195,7 @@ def login_page(
 
 def _pending_order(request: Request, session: Session, tenant: Tenant) -> BankIdOrder | None:
     order = patient_sessions.order_for_browser(
-        session, tenant.id, request.cookies.get(LOGIN_COOKIE)
+        session, tenant.id, cookies.read(request, LOGIN_COOKIE)
     )
     return order if order is not None and order.status == "pending" else None
 
@@ -219,7 +210,7 @@ def _browser_order(request: Request, store: Engine, tenant: Tenant) -> BankIdOrd
     """This browser's order, read in a transaction of its own (and detached from it)."""
     with session_scope(store) as session:
         return patient_sessions.order_for_browser(
-            session, tenant.id, request.cookies.get(LOGIN_COOKIE)
+            session, tenant.id, cookies.read(request, LOGIN_COOKIE)
         )
 
 
@@ -437,7 +428,7 @@ def _open_session(
             patient_sessions.end_order(session, current, "failed", None, now)
             return None
         # A session this browser had before ends: one browser, one (new) session id.
-        patient_sessions.end_session(session, tenant.id, request.cookies.get(SESSION_COOKIE), now)
+        patient_sessions.end_session(session, tenant.id, cookies.read(request, SESSION_COOKIE), now)
         return token
 
 
@@ -483,7 +474,7 @@ def logout(
     lang: LangDep,
     form: PostedForm,
 ) -> Response:
-    patient_sessions.end_session(session, tenant.id, request.cookies.get(SESSION_COOKIE), now)
+    patient_sessions.end_session(session, tenant.id, cookies.read(request, SESSION_COOKIE), now)
     response = redirect(url("/", lang))
     _forget(response, request, SESSION_COOKIE)
     return response

@@ -35,6 +35,7 @@ from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.lifespan import at_shutdown, at_startup
+from booking_app.origins import OriginMiddleware
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.privacy import install_log_scrubbing
@@ -82,6 +83,8 @@ def create_app(
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(ApiCorsMiddleware)  # the public API from clinics' own pages
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name
+    # Operator pages and dashboards only on the admin host, the patient site never there.
+    app.add_middleware(OriginMiddleware, settings=app.state.settings)
     app.add_middleware(SecurityHeadersMiddleware)
     metrics.install(app)  # /metrics, and the request id and timing around everything
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

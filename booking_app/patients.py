@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from booking_app import cookies
 from booking_app.deps import NowDep, SettingsDep, TenantDep
 from connectors.store import patient_sessions
 from connectors.store.db import engine_for, session_scope, write_session_scope
@@ -28,7 +29,7 @@ LOGIN_PATH: str | None = "/logga-in"
 """Where "Logga in med BankID" leads."""
 MY_BOOKINGS_PATH = "/mina-bokningar"
 LOGOUT_PATH = "/logga-ut"
-SESSION_COOKIE = "opus_patient"
+SESSION_COOKIE = cookies.PATIENT_SESSION
 _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_\-.?=&%]*")
 
 
@@ -74,7 +75,7 @@ def login_href(settings: TenantSettings | None, return_to: str | None = None) ->
 def _find(request: Request, tenant: Tenant, now: datetime, settings) -> LoggedInPatient | None:
     if not login_enabled(tenant.settings):
         return None
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookies.read(request, SESSION_COOKIE)
     if not token:
         return None
     engine = engine_for(settings.resolved_store_url)

@@ -1,10 +1,14 @@
 """Security headers on every response: pages, static files, errors alike.
 
 Everything the site loads comes from the site itself (no CDN, no inline script or
-style), so the Content-Security-Policy can be ``'self'`` only. One exception: a
-tenant's own analytics script (*Avancerat*, :mod:`booking_app.analytics_script`). The
-page that renders it leaves a :class:`CspExtra` in the request's state, and this
-middleware widens that one response's policy by exactly those sources.
+style), so the Content-Security-Policy is ``'self'`` only, on every page, whatever a
+tenant has configured. A tenant's own analytics script (*Avancerat*,
+:mod:`booking_app.analytics_script`) never runs on a page of ours: it runs in the
+analytics frame (``/analys``, :mod:`booking_app.tracking`), a document whose own policy
+(:func:`analytics_frame_policy`) sandboxes it into an opaque origin.
+
+Over HTTPS every response also says ``Strict-Transport-Security`` (subdomains included:
+a tenant host or the admin host is never to be reached over plain HTTP once seen).
 """
 
 from __future__ import annotations
@@ -14,30 +18,25 @@ from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP_EXTRA = "csp_extra"
-"""Key in the request's state (``scope["state"]``) of a page's :class:`CspExtra`."""
-
 
 @dataclass(frozen=True)
 class CspExtra:
-    """Sources one page adds to ``'self'`` (origins or ``'sha256-…'`` hashes)."""
+    """Sources a tenant's analytics script needs (origins or ``'sha256-…'`` hashes)."""
 
     script_src: tuple[str, ...] = ()
     connect_src: tuple[str, ...] = ()
     img_src: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=256)
-def content_security_policy(extra: CspExtra | None = None) -> str:
-    extra = extra or CspExtra()
+def content_security_policy() -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            " ".join(("script-src 'self'", *extra.script_src)),
+            "script-src 'self'",
             "style-src 'self'",
-            " ".join(("img-src 'self'", *extra.img_src)),
+            "img-src 'self'",
             "font-src 'self'",
-            " ".join(("connect-src 'self'", *extra.connect_src)),
+            "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -45,6 +44,32 @@ def content_security_policy(extra: CspExtra | None = None) -> str:
         )
     )
 
+
+@lru_cache(maxsize=256)
+def analytics_frame_policy(extra: CspExtra) -> str:
+    """The analytics frame's policy. ``sandbox allow-scripts`` (no ``allow-same-origin``)
+    gives the document an opaque origin even when it is opened on its own, not in our
+    frame: it can neither read our pages (no cookies of ours go with its requests, and
+    no answer is readable) nor submit forms, open windows or navigate the page. Its
+    scripts are our bootstrap (``'self'``) and the tenant's (origins, hashes); it may
+    connect only to the tenant's analytics origins, never to our site."""
+    origins = " ".join(extra.connect_src) or "'none'"
+    images = " ".join(extra.img_src) or "'none'"
+    return "; ".join(
+        (
+            "sandbox allow-scripts",
+            "default-src 'none'",
+            " ".join(("script-src 'self'", *extra.script_src)),
+            f"connect-src {origins}",
+            f"img-src {images}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+        )
+    )
+
+
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 CONTENT_SECURITY_POLICY = content_security_policy()
 
@@ -68,19 +93,16 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        state = scope.setdefault("state", {})
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = state.get(CSP_EXTRA)
-                if extra is not None and b"content-security-policy" not in present:
-                    policy = content_security_policy(extra).encode()
-                    headers.append((b"content-security-policy", policy))
-                    present.add(b"content-security-policy")
                 # A route that sets a stricter header of its own keeps it.
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if https:
+                    headers.append(HSTS)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -1,5 +1,6 @@
 """First-party, cookieless visit counting on the booking site (the way Plausible and
-Umami count), and the *Avancerat* analytics script.
+Umami count), and the *Avancerat* analytics script, which runs in a sandboxed frame
+(``/analys``) of its own, never on our pages.
 
 Every patient page carries ``/static/visit.js`` with what the page is (a funnel step
 or ``sida``), its route template and a signature of the two (HMAC with the app's
@@ -37,8 +38,9 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from booking_app import analytics_script
+from booking_app.deps import TenantDep
 from booking_app.lifespan import at_shutdown
-from booking_app.security import CSP_EXTRA
+from booking_app.security import analytics_frame_policy
 from booking_app.templating import templates
 from booking_app.tenancy import tenant_for_host
 from connectors.store.db import engine_for, session_scope
@@ -48,6 +50,7 @@ from connectors.store.visits import Visit, VisitRecorder, daily_salt, visitor_ha
 router = APIRouter()
 
 BEACON_PATH = "/besok"
+FRAME_PATH = "/analys"
 MAX_BODY = 1024
 RATE_BURST = 20
 RATE_PER_S = 0.5
@@ -82,8 +85,9 @@ PERSONAL_TEMPLATES = frozenset(
         "my_booking_refused.html",
     }
 )
-"""Pages that show or take personal data: the operator's third-party script is left
-off them (the design card: personal numbers never reach analytics)."""
+"""Pages that show or take personal data: no analytics frame is opened on them (the
+design card: personal numbers never reach analytics; the frame could not read them
+anyway, see :func:`analytics_frame`)."""
 
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|headless|phantom|lighthouse|preview|facebookexternalhit|"
@@ -299,13 +303,45 @@ async def beacon(request: Request) -> Response:
     return await request.app.state.tracker.handle(request)
 
 
+# -- the tenant's script, in a frame of its own -----------------------------------------------
+
+FRAME_HTML = (
+    '<!doctype html><html><head><meta charset="utf-8"><title></title>\n'
+    '<script src="/static/analytics-frame.js"></script>\n{}\n</head><body></body></html>'
+)
+
+
+@router.get(FRAME_PATH, include_in_schema=False)
+def analytics_frame(tenant: TenantDep) -> Response:
+    """The tenant's analytics script (*Avancerat*) in a document of its own, sandboxed
+    into an opaque origin by its policy (see
+    :func:`booking_app.security.analytics_frame_policy`). Our pages never carry the
+    script: they load this document in a hidden frame and tell it, by ``postMessage``,
+    only what ``visit.js`` counts (the page kind and its route template)."""
+    settings = tenant.settings
+    snippet = analytics_script.parse(settings.analytics_script if settings else None)
+    if snippet is None:
+        return Response(status_code=404)
+    return Response(
+        FRAME_HTML.format(snippet.html),
+        media_type="text/html",
+        headers={
+            "Content-Security-Policy": analytics_frame_policy(snippet.csp),
+            "X-Frame-Options": "SAMEORIGIN",  # our pages frame it; nobody else's
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
 # -- the tags in the page -------------------------------------------------------------------
 
 
 @pass_context
 def visit_tags(context: Context, analytics: str | None = None) -> Markup:
-    """The beacon's script tag for this page, and the tenant's analytics script (whose
-    sources the response's CSP then allows, see :mod:`booking_app.security`)."""
+    """The beacon's script tag for this page; with a tenant's analytics script, it
+    also names the analytics frame that ``visit.js`` opens (never on pages that show or
+    take personal data, never for Do-Not-Track)."""
     request: Request = context["request"]
     template = context.name or ""
     route = request.scope.get("route")
@@ -315,18 +351,16 @@ def visit_tags(context: Context, analytics: str | None = None) -> Markup:
     if not _PATH.fullmatch(route.path):
         return Markup("")
     key = request.app.state.tracker.sign(page, route.path)
-    tags = [
-        Markup(
-            '<script src="/static/visit.js" data-page="{}" data-path="{}" data-key="{}" defer>'
-            "</script>"
-        ).format(page, route.path, key)
-    ]
-    snippet = analytics_script.parse(analytics)
-    if snippet and template not in PERSONAL_TEMPLATES and not tracking_refused(request):
-        request.scope.setdefault("state", {})[CSP_EXTRA] = snippet.csp
-        # The administrator's own script, rebuilt by analytics_script.parse.
-        tags.append(Markup(snippet.html))
-    return Markup("\n").join(tags)
+    framed = (
+        analytics_script.parse(analytics) is not None
+        and template not in PERSONAL_TEMPLATES
+        and not tracking_refused(request)
+    )
+    frame = Markup(' data-frame="{}"').format(FRAME_PATH) if framed else Markup("")
+    return Markup(
+        '<script src="/static/visit.js" data-page="{}" data-path="{}" data-key="{}"{} defer>'
+        "</script>"
+    ).format(page, route.path, key, frame)
 
 
 def install(app: FastAPI) -> None:

@@ -1,7 +1,8 @@
 """The analysts' statistics pages, mounted into the booking app under ``/admin``.
 
-They live under the operator pages' path so that the operator login (its cookie's path
-is ``/admin``) and its per-tenant grants decide who sees what; see :mod:`dashboards.access`.
+They live under the operator pages' path, on the admin host only (see
+:mod:`booking_app.origins`), so that the operator login and its per-tenant grants decide
+who sees what; see :mod:`dashboards.access`.
 """
 
 from __future__ import annotations

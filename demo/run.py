@@ -147,9 +147,12 @@ def run_demo(reset: bool = False) -> int:
         one_shots.append(start([sys.executable, "-m", "demo.history"], env, nice=10))
         booking = f"http://{DEMO_SUBDOMAIN}.{settings.base_domain}:{settings.app_port}/"
         clinic_site = _start_clinic_site(booking, env, children)
+        # The operator pages' own origin (OPUS_ADMIN_HOST, default admin.<base_domain>).
+        admin = f"http://{settings.resolved_admin_host}:{settings.app_port}/admin/"
         print(
             "\nOpus Online demo is running:\n"
             f"  booking page (demo tenant)  {booking}\n"
+            f"  operator pages, dashboards  {admin}\n"
             f"  public API (Opus v1)        {booking}api/public/v1/clinics\n"
             f"    API key (header apiKey)   {DEMO_API_KEY}\n"
             f"    OpenAPI document          {booking}api/public/v1/swagger.json\n"

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     )
 
     base_domain: str = Field("localhost", description="Patient sites live at <subdomain>.<this>.")
+    # Security: one origin per trust level. The operator pages and dashboards are served
+    # only on this host (never on a tenant's, where a tenant's script may run); unset,
+    # admin.<base_domain> ("admin" is a reserved subdomain).
+    admin_host: str | None = Field(
+        None,
+        description="Host of the operator pages and dashboards, e.g. admin.opusdentalonline.com; "
+        "default admin.<base_domain>.",
+    )
     app_host: str = "127.0.0.1"
     app_port: int = 8000
     prefect_port: int = 4200
@@ -167,13 +175,12 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Wait for a free pooled connection, then fail."
     )
 
-    # Operations (issue 18): production mode, the operators' origin, metrics, logs.
+    # Operations (issue 18): production mode, metrics, logs.
     env: Literal["development", "production"] = Field(
         "development",
         description="production: every command and the app refuse to start while a "
         "required setting is missing or unsafe (see opus_online/production.py).",
     )
-    admin_host: str | None = None
     metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token for /metrics; without it /metrics answers loopback "
@@ -188,6 +195,14 @@ class Settings(BaseSettings):
         if self.public_base_url:
             return self.public_base_url.format(subdomain=subdomain).rstrip("/")
         return f"https://{subdomain}.{self.base_domain}"
+
+    @property
+    def resolved_admin_host(self) -> str:
+        """The operator origin's host name, lower case, without a port."""
+        host = self.admin_host or f"admin.{self.base_domain}"
+        name, colon, port = host.strip().lower().rpartition(":")
+        host = name if colon and port.isdigit() else host.strip().lower()
+        return host.removesuffix(".")
 
     def email_domain_verified(self, address: str) -> bool:
         """Whether ``address`` is on one of ``email_verified_domains`` (exactly: a

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from booking_app import cookies
 from booking_app.admin.deps import (
     COOKIE,
-    COOKIE_PATH,
     AdminFormDep,
     OperatorDep,
 )
@@ -53,23 +53,15 @@ def login(request: Request, form: AdminFormDep, store: StoreDep, now: NowDep) ->
         # throttled client: which one it was is not said.
         return _login_page(request, "admin_login_failed", status_code=401)
     response = RedirectResponse("/admin/", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    cookies.give(response, request, COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, form: AdminFormDep, session: WriteSessionDep, now: NowDep) -> Response:
-    end_session(session, request.cookies.get(COOKIE), now)
+    end_session(session, cookies.read(request, COOKIE), now)
     response = RedirectResponse("/admin/login", status_code=303)
-    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    cookies.forget(response, request, COOKIE)
     return response
 
 

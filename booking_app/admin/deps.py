@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from booking_app import cookies
 from booking_app.deps import NowDep, SessionDep, SettingsDep, WriteSessionDep
 from booking_app.forms import read_form
 from connectors.store.db import engine_for
 from connectors.store.models import Operator, Tenant
 from connectors.store.operators import keep_alive, live_session, operator_for_token, role_at
 
-COOKIE = "opus_operator"
-COOKIE_PATH = "/admin"
+COOKIE = cookies.OPERATOR_SESSION  # __Host-… over HTTPS, on the admin host only
 MAX_FORM_BYTES = 256 * 1024
 """Room for the longest texts (5000-character templates, every character encoded)."""
 MAX_FIELDS = 600  # the Kliniker tab has a few fields per practitioner
@@ -40,7 +40,7 @@ def _logged_in(request: Request, operator: Operator | None) -> Operator:
 def get_operator(
     request: Request, session: SessionDep, now: NowDep, settings: SettingsDep
 ) -> Operator:
-    live = live_session(session, request.cookies.get(COOKIE), now)
+    live = live_session(session, cookies.read(request, COOKIE), now)
     if live is None:
         return _logged_in(request, None)
     row, operator = live
@@ -49,7 +49,7 @@ def get_operator(
 
 
 def get_writing_operator(request: Request, session: WriteSessionDep, now: NowDep) -> Operator:
-    return _logged_in(request, operator_for_token(session, request.cookies.get(COOKIE), now))
+    return _logged_in(request, operator_for_token(session, cookies.read(request, COOKIE), now))
 
 
 OperatorDep = Annotated[Operator, Depends(get_operator)]

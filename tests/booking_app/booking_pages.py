@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
 from booking_app.main import create_app
+from booking_app.origins import admin_path
 from connectors.store.db import session_scope
 from connectors.store.models import Tenant, TenantSettings
 from connectors.store.types import utcnow
@@ -28,12 +29,36 @@ def store_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+ADMIN_HOST = f"admin.{BASE_DOMAIN}"
+ADMIN_URL = f"http://{ADMIN_HOST}"
+
+
+class SiteClient(TestClient):
+    """A browser at a tenant's site that also opens the operator pages: a relative
+    ``/admin…`` (or dashboard file) URL goes to the admin host, as the operator's
+    links do, every other relative URL to ``host``. Cookies stay with the host that
+    set them. To ask the tenant host for ``/admin``, give the full URL."""
+
+    def request(self, method: str, url, *args, **kwargs):
+        if isinstance(url, str) and admin_path(url.partition("?")[0]):
+            url = ADMIN_URL + url
+        return super().request(method, url, *args, **kwargs)
+
+
+def admin_site(site: str) -> str:
+    """The admin origin beside a tenant's site: ``http://t.localhost:8000`` gives
+    ``http://admin.localhost:8000`` (for the browser tests)."""
+    scheme, _, rest = site.partition("://")
+    return f"{scheme}://admin.{rest.split('.', 1)[1]}"
+
+
 def client_for(
     engine: Engine, host: str = TENANT_HOST, clock: Callable[[], datetime] = utcnow
 ) -> TestClient:
-    """A client whose requests carry ``Host: <host>``, against ``engine``'s store."""
+    """A client whose requests carry ``Host: <host>`` (``/admin…``: the admin host's),
+    against ``engine``'s store."""
     settings = Settings(store_url=store_url(engine), base_domain=BASE_DOMAIN, secret_key=SECRET)
-    return TestClient(create_app(settings, clock=clock), base_url=f"http://{host}")
+    return SiteClient(create_app(settings, clock=clock), base_url=f"http://{host}")
 
 
 def change_settings(engine: Engine, subdomain: str = DEMO_SUBDOMAIN, **values) -> None:

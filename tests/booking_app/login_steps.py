@@ -16,7 +16,13 @@ from booking_app.main import create_app
 from connectors.bankid import tls_context
 from demo.bankid_server import BankIDStandIn
 from opus_online.config import Settings
-from tests.booking_app.booking_pages import BASE_DOMAIN, SECRET, TENANT_HOST, store_url
+from tests.booking_app.booking_pages import (
+    BASE_DOMAIN,
+    SECRET,
+    TENANT_HOST,
+    SiteClient,
+    store_url,
+)
 from tests.booking_app.booking_steps import Form, Page, get, press
 
 PERSON = {"personalNumber": "191212121212", "givenName": "Tolvan", "surname": "Tolvansson"}
@@ -53,7 +59,7 @@ def client_with_bankid(
     engine: Engine, standin: BankIDStandIn, clock: Clock, host: str = TENANT_HOST
 ) -> TestClient:
     app = create_app(settings_with_bankid(engine, standin), clock=clock)
-    return TestClient(app, base_url=f"http://{host}")
+    return SiteClient(app, base_url=f"http://{host}")  # /admin… on the admin host
 
 
 def person_side(standin: BankIDStandIn) -> httpx.Client:

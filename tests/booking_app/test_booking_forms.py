@@ -219,16 +219,18 @@ def test_forms_without_the_csrf_token_are_refused(
     assert submit(booking_client, form, {**PATIENT, "code_channel": "email"}).status == 200
 
 
-def test_the_csrf_cookie_is_strict_and_httponly(booking_store: Engine):
+def test_the_browser_id_cookie_is_strict_and_httponly(booking_store: Engine):
     from tests.booking_app.booking_pages import client_for
 
     client = client_for(booking_store)
     response = client.get("/boka?clinic=1&treatment=1&practitioner=any&week=first")
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith("opus_csrf=")
+    assert cookie.startswith("opus_browser=")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    token = cookie.split(";")[0].split("=", 1)[1]
-    assert f'value="{token}"' in response.text
+    browser = cookie.split(";")[0].split("=", 1)[1]
+    # The form's token is the server's HMAC of the id, not the id itself.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+    assert token != browser and browser not in response.text
     # Pages without a form set no cookie; the next form page reuses the token.
     assert "set-cookie" not in client.get("/static/site.css").headers
     again = client.get("/boka?clinic=1&treatment=1&practitioner=any&week=first")

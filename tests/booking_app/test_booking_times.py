@@ -366,6 +366,9 @@ def test_a_double_click_on_a_time_leads_to_the_same_hold(
     assert button.value not in [b.value for b in time_buttons(other_page)]
     taken = other.post(
         button.form.action,
-        data={"csrf_token": other.cookies.get("opus_csrf"), "slot": button.value},
+        data={
+            "csrf_token": time_buttons(other_page)[0].form.hidden["csrf_token"],
+            "slot": button.value,
+        },
     )
     assert taken.status_code == 409

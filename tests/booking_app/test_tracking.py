@@ -1,6 +1,6 @@
 """First-party visit tracking: the beacon's tags in the pages, the /besok endpoint's
 checks (payload, size, rate, DNT/GPC, bots), the privacy of what reaches the store, and
-*Avancerat*'s analytics script with its per-tenant Content-Security-Policy."""
+*Avancerat*'s analytics script in its sandboxed frame."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select
 
 from booking_app.main import create_app
+from booking_app.security import CONTENT_SECURITY_POLICY
 from booking_app.tracking import MAX_BODY, RATE_BURST, device_class, referrer_host, utm_source
 from connectors.store.db import session_scope
 from connectors.store.models import VisitEvent, VisitSalt
@@ -277,37 +278,39 @@ SNIPPET = (
 )
 
 
-def test_the_analytics_script_runs_on_its_tenants_pages_only(booking_store: Engine) -> None:
+def test_the_analytics_script_runs_in_its_sandboxed_frame_only(booking_store: Engine) -> None:
     change_settings(booking_store, analytics_script=SNIPPET)
     other_tenant(booking_store)
     client = tracked_client(booking_store)
     page = client.get("/")
-    html, policy = page.text, page.headers["content-security-policy"]
+    # The page itself never carries the tenant's script, and its policy stays 'self'.
+    assert "plausible" not in page.text and "dataLayer" not in page.text
+    assert 'data-frame="/analys"' in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    frame = client.get("/analys")
+    html, policy = frame.text, frame.headers["content-security-policy"]
     assert (
         '<script defer data-domain="tandmottagningen.se" '
         'src="https://plausible.example/js/script.js"></script>'
     ) in html
     assert "evil" not in html and "<iframe" not in html  # only scripts, rebuilt
     assert "<script>window.dataLayer = [];" in html
+    # An opaque origin even when opened on its own; it may talk to the analytics
+    # origins only, never to our site.
+    assert policy.startswith("sandbox allow-scripts; default-src 'none';")
+    assert "allow-same-origin" not in policy
     script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
     assert "https://plausible.example" in script_src and "'sha256-" in script_src
     assert "'unsafe-inline'" not in policy
-    assert "connect-src 'self' https://collect.example https://plausible.example" in policy
+    assert "connect-src https://collect.example https://plausible.example;" in policy
+    assert "frame-ancestors 'self'" in policy
     # Not on pages that take personal data, not for DNT, not for another tenant.
     login = client.get("/logga-in")
-    assert login.status_code == 200 and "plausible" not in login.text
-    login_src = next(
-        d for d in login.headers["content-security-policy"].split("; ")
-        if d.startswith("script-src")
-    )  # fmt: skip
-    assert login_src == "script-src 'self'"
-    assert "script-src 'self';" in login.headers["content-security-policy"]
-    assert "plausible" not in client.get("/", headers={"dnt": "1"}).text
-    other = tracked_client(booking_store, host=f"annanklinik.{BASE_DOMAIN}").get("/")
-    assert "plausible" not in other.text
-    assert other.headers["content-security-policy"].startswith(
-        "default-src 'self'; script-src 'self'; style-src"
-    )
+    assert login.status_code == 200 and "data-frame" not in login.text
+    assert "data-frame" not in client.get("/", headers={"dnt": "1"}).text
+    other = tracked_client(booking_store, host=f"annanklinik.{BASE_DOMAIN}")
+    assert "data-frame" not in other.get("/").text
+    assert other.get("/analys").status_code == 404
 
 
 def test_without_a_script_the_policy_stays_self(client: TestClient) -> None:

@@ -93,7 +93,7 @@ def live_admin(booking_store: Engine) -> Iterator[httpx.Client]:
         store_url=store_url(booking_store), base_domain="localhost", secret_key=SECRET
     )
     with app_on_loopback(settings) as port:
-        host = f"tandmottagningen.localhost:{port}"
+        host = f"admin.localhost:{port}"  # the operator pages' own origin
         with httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Host": host}, timeout=20
         ) as client:

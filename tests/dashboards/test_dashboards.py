@@ -177,7 +177,7 @@ def test_the_dashboard_draws_every_chart_in_chromium(
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    base = f"http://127.0.0.1:{served}"
+    base = f"http://admin.localhost:{served}"  # the operator pages' own origin
     page.goto(f"{base}/admin/login")
     page.fill("input[name=email]", ANALYST)
     page.fill("input[name=password]", PASSWORD)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from demo.store_seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD
+from tests.booking_app.booking_pages import admin_site
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +16,7 @@ def test_operator_logs_in_and_closes_the_site_for_maintenance(chromium, live_app
     # Chromium resolves *.localhost to the loopback address itself.
     page = chromium.new_page()
     try:
-        page.goto(f"{base}/admin/login")
+        page.goto(f"{admin_site(base)}/admin/login")
         page.get_by_label("E-postadress").fill(DEMO_OPERATOR)
         page.get_by_label("Lösenord").fill(DEMO_OPERATOR_PASSWORD)
         page.get_by_role("button", name="Logga in").click()
@@ -25,7 +26,7 @@ def test_operator_logs_in_and_closes_the_site_for_maintenance(chromium, live_app
         assert page.get_by_role("status").inner_text() == "Ändringarna är sparade."
         response = page.goto(f"{base}/")
         assert response is not None and response.status == 503
-        page.goto(f"{base}/admin/1/logg")
+        page.goto(f"{admin_site(base)}/admin/1/logg")
         assert "maintenance_mode" in page.locator("table.audit").inner_text()
     finally:
         page.close()

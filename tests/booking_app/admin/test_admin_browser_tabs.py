@@ -11,6 +11,7 @@ from PIL import Image as PILImage
 
 from connectors.notifications.fields import sample_values
 from demo.store_seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD
+from tests.booking_app.booking_pages import admin_site
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,7 @@ def _photo() -> bytes:
 
 
 def _log_in(page, base: str) -> None:
-    page.goto(f"{base}/admin/login")
+    page.goto(f"{admin_site(base)}/admin/login")
     page.get_by_label("E-postadress").fill(DEMO_OPERATOR)
     page.get_by_label("Lösenord").fill(DEMO_OPERATOR_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
@@ -50,7 +51,7 @@ def test_practitioner_photo_upload_reaches_the_patient_site(chromium, live_app) 
         practitioner = href.get_attribute("href").split("practitioner=")[1].split("&")[0]
 
         _log_in(page, base)
-        page.goto(f"{base}/admin/1/behandlare")
+        page.goto(f"{admin_site(base)}/admin/1/behandlare")
         section = page.locator(f"#behandlare-{practitioner}")
         # The heading is the name, then the title in <small>.
         name = section.get_by_role("heading").evaluate("h => h.firstChild.textContent").strip()
@@ -77,7 +78,7 @@ def test_practitioner_photo_upload_reaches_the_patient_site(chromium, live_app) 
         assert _loaded(shown)
         expect(page.get_by_text("Tycker om lugna besök.")).to_be_visible()
 
-        page.goto(f"{base}/admin/1/behandlare")
+        page.goto(f"{admin_site(base)}/admin/1/behandlare")
         page.get_by_role("button", name=f"Ta bort bilden på {name}").click()
         expect(page.get_by_role("status")).to_have_text("Ändringarna är sparade.")
         expect(page.locator(f"#behandlare-{practitioner} img")).to_have_count(0)
@@ -94,7 +95,7 @@ def test_sms_tab_shows_length_and_preview_as_the_operator_types(chromium, live_a
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         _log_in(page, base)
-        page.goto(f"{base}/admin/1/sms")
+        page.goto(f"{admin_site(base)}/admin/1/sms")
         body = page.get_by_label("Text").first
         body.click()
         body.fill("")
