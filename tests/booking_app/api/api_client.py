@@ -20,7 +20,7 @@ from connectors.store.models import Booking, Tenant
 from demo.opus_data import DemoOpus, DemoSpec, generate, write
 from demo.store_seed import DEMO_API_KEY, DEMO_SUBDOMAIN, seed_demo_tenant
 from opus_online.config import Settings
-from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
+from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, SiteClient, store_url
 from tests.helpers import apart, app_on_loopback, sync_tenant
 from validations.patient import luhn_check_digit
 
@@ -34,7 +34,8 @@ def api_client(
 ) -> TestClient:
     settings = Settings(store_url=store_url(engine), base_domain=BASE_DOMAIN)
     headers = {"apiKey": key} if key else {}
-    return TestClient(create_app(settings), base_url=f"http://{host}", headers=headers)
+    # SiteClient: a test that also opens the operator pages reaches them on the admin host.
+    return SiteClient(create_app(settings), base_url=f"http://{host}", headers=headers)
 
 
 def personal_number(serial: int, born: str = "19800101") -> str:
