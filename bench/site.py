@@ -311,6 +311,7 @@ def measure_app(
 ) -> tuple[list[str], dict]:
     """One app with ``workers`` processes: the API, the time step page and the ceiling,
     in turns. Returns the API questions not yet asked, and the figures."""
+    all_paths = paths
     server, base = serve(url, folder, workers)
     try:
         times = sum(check_endpoint(base, p) for p in paths[:20])
@@ -323,6 +324,8 @@ def measure_app(
         api_runs, page_runs, ceilings = [], [], []
         for _ in range(args.repeat):
             asked, paths = paths[: 8000 * args.seconds], paths[8000 * args.seconds :]
+            if not asked:  # a small chain has fewer different questions: ask them again
+                asked = all_paths
             api_runs.append(run_wrk(base, asked, args.seconds, args.connections, folder))
             page_runs.append(run_wrk(base, pages, args.seconds, args.connections, folder))
             ceilings.append(run_wrk(base, ["/healthz"], args.seconds, args.connections, folder))
