@@ -266,6 +266,8 @@ def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
     if args is None:
         return paths
     warm, paths = paths[:WARM_UP_QUESTIONS], paths[WARM_UP_QUESTIONS:]
+    if len(paths) < len(warm):  # a small chain: warm up on the questions it has
+        warm, paths = warm[: len(warm) // 2], warm[len(warm) // 2 :] + paths
     run_wrk(base, warm, 3, args.connections, folder)
     return paths
 
@@ -281,7 +283,7 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
         sync_once(engine, subdomain)
         # More questions than the runs can ask (8,000 a second), none asked twice.
         count = (8000 * args.seconds * args.repeat + 2 * WARM_UP_QUESTIONS) * len(args.workers)
-        paths = request_paths(engine, count, random.Random(5))
+        paths = every = request_paths(engine, count, random.Random(5))
         pages = page_paths(engine, 5000, random.Random(7))
         popular = request_paths(engine, 2000, random.Random(6), popular=True)
         url = engine.url.render_as_string(hide_password=False)
@@ -291,7 +293,7 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
                 results[f"workers_{workers}"] = "skipped: one process serves a SQLite store"
                 continue
             paths, results[f"workers_{workers}"] = measure_app(
-                kind, url, workers, paths, pages, popular, args, folder
+                kind, url, workers, paths or every, pages, popular, args, folder
             )
         if kind == "postgresql" and args.propagation:
             results["propagation"] = measure_propagation(url, folder, args.propagation)
