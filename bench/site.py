@@ -266,6 +266,8 @@ def warm_up_app(base: str, paths: list[str], args, folder: Path) -> list[str]:
     if args is None:
         return paths
     warm, paths = paths[:WARM_UP_QUESTIONS], paths[WARM_UP_QUESTIONS:]
+    if len(paths) < len(warm):  # a small chain: warm up on the questions it has
+        warm, paths = warm[: len(warm) // 2], warm[len(warm) // 2 :] + paths
     run_wrk(base, warm, 3, args.connections, folder)
     return paths
 
@@ -281,7 +283,7 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
         sync_once(engine, subdomain)
         # More questions than the runs can ask (8,000 a second), none asked twice.
         count = (8000 * args.seconds * args.repeat + 2 * WARM_UP_QUESTIONS) * len(args.workers)
-        paths = request_paths(engine, count, random.Random(5))
+        paths = every = request_paths(engine, count, random.Random(5))
         pages = page_paths(engine, 5000, random.Random(7))
         popular = request_paths(engine, 2000, random.Random(6), popular=True)
         url = engine.url.render_as_string(hide_password=False)
@@ -291,7 +293,7 @@ def measure(kind: str, args, folder: Path, opus: Path, demo) -> dict:
                 results[f"workers_{workers}"] = "skipped: one process serves a SQLite store"
                 continue
             paths, results[f"workers_{workers}"] = measure_app(
-                kind, url, workers, paths, pages, popular, args, folder
+                kind, url, workers, paths or every, pages, popular, args, folder
             )
         if kind == "postgresql" and args.propagation:
             results["propagation"] = measure_propagation(url, folder, args.propagation)
@@ -311,6 +313,7 @@ def measure_app(
 ) -> tuple[list[str], dict]:
     """One app with ``workers`` processes: the API, the time step page and the ceiling,
     in turns. Returns the API questions not yet asked, and the figures."""
+    all_paths = paths
     server, base = serve(url, folder, workers)
     try:
         times = sum(check_endpoint(base, p) for p in paths[:20])
@@ -323,6 +326,8 @@ def measure_app(
         api_runs, page_runs, ceilings = [], [], []
         for _ in range(args.repeat):
             asked, paths = paths[: 8000 * args.seconds], paths[8000 * args.seconds :]
+            if not asked:  # a small chain has fewer different questions: ask them again
+                asked = all_paths
             api_runs.append(run_wrk(base, asked, args.seconds, args.connections, folder))
             page_runs.append(run_wrk(base, pages, args.seconds, args.connections, folder))
             ceilings.append(run_wrk(base, ["/healthz"], args.seconds, args.connections, folder))
