@@ -51,8 +51,10 @@ API_KEY_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Booking from your own website",
     },
     "api_examples_intro": {
-        "sv": "Så använder er webbplats bokningen: anropa API:t direkt från webbläsaren.",
-        "en": "How your website uses the booking: call the API straight from the browser.",
+        "sv": "Så använder er webbplats bokningen: anropa API:t direkt från webbläsaren, "
+        "eller lägg in bokningen som en widget med en rad HTML.",
+        "en": "How your website uses the booking: call the API straight from the browser, "
+        "or embed the booking as a widget with one line of HTML.",
     },
     "api_examples_keys": {"sv": "Nycklar", "en": "Keys"},
     "api_examples_keys_text": {
@@ -68,6 +70,15 @@ API_KEY_MESSAGES: dict[str, dict[str, str]] = {
         "the apiKey header, never in the address. Server keys stay secret on a server.",
     },
     "api_examples_fetch": {"sv": "Anrop från webbläsaren", "en": "A call from the browser"},
+    "api_examples_widget": {"sv": "Bokningswidget", "en": "Booking widget"},
+    "api_examples_widget_text": {
+        "sv": "Lägg in taggen där bokningen ska visas. Webbplatsen måste finnas bland "
+        "den publika nyckelns webbplatser. data-clinic och data-treatment väljer klinik "
+        "och behandling i förväg.",
+        "en": "Put the tag where the booking should show. The website must be among the "
+        "publishable key's websites. data-clinic and data-treatment preselect the clinic "
+        "and the treatment.",
+    },
     "api_examples_document": {
         "sv": "API:ts beskrivning (OpenAPI):",
         "en": "The API's description (OpenAPI):",

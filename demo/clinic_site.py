@@ -1,6 +1,6 @@
 """A stand-in for a clinic chain's own website, on an origin of its own, for the demo and
 tests: one page that lists the treatments with a browser ``fetch`` to the public API
-(a publishable key, CORS) and links to the booking site.
+(a publishable key, CORS) and embeds the booking widget with one ``<script>`` tag.
 
     python -m demo.clinic_site --port 8031 --booking-url http://tandmottagningen.localhost:8000 \\
         --api-key oo_pub_...
@@ -39,7 +39,8 @@ PAGE = """<!doctype html>
   <header><h1>Tandmottagningen</h1><p>Klinikens egen webbplats (exempel)</p></header>
   <h2>Våra behandlingar</h2>
   <ul id="treatments" aria-live="polite"><li>Hämtar …</li></ul>
-  <p><a href="{booking_url}/">Boka tid</a></p>
+  <h2>Boka tid</h2>
+  <script src="{booking_url}/widget.js" data-lang="sv" async></script>
   <script src="/treatments.js" data-booking-url="{booking_url}" data-api-key="{api_key}"></script>
 </body>
 </html>

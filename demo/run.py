@@ -156,7 +156,7 @@ def run_demo(reset: bool = False) -> int:
             f"  public API (Opus v1)        {booking}api/public/v1/clinics\n"
             f"    API key (header apiKey)   {DEMO_API_KEY}\n"
             f"    OpenAPI document          {booking}api/public/v1/swagger.json\n"
-            f"  the clinic's own website    {clinic_site}  (the API from the browser)\n"
+            f"  the clinic's own website    {clinic_site}  (widget, API from the browser)\n"
             f"  Prefect UI (flows, runs)    {prefect_url}/\n"
             "  BankID login (stand-in)     completes as Tolvan Tolvansson after ~6 s\n"
             f"  e-mail to patients          {mail_web}\n"
@@ -206,7 +206,7 @@ DEMO_MARKETPLACE_TOKEN = "demo-boka-vard-token-not-a-secret"
 
 def _start_clinic_site(booking: str, env: dict[str, str], children: list[subprocess.Popen]) -> str:
     """A clinic's own website on another origin, calling the API with the demo's
-    publishable key."""
+    publishable key and embedding the booking widget."""
     port = urlsplit(DEMO_CLINIC_SITE).port
     command = [sys.executable, "-m", "demo.clinic_site", "--port", str(port)]
     command += ["--booking-url", booking.rstrip("/"), "--api-key", DEMO_PUBLISHABLE_KEY]

@@ -1,7 +1,7 @@
 """*Avancerat* → API-nycklar: the tenant's keys to the public API, for administrators.
 
 A key is shown once, when it is made. A publishable key (read and book) lists the
-websites that may use it from the browser (CORS); a server key
+websites that may use it from the browser (CORS, the booking widget); a server key
 (every scope, patients' bookings included) gets none. Every change is audited, with
 the key's prefix, never the key.
 """

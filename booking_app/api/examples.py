@@ -1,6 +1,6 @@
 """``/api/public/v1/``: how a clinic's web agency uses the API from the clinic's own
-website, with this tenant's host filled in: a browser ``fetch`` with a publishable
-key. A page for people, so HTML from the site's templates;
+website, with this tenant's host filled in: a browser ``fetch`` with a publishable key,
+and the booking widget's tag. A page for people, so HTML from the site's templates;
 it shows no key and nothing of any patient."""
 
 from __future__ import annotations

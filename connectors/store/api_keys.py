@@ -5,7 +5,7 @@ random and long, so a slow hash would add nothing) and its first characters, so 
 operator can tell keys apart. A key opens exactly one tenant's API.
 
 A key also says what it may do (its scopes) and which web pages may use it from a
-browser (its origins, for CORS). A key in a web page is seen by
+browser (its origins, for CORS and the booking widget). A key in a web page is seen by
 everyone, so such a *publishable* key reads times and books, and never reads or
 changes a patient's bookings: the ``patient`` scope is for servers only.
 """

@@ -178,4 +178,7 @@ def test_the_api_prefix_shows_the_examples_with_the_tenants_own_host(synced_stor
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     host = "http://tandmottagningen.booking.test"
     assert f'fetch("{host}{API}/treatments"' in page.text
+    assert f"&lt;script src=&#34;{host}/widget.js&#34;" in page.text or (
+        f'&lt;script src="{host}/widget.js"' in page.text
+    )
     assert "oo_demo" not in page.text  # no key of the tenant's is shown
