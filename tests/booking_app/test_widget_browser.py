@@ -86,9 +86,7 @@ def test_a_patient_books_through_the_widget_on_the_clinics_own_website(
         close(clinic_site)
 
 
-def test_a_site_not_on_the_list_cannot_frame_the_steps(
-    chromium, site: str, booking_store: Engine
-):
+def test_a_site_not_on_the_list_cannot_frame_the_steps(chromium, site: str, booking_store: Engine):
     listed = serve_in_thread("127.0.0.1", 0, handler_for(site, "unused"))
     unlisted = serve_in_thread("127.0.0.1", 0, handler_for(site, "unused"))
     try:
