@@ -10,6 +10,12 @@ Plain HTTP (the demo, tests) cannot have ``Secure`` cookies, so the bare name is
 Behind a TLS proxy the scheme comes from ``X-Forwarded-Proto`` (uvicorn's
 ``--proxy-headers``, on for the proxy's address).
 
+In the booking widget's frame on a clinic's website (a cross-site frame) a ``Lax``
+cookie would never come back, so there the booking's cookies are ``SameSite=None;
+Secure; Partitioned``: kept apart per embedding site (CHIPS), and still bound to their
+forms by the CSRF tokens and the ``Origin`` check. Only the booking steps are ever
+framed (:mod:`booking_app.widget`).
+
 Every cookie is host-only (no ``Domain``), ``HttpOnly`` and ``Path=/``: the operator
 pages have an origin of their own (:mod:`booking_app.origins`), so a path would add
 nothing.
@@ -47,6 +53,15 @@ def read(request: HTTPConnection, base: str) -> str | None:
     return request.cookies.get(name(request.scope, base))
 
 
+EMBEDDED = "embedded"
+"""Key in the request's state: the page is drawn in the booking widget's frame on a
+clinic's own website (:mod:`booking_app.widget`)."""
+
+
+def is_embedded(scope: Scope) -> bool:
+    return bool(scope.get("state", {}).get(EMBEDDED))
+
+
 def header(
     scope: Scope,
     base: str,
@@ -56,11 +71,15 @@ def header(
     samesite: Literal["lax", "strict"] = "lax",
 ) -> str:
     """A ``Set-Cookie`` value (for middleware that adds headers by hand)."""
-    parts = [f"{name(scope, base)}={value}", "Path=/", "HttpOnly", f"SameSite={samesite.title()}"]
+    embedded = is_embedded(scope)
+    same_site = "None" if embedded else samesite.title()
+    parts = [f"{name(scope, base)}={value}", "Path=/", "HttpOnly", f"SameSite={same_site}"]
     if max_age is not None:
         parts.append(f"Max-Age={max_age}")
-    if is_https(scope):
+    if is_https(scope) or embedded:
         parts.append("Secure")
+    if embedded:
+        parts.append("Partitioned")
     return "; ".join(parts)
 
 
@@ -73,15 +92,9 @@ def give(
     max_age: int | None = None,
     samesite: Literal["lax", "strict"] = "lax",
 ) -> None:
-    response.set_cookie(
-        name(request.scope, base),
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite=samesite,
-        secure=is_https(request.scope),
-    )
+    # Written by hand (header()): the standard library spells Partitioned only from 3.14.
+    cookie = header(request.scope, base, value, max_age=max_age, samesite=samesite)
+    response.headers.append("set-cookie", cookie)
 
 
 def forget(
@@ -91,10 +104,6 @@ def forget(
     *,
     samesite: Literal["lax", "strict"] = "lax",
 ) -> None:
-    response.delete_cookie(
-        name(request.scope, base),
-        path="/",
-        httponly=True,
-        samesite=samesite,
-        secure=is_https(request.scope),
+    response.headers.append(
+        "set-cookie", header(request.scope, base, "", max_age=0, samesite=samesite)
     )

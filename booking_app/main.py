@@ -27,6 +27,7 @@ from booking_app import (
     pages,
     probes,
     tracking,
+    widget,
 )
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(login.router)
     app.include_router(my_bookings.router)
     app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
+    widget.install(app)  # the booking steps framed on clinics' own websites
     tracking.install(app)  # the visit beacon /besok, its tracker, the page's tags
     install_dashboards(
         app

@@ -28,7 +28,14 @@ class CspExtra:
     img_src: tuple[str, ...] = ()
 
 
-def content_security_policy() -> str:
+FRAME_ANCESTORS = "frame_ancestors"
+"""Key in the request's state: the origins that may frame this one response (the
+booking widget's pages on a clinic's website; :mod:`booking_app.widget`)."""
+
+
+@lru_cache(maxsize=256)
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    ancestors = " ".join(frame_ancestors) or "'none'"
     return "; ".join(
         (
             "default-src 'self'",
@@ -40,7 +47,7 @@ def content_security_policy() -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {ancestors}",
         )
     )
 
@@ -94,11 +101,19 @@ class SecurityHeadersMiddleware:
             return
 
         https = scope.get("scheme") == "https"
+        state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
+                framers = state.get(FRAME_ANCESTORS)
+                if framers and b"content-security-policy" not in present:
+                    # Framed by the clinic's site: its origins instead of 'none', and no
+                    # X-Frame-Options, which knows no list of origins.
+                    policy = content_security_policy(tuple(framers)).encode()
+                    headers.append((b"content-security-policy", policy))
+                    present |= {b"content-security-policy", b"x-frame-options"}
                 # A route that sets a stricter header of its own keeps it.
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 if https:

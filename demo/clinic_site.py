@@ -40,7 +40,7 @@ PAGE = """<!doctype html>
   <h2>Våra behandlingar</h2>
   <ul id="treatments" aria-live="polite"><li>Hämtar …</li></ul>
   <h2>Boka tid</h2>
-  <script src="{booking_url}/widget.js" data-lang="sv" async></script>
+  <script src="{booking_url}/widget.js" {widget_attributes} async></script>
   <script src="/treatments.js" data-booking-url="{booking_url}" data-api-key="{api_key}"></script>
 </body>
 </html>
@@ -74,9 +74,17 @@ TREATMENTS_JS = """// The clinic's own script: the treatments, from the API with
 """
 
 
-def handler_for(booking_url: str, api_key: str) -> type[BaseHTTPRequestHandler]:
+def handler_for(
+    booking_url: str, api_key: str, widget: dict[str, str] | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """``widget``: the widget tag's data attributes (``clinic``, ``treatment``, ``lang``)."""
+    attributes = " ".join(
+        f'data-{name}="{html.escape(value)}"' for name, value in (widget or {"lang": "sv"}).items()
+    )
     page = PAGE.format(
-        booking_url=html.escape(booking_url.rstrip("/")), api_key=html.escape(api_key)
+        booking_url=html.escape(booking_url.rstrip("/")),
+        api_key=html.escape(api_key),
+        widget_attributes=attributes,
     ).encode()
     script = TREATMENTS_JS.encode()
 

@@ -80,7 +80,7 @@ async def _preflight(scope: Scope, headers: Headers, origin: str, send: Send) ->
     allowed = (
         method in ALLOWED_METHODS
         and asked <= _ALLOWED_HEADER_NAMES
-        and origin in origins_of(await _live_keys(scope, headers))
+        and origin in origins_of(await live_keys_of_host(scope, headers))
     )
     answer = [_VARY, (b"content-length", b"0")]
     if allowed:
@@ -102,11 +102,11 @@ async def _key_allows(scope: Scope, headers: Headers, origin: str) -> bool:
     grant: KeyGrant | None = scope.get("state", {}).get("api_grant")
     if grant is None:
         key = next((headers[h] for h in KEY_HEADERS if headers.get(h)), None)
-        grant = grant_for(await _live_keys(scope, headers), key and key.strip())
+        grant = grant_for(await live_keys_of_host(scope, headers), key and key.strip())
     return grant is not None and origin in grant.origins
 
 
-async def _live_keys(scope: Scope, headers: Headers) -> Mapping[str, KeyGrant]:
+async def live_keys_of_host(scope: Scope, headers: Headers) -> Mapping[str, KeyGrant]:
     """The tenant's live keys: from its snapshot when this process has one, else from
     the store (in a thread: the store is not asked on the event loop)."""
     app = scope["app"]
