@@ -30,6 +30,7 @@ from fastapi import Request
 
 from booking_app.api.binding import QueryModel
 from booking_app.api.messages import language
+from booking_app.origins import is_admin_host
 
 TTL_S = 5.0
 MAX_BYTES = 64 * 1024 * 1024
@@ -71,10 +72,10 @@ class AnswerCache:
             self.lapsed_hits += 1
             return entry[1]
 
-    def forget(self, host: str) -> None:
-        """Drop the answers for one host: it has just written (held or booked), and
-        its own next question should see that."""
-        prefix = f"{host.lower()}|"
+    def forget(self, host: str | None) -> None:
+        """Drop the answers for one host (every host's for ``None``): it has just
+        written (held or booked), and its own next question should see that."""
+        prefix = f"{host.lower()}|" if host is not None else ""
         with self._lock:
             for key in [k for k in self._entries if k.startswith(prefix)]:
                 self._drop(key)
@@ -101,8 +102,11 @@ class AnswerCache:
 def after_write(request: Request) -> None:
     """A request of this app has just written (held, booked, cancelled, configured): its
     host's remembered answers go, and the free times in memory are read again now
-    rather than at the next poll."""
-    request.app.state.answer_cache.forget(request.headers.get("host", ""))
+    rather than at the next poll. An operator writes on the admin host, for a tenant
+    whose host is another: every answer goes (operators' changes are rare)."""
+    settings = request.app.state.settings
+    admin = is_admin_host(request.scope, settings)
+    request.app.state.answer_cache.forget(None if admin else request.headers.get("host", ""))
     request.app.state.availability.nudge()
 
 

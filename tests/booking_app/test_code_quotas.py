@@ -22,7 +22,7 @@ from connectors.store.db import session_scope
 from connectors.store.models import AuditEntry, Booking, OutboxMessage
 from opus_online.config import Settings
 from tests.booking_app.admin.admin_pages import log_in, operator, tenant_id
-from tests.booking_app.booking_pages import BASE_DOMAIN, SECRET, TENANT_HOST, store_url
+from tests.booking_app.booking_pages import BASE_DOMAIN, SECRET, TENANT_HOST, SiteClient, store_url
 from tests.booking_app.booking_steps import (
     Page,
     booking,
@@ -40,7 +40,7 @@ NUMBER = "+46701234567"  # the patient's number in booking_steps.PATIENT
 def visitor(engine: Engine, clock: Clock, address: str) -> TestClient:
     """A browser of its own (cookies) at ``address``, on an app of its own."""
     settings = Settings(store_url=store_url(engine), base_domain=BASE_DOMAIN, secret_key=SECRET)
-    return TestClient(
+    return SiteClient(  # /admin… on the admin host, as an operator's browser goes
         create_app(settings, clock=clock),
         base_url=f"http://{TENANT_HOST}",
         client=(address, 50000),

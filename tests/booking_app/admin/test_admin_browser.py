@@ -20,9 +20,10 @@ def test_operator_logs_in_and_closes_the_site_for_maintenance(chromium, live_app
         page.get_by_label("E-postadress").fill(DEMO_OPERATOR)
         page.get_by_label("Lösenord").fill(DEMO_OPERATOR_PASSWORD)
         page.get_by_role("button", name="Logga in").click()
-        page.get_by_role("link", name="Tandmottagningen").click()
+        page.get_by_role("link", name="Tandmottagningen").click()  # Att hantera first
+        page.get_by_role("link", name="Flexibilitet", exact=True).click()
         page.get_by_label("Aktivera underhållsläge").check()
-        page.get_by_role("button", name="Spara").click()
+        page.get_by_role("button", name="Spara").first.click()  # the settings' form
         assert page.get_by_role("status").inner_text() == "Ändringarna är sparade."
         response = page.goto(f"{base}/")
         assert response is not None and response.status == 503

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts" / "widths"
 PATIENT_HOST = "tandmottagningen.localhost"
-ADMIN_HOST = "tandmottagningen.localhost"
-"""Where /admin is served: one constant, for when operator pages get their own host."""
+ADMIN_HOST = "admin.localhost"
+"""Where /admin is served: the operator pages' own origin (OPUS_ADMIN_HOST's default)."""
 PATIENT_PAGES = ("/", "/boka", "/logga-in")
 ADMIN_TABS = (
     "att-hantera", "kliniker", "behandlare", "underdoman", "flexibilitet", "media",

@@ -26,6 +26,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("opus_database") as batch_op:
-        batch_op.drop_column("retries")
-        batch_op.drop_column("connect_timeout_s")
+    # Plain DROP COLUMN, no batch rebuild: rebuilding opus_database on SQLite would
+    # break the change-counter triggers that name it (migration 0010).
+    op.drop_column("opus_database", "retries")
+    op.drop_column("opus_database", "connect_timeout_s")
