@@ -276,8 +276,9 @@ def test_tenant_text_is_escaped(synced_store: Engine, client: TestClient):
         clinic = session.scalars(select(Clinic).where(Clinic.name.like("%Enköping"))).one()
         clinic.name = "<img src=x onerror=alert(1)>"
     text = client.get("/").text
-    # The one script tag is the site's own visit counter (booking_app/tracking.py).
-    assert text.count("<script") == text.count('<script src="/static/visit.js"') == 1
+    # The only script tags are the site's own: the visit counter (booking_app/tracking.py)
+    # and the widget frame's height report (booking_app/widget.py).
+    assert text.count("<script") == text.count('<script src="/static/') == 2
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; välkommen" in text
     assert "<img" not in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text

@@ -119,7 +119,8 @@ def test_children_stop_when_the_runner_is_killed_outright(runner):
     demo = runner()
     demo.process.kill()
 
-    _pids, ports = demo.left_behind(within_s=10)
+    # (20 s: the 10 s promise is for a stop by signal; this is the runner gone at once.)
+    _pids, ports = demo.left_behind(within_s=20)
     # SIGTERM from the kernel (the parent-death signal): the mail catcher stops and
     # frees its ports; the stubborn child, which ignores SIGTERM, is cleaned up here.
     assert ports == []
