@@ -279,8 +279,12 @@ def test_a_writer_whose_lock_connection_drops_stops_and_the_other_finishes(
         dropped = (
             connection.execute(
                 text(
+                    # pg_locks is the whole server's: this store's database only (other
+                    # tests' stores hold the same keys in theirs).
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
                     " AND granted AND classid = :space AND objid = :id AND objsubid = 2"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                 ),
                 {"space": LOCK_SPACE, "id": database_id},
             )

@@ -9,11 +9,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from demo.topology import book_through, processes
 
 
+# Not in `make test`: it takes ~45 s of both cores, and in one CI run of two its second
+# app answered a taken time with 500 instead of 409 (not yet understood; issue 18).
+# tests/booking_app/test_app_processes.py checks the same refusal across processes.
+@pytest.mark.topology
 def test_two_app_processes_book_on_one_store(synced_postgres_store: Engine, tmp_path: Path):
     url = synced_postgres_store.url.render_as_string(hide_password=False)
     # The store is a migrated copy: `opus-online migrate` is left out too.
