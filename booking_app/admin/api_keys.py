@@ -80,6 +80,18 @@ def _origins(text: str, settings: Settings) -> list[str]:
     return normalised_origins(text, allow_loopback=settings.base_domain == "localhost")
 
 
+def _judged_origins(text: str, scopes, settings: Settings) -> tuple[list[str], list[str]]:
+    """The typed websites, normalised, and what is wrong with them (error texts or
+    catalogue keys): a malformed one, or any at all on a key that reaches patients."""
+    try:
+        origins = _origins(text, settings)
+    except InvalidOrigin as bad:
+        return [], [t("admin_api_key_origin_invalid").format(origin=bad)]
+    if origins and "patient" in scopes:
+        return origins, ["admin_api_key_server_no_origins"]
+    return origins, []
+
+
 @router.get("")
 def api_keys(request: Request, grant: GrantDep, session: SessionDep) -> Response:
     _administrator(grant)
@@ -98,16 +110,9 @@ def create_key(
     _administrator(grant)
     name = form.get("name", "").strip()
     scopes = KINDS.get(form.get("kind", ""), PUBLISHABLE)
-    errors: list[str] = []
-    origins: list[str] = []
+    origins, errors = _judged_origins(form.get("origins", ""), scopes, settings)
     if not name or len(name) > 100:
-        errors.append("admin_api_key_name_required")
-    try:
-        origins = _origins(form.get("origins", ""), settings)
-    except InvalidOrigin as bad:
-        errors.append(t("admin_api_key_origin_invalid").format(origin=bad))
-    if origins and "patient" in scopes:
-        errors.append("admin_api_key_server_no_origins")
+        errors.insert(0, "admin_api_key_name_required")
     if errors:
         return _page(request, grant, session, errors=errors, form=form, status_code=400)
     key = create_api_key(session, grant.tenant.id, name, scopes=scopes, origins=origins)
@@ -129,15 +134,9 @@ def save_origins(
 ) -> Response:
     _administrator(grant)
     key = _own_live_key(session, grant, key_id)
-    try:
-        origins = _origins(form.get("origins", ""), settings)
-    except InvalidOrigin as bad:
-        error = t("admin_api_key_origin_invalid").format(origin=bad)
-        return _page(request, grant, session, errors=[error], status_code=400)
-    if origins and "patient" in key.scopes.split():
-        return _page(
-            request, grant, session, errors=["admin_api_key_server_no_origins"], status_code=400
-        )
+    origins, errors = _judged_origins(form.get("origins", ""), set(key.scopes.split()), settings)
+    if errors:
+        return _page(request, grant, session, errors=errors, status_code=400)
     old = key.allowed_origins.replace("\n", " ")
     set_allowed_origins(session, grant.tenant.id, key.id, origins)
     if old != " ".join(origins):
