@@ -55,9 +55,9 @@ def create_user(session: Session, user: NewUser, password: str) -> Operator:
         raise CreateUserError(f"the password is too short: {error}") from None
 
 
-def read_password(from_stdin: bool, stdin: TextIO = sys.stdin) -> str:
+def read_password(from_stdin: bool, stdin: TextIO | None = None) -> str:
     if from_stdin:
-        return stdin.readline().rstrip("\r\n")
+        return (stdin or sys.stdin).readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
         raise CreateUserError("the passwords differ")

@@ -223,7 +223,7 @@ def assert_once_each(fleet: Fleet, made: list[Booking], cancelled: set[int]) -> 
                 assert status.get(b.appointment_key) == "booked"
 
 
-# Slow: 300 bookings over 10 Opus databases (a tenant of 10 clinics seeded and synced)
+# Slow: 80 bookings over 10 Opus databases (a tenant of 10 clinics seeded and synced)
 # and two worker processes that start (import) while they are made.
 @pytest.mark.slow
 def test_two_workers_and_the_scheduled_run_one_killed_mid_batch_write_each_booking_once(
@@ -231,18 +231,18 @@ def test_two_workers_and_the_scheduled_run_one_killed_mid_batch_write_each_booki
 ):
     stop = tmp_path / "stop"
     workers = [Worker(fleet.store, stop), Worker(fleet.store, stop)]  # importing meanwhile
-    made = book_across(fleet, 30)
-    assert len(made) == 300
+    made = book_across(fleet, 8)
+    assert len(made) == 80
     fleet.split(tmp_path)
     for worker in workers:
         worker.go()
     # Patients cancel while the workers write: some before, some after their write.
     cancelled = set()
-    for booking in made[::10]:
+    for booking in made[::8]:
         cancel(fleet.store, booking)
         cancelled.add(booking.id)
     # (Progress read from the store: reading the Opus files would slow their writers.)
-    while behind(fleet.store) > 240:
+    while behind(fleet.store) > 64:  # a fifth written
         assert workers[0].process.poll() is None, "the worker finished before the kill"
         time.sleep(0.02)
     workers[0].kill()

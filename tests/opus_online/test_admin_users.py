@@ -3,6 +3,7 @@ store; the account it creates can log in at /admin, and what it refuses stores n
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -82,41 +83,62 @@ def test_the_account_can_log_in_with_its_role_at_each_tenant(store: Engine) -> N
     assert sorted(grants) == [(first, "analyst"), (second, "analyst")]
 
 
-# Slow (10-20 s while the suite runs in parallel): each refusal is the real command in
-# a process of its own, as clinic IT runs it, about 1.5 s of start-up each.
-@pytest.mark.slow
-def test_refusals_say_why_and_store_nothing(store: Engine) -> None:
-    _tenant(store, "norr")
-    cases = [
-        (
-            ("--email", "it@klinik.se", "--tenant", "okand"),
-            PASSWORD,
-            "no tenant with the subdomain 'okand'",
-        ),
-        (
-            ("--email", "it@klinik.se", "--tenant", "norr", "--role", "chef"),
-            PASSWORD,
-            "unknown role 'chef'",
-        ),
-        (("--email", "it@klinik.se", "--tenant", "norr"), "kort", "the password is too short"),
+def create_user_here(
+    store: Engine, monkeypatch: pytest.MonkeyPatch, *args: str, password: str = PASSWORD
+) -> int:
+    """The same command through its entry point in this process: each process of the
+    real command costs seconds of start-up, and one test above already pays it."""
+    from opus_online.cli import main
+    from opus_online.config import get_settings
+
+    monkeypatch.setenv("OPUS_STORE_URL", store.url.render_as_string(hide_password=False))
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    get_settings.cache_clear()
+    try:
+        return main(["admin", "create-user", "--password-stdin", *args])
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (("--tenant", "okand"), PASSWORD, "no tenant with the subdomain 'okand'"),
+        (("--tenant", "norr", "--role", "chef"), PASSWORD, "unknown role 'chef'"),
+        (("--tenant", "norr"), "kort", "the password is too short"),
         (("--email", "inte-en-adress", "--tenant", "norr"), PASSWORD, "is not an e-mail address"),
-    ]
-    for args, password, message in cases:
-        result = create_user(store, *args, password=password)
-        assert result.returncode == 1, args
-        assert message in result.stderr, result.stderr
+    ],
+    ids=["unknown tenant", "unknown role", "short password", "not an address"],
+)
+def test_refusals_say_why_and_store_nothing(
+    store: Engine, monkeypatch: pytest.MonkeyPatch, capsys, args, password, message
+) -> None:
+    _tenant(store, "norr")
+    if "--email" not in args:
+        args = ("--email", "it@klinik.se", *args)
+
+    assert create_user_here(store, monkeypatch, *args, password=password) == 1
+
+    assert message in capsys.readouterr().err
     assert _operators(store) == 0
 
 
-@pytest.mark.slow  # two processes of the real command, as above
-def test_an_existing_account_is_not_replaced(store: Engine) -> None:
+def test_an_existing_account_is_not_replaced(
+    store: Engine, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     _tenant(store, "norr")
-    assert create_user(store, "--email", "it@klinik.se", "--tenant", "norr").returncode == 0
+    assert create_user_here(store, monkeypatch, "--email", "it@klinik.se", "--tenant", "norr") == 0
 
-    again = create_user(
-        store, "--email", "IT@klinik.se", "--tenant", "norr", password="ett-annat-lösenord"
+    again = create_user_here(
+        store,
+        monkeypatch,
+        "--email",
+        "IT@klinik.se",
+        "--tenant",
+        "norr",
+        password="ett-annat-lösenord",
     )
 
-    assert again.returncode == 1
-    assert "an account for it@klinik.se already exists" in again.stderr
+    assert again == 1
+    assert "an account for it@klinik.se already exists" in capsys.readouterr().err
     assert authenticate(store, "it@klinik.se", PASSWORD, datetime.now(UTC)).operator
