@@ -113,6 +113,7 @@ def _in_opus(session: Session, tenant_id: int, personal_number: str) -> tuple[In
             Booking.opus_patient_id,
             func.count(distinct(Booking.appointment_key)),
         )
+        .select_from(Booking)
         .join(Clinic, Clinic.id == Booking.clinic_id)
         .join(OpusDatabase, OpusDatabase.id == Clinic.opus_database_id)
         .where(bookings, Booking.opus_appointment_id.is_not(None))
@@ -120,6 +121,7 @@ def _in_opus(session: Session, tenant_id: int, personal_number: str) -> tuple[In
     ).all()
     copied = session.execute(
         select(OpusDatabase.name, func.count())
+        .select_from(OpusAppointment)
         .join(OpusDatabase, OpusDatabase.id == OpusAppointment.opus_database_id)
         .where(condition("opus_appointment", tenant_id, personal_number))
         .group_by(OpusDatabase.name)

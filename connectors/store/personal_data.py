@@ -280,8 +280,6 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("tenant_settings", "default_clinic_text"): "the clinic's text",
     ("tenant_settings", "email_sender"): "the clinic's sender address",
     ("tenant_settings", "sms_sender"): "the clinic's SMS sender id",
-    ("tenant_settings", "user_message_enabled"): "a setting",
-    ("tenant_settings", "code_messages_per_hour"): "a setting",
     ("message_template", "body"): "the clinic's template",
     ("clinic", "name"): "the clinic's name",
     ("clinic", "address1"): "the clinic's public address",
@@ -300,11 +298,6 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("booking", "campaign_code"): "the clinic's campaign code (kept for statistics)",
     ("booking", "code_hash"): "a keyed hash of a one-time code, cleared once used",
     ("booking", "code_channel"): "email or sms",
-    ("booking", "code_sent_at"): "a time",
-    ("booking", "code_expires_at"): "a time",
-    ("booking", "code_attempts"): "a count",
-    ("booking", "codes_sent"): "a count",
-    ("booking", "code_wrong_tries"): "a count",
     ("booking", "conflict_reason"): "a reason code",
     ("bankid_order", "return_to"): "a local path of the booking site",
     ("marketplace_appointment", "reason"): "a reason code",
@@ -312,8 +305,14 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("visit_event", "source"): "a referrer host or UTM source",
     ("visit_event", "path"): "a route template",
     ("subdomain_redirect", "subdomain"): "the clinic's former subdomain",
+    ("tenant_settings", "sms_country_codes"): "a setting",
+    ("bankid_order", "hint_code"): "BankID's status code",
+    ("marketplace_resource", "resource_type"): "a FHIR resource type",
+    ("quarantined_row", "source_id"): "an Opus id of a clinic, clinician, treatment or range",
+    ("stats_campaign_daily", "campaign_code"): "the clinic's campaign code",
+    ("worker_lease", "name"): "a job's name",
 }
-"""Columns whose names sound personal but hold nothing personal, with why."""
+"""Text columns whose names sound personal but hold nothing personal, with why."""
 
 
 def table(name: str) -> Table:
