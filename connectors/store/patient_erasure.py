@@ -197,4 +197,4 @@ def erase(session: Session, tenant_id: int, personal_number: str, now: datetime)
             statement.execution_options(synchronize_session=False)
         ).rowcount
     session.flush()
-    return done
+    return {t.name: done[t.name] for t in PATIENT_TABLES}  # in the register's order
