@@ -55,7 +55,7 @@ def make_patients(engine: Engine, *numbers: str) -> dict[str, Patient]:
             made[number] = _patient(
                 session, tenant, clinic, treatment, chosen[2 * index : 2 * index + 2], number
             )
-            _login(session, tenant.id, number)
+            login(session, tenant.id, number)
             session.add(
                 OpusAppointment(
                     tenant_id=tenant.id,
@@ -123,7 +123,7 @@ def _patient(session, tenant, clinic, treatment, slots, number: str) -> Patient:
     return Patient(number, tuple(ids))
 
 
-def _login(session, tenant_id: int, number: str) -> None:
+def login(session, tenant_id: int, number: str) -> None:
     order = BankIdOrder(
         tenant_id=tenant_id,
         browser_hash=secrets.token_hex(32),

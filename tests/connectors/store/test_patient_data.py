@@ -33,6 +33,7 @@ from tests.patients import (
     NAMESAKE,
     TOLVAN,
     every_text_value,
+    login,
     make_patients,
     now,
     rows_of,
@@ -209,3 +210,21 @@ def test_the_sessions_orders_and_messages_of_erasure_are_the_patients_only(synce
         assert len(session.scalars(select(BankIdOrder.id)).all()) == len(orders_before) - 1
         # Messages are pseudonymised, never deleted: counts of sent messages add up.
         assert sorted(session.scalars(select(OutboxMessage.id))) == messages_before
+
+
+def test_another_tenants_data_of_the_same_patient_is_neither_exported_nor_erased(synced, patients):
+    with session_scope(synced) as session:
+        other = Tenant(name="Annan klinik", subdomain="annan")
+        session.add(other)
+        session.flush()
+        login(session, other.id, TOLVAN)
+        other_id = other.id
+
+    with session_scope(synced) as session:
+        document = patient_data.export(session, _tenant(session), TOLVAN, now())
+    assert all(s["tenant_id"] != other_id for s in document["tables"]["patient_session"])
+    _erase(synced, TOLVAN)
+
+    with session_scope(synced) as session:
+        assert patient_data.counts(session, other_id, TOLVAN)["patient_session"] == 1
+        assert patient_data.counts(session, other_id, TOLVAN)["bankid_order"] == 1
