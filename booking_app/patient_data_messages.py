@@ -49,8 +49,8 @@ PATIENT_DATA_MESSAGES: dict[str, dict[str, str]] = {
         "en": "{table}: {count} ({action})",
     },
     "admin_patient_action_pseudonymise": {
-        "sv": "personuppgifterna tas bort; raden blir kvar för statistiken",
-        "en": "the personal data is removed; the row stays for the statistics",
+        "sv": "personuppgifterna tas bort, resten blir kvar (för statistiken)",
+        "en": "the personal data is removed, the rest stays (for the statistics)",
     },
     "admin_patient_action_delete": {"sv": "raderas", "en": "deleted"},
     "admin_patient_action_keep": {
