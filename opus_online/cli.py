@@ -11,6 +11,10 @@ opus-online worker    write bookings back to Opus as soon as they are confirmed
 opus-online check     production settings and whether every outside service answers
 opus-online admin create-user --email E --tenant SUBDOMAIN [--role R]
                       an operator account for the pages at /admin
+opus-online patient export --tenant SUBDOMAIN
+                      a patient's data as JSON (personal number on standard input)
+opus-online patient erase --tenant SUBDOMAIN [--yes]
+                      what erasure would do; with --yes, erase the patient's data
 """
 
 from __future__ import annotations
@@ -61,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    patient = commands.add_parser(
+        "patient", help="a patient's data: export or erase (personal number on stdin)"
+    ).add_subparsers(dest="patient_command", required=True)
+    for name, text in (("export", "the patient's data as JSON on stdout"), ("erase", "erase")):
+        command = patient.add_parser(name, help=text)
+        command.add_argument("--tenant", required=True, help="the tenant's subdomain")
+        if name == "erase":
+            command.add_argument(
+                "--yes", action="store_true", help="erase (without it: only say what it would do)"
+            )
     return parser
 
 
@@ -116,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
 
         user = NewUser(args.email, tuple(args.tenant), args.role, args.name)
         return run(user, args.password_stdin, get_settings().resolved_store_url)
+    if args.command == "patient":
+        from opus_online import patient_cli
+
+        yes = getattr(args, "yes", False)
+        return patient_cli.run(args.patient_command, args.tenant, yes, get_settings())
     return 2
 
 

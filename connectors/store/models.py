@@ -28,6 +28,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from connectors.store.types import UtcDateTime, utcnow
 
+PERSONAL = {"personal": True}
+"""``info`` of a column that holds personal data; :mod:`connectors.store.personal_data`
+registers each one, with what a patient's export and erasure do with it."""
+
 STEPS = ("clinic", "treatment", "practitioner", "time")
 """The booking steps whose order *Bokningsinställningsordning* sets."""
 
@@ -244,7 +248,7 @@ class Image(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     content_type: Mapped[str] = mapped_column(String(50))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary, info=PERSONAL)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -305,13 +309,13 @@ class Practitioner(Base):
         ForeignKey("opus_database.id", ondelete="CASCADE")
     )
     opus_clinician_id: Mapped[int] = mapped_column(Integer)
-    first_name: Mapped[str | None] = mapped_column(String(50))
-    last_name: Mapped[str | None] = mapped_column(String(50))
+    first_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
+    last_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
     title: Mapped[str | None] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(default=True)
     in_opus: Mapped[bool] = mapped_column(default=True)
     # Behandlare tab
-    info_text: Mapped[str | None] = mapped_column(Text)
+    info_text: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
 
     @property
@@ -459,7 +463,7 @@ class QuarantinedRow(Base):
     stream: Mapped[str] = mapped_column(String(30))
     source_id: Mapped[str] = mapped_column(String(100))
     reasons: Mapped[str] = mapped_column(Text)  # reason codes, comma-separated
-    row_data: Mapped[str] = mapped_column(Text)  # the row as JSON, as Opus had it
+    row_data: Mapped[str] = mapped_column(Text, info=PERSONAL)  # the row as JSON, as Opus had it
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -586,6 +590,8 @@ class Booking(Base):
         Index("ix_booking_appointment_key", "appointment_key"),
         Index("ix_booking_client_address_key", "client_address_key", "hold_expires_at"),
         Index("ix_booking_client_cookie_key", "client_cookie_key", "hold_expires_at"),
+        # A patient's bookings: Mina bokningar, and the operators' export and erasure.
+        Index("ix_booking_tenant_personal_number", "tenant_id", "personal_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -612,15 +618,15 @@ class Booking(Base):
     rebooked_from_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
 
     # Dina uppgifter
-    personal_number: Mapped[str | None] = mapped_column(String(12))
-    first_name: Mapped[str | None] = mapped_column(String(50))
-    last_name: Mapped[str | None] = mapped_column(String(50))
-    email: Mapped[str | None] = mapped_column(String(254))
-    mobile: Mapped[str | None] = mapped_column(String(16))  # E.164
-    address1: Mapped[str | None] = mapped_column(String(100))
-    postal_code: Mapped[str | None] = mapped_column(String(10))
-    city: Mapped[str | None] = mapped_column(String(50))
-    message: Mapped[str | None] = mapped_column(String(500))  # Användarmeddelande
+    personal_number: Mapped[str | None] = mapped_column(String(12), info=PERSONAL)
+    first_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
+    last_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
+    email: Mapped[str | None] = mapped_column(String(254), info=PERSONAL)
+    mobile: Mapped[str | None] = mapped_column(String(16), info=PERSONAL)  # E.164
+    address1: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
+    postal_code: Mapped[str | None] = mapped_column(String(10), info=PERSONAL)
+    city: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
+    message: Mapped[str | None] = mapped_column(String(500), info=PERSONAL)  # Användarmeddelande
     campaign_code: Mapped[str | None] = mapped_column(String(30))  # Kampanjkod
     logged_in_with_eid: Mapped[bool] = mapped_column(default=False)
 
@@ -636,18 +642,18 @@ class Booking(Base):
     code_wrong_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     # Who holds it, as keyed hashes of the client's address and browser cookie (never
     # the address itself): at most a few active holds per client.
-    client_address_key: Mapped[str | None] = mapped_column(String(64))
-    client_cookie_key: Mapped[str | None] = mapped_column(String(64))
+    client_address_key: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
+    client_cookie_key: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
 
     # Write-back to Opus (see the class comment)
     change_seq: Mapped[int] = mapped_column(default=0)
     written_seq: Mapped[int] = mapped_column(default=0)
     write_back_next_at: Mapped[datetime | None]
     write_back_attempts: Mapped[int] = mapped_column(default=0)
-    write_back_error: Mapped[str | None] = mapped_column(Text)
+    write_back_error: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     written_back_at: Mapped[datetime | None]
     opus_appointment_id: Mapped[int | None]
-    opus_patient_id: Mapped[int | None]
+    opus_patient_id: Mapped[int | None] = mapped_column(info=PERSONAL)
     # The treatments of the free range the booking was cut from: a cancellation gives
     # the time back to Opus as free time for the same treatments.
     opus_range_treatments: Mapped[str | None] = mapped_column(String(400))
@@ -698,16 +704,16 @@ class OutboxMessage(Base):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), index=True)
     channel: Mapped[str] = mapped_column(String(5))
     kind: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str] = mapped_column(String(254))
-    payload: Mapped[str] = mapped_column(Text)  # JSON: the merge fields
+    recipient: Mapped[str] = mapped_column(String(254), info=PERSONAL)
+    payload: Mapped[str] = mapped_column(Text, info=PERSONAL)  # JSON: the merge fields
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     # The SMS gateway's id of the message, which its delivery report repeats.
-    provider_id: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
     delivered_at: Mapped[datetime | None]
 
 
@@ -796,9 +802,9 @@ class PatientSession(Base):
     order_id: Mapped[int] = mapped_column(
         ForeignKey("bankid_order.id", ondelete="CASCADE"), unique=True
     )
-    personal_number: Mapped[str] = mapped_column(String(12))
-    given_name: Mapped[str | None] = mapped_column(String(100))
-    surname: Mapped[str | None] = mapped_column(String(100))
+    personal_number: Mapped[str] = mapped_column(String(12), info=PERSONAL)
+    given_name: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
+    surname: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -831,7 +837,7 @@ class OpusAppointment(Base):
     treatment_id: Mapped[int | None] = mapped_column(
         ForeignKey("treatment.id", ondelete="SET NULL")
     )
-    personal_number: Mapped[str | None] = mapped_column(String(12))
+    personal_number: Mapped[str | None] = mapped_column(String(12), info=PERSONAL)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20))
@@ -855,8 +861,8 @@ class Operator(Base):
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True, info=PERSONAL)
+    name: Mapped[str] = mapped_column(String(200), info=PERSONAL)
     password_hash: Mapped[str] = mapped_column(String(200))
     # Login throttling: failures in a row, and the lock they led to.
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -908,7 +914,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id", ondelete="SET NULL"))
-    operator_email: Mapped[str] = mapped_column(String(254))
+    operator_email: Mapped[str] = mapped_column(String(254), info=PERSONAL)
     at: Mapped[datetime]
     setting: Mapped[str] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
@@ -1050,7 +1056,7 @@ class VisitEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     at: Mapped[datetime]
-    visitor: Mapped[int] = mapped_column(BigInteger)
+    visitor: Mapped[int] = mapped_column(BigInteger, info=PERSONAL)
     page: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(60))
     source: Mapped[str | None] = mapped_column(String(60))
@@ -1225,7 +1231,7 @@ class LoginThrottle(Base):
     __tablename__ = "login_throttle"
 
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True, info=PERSONAL)
     window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(default=0)
 
