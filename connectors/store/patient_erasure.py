@@ -159,6 +159,13 @@ def erase(session: Session, tenant_id: int, personal_number: str, now: datetime)
     """Erase the patient's data, in the caller's (short) write transaction; returns the
     rows changed or deleted per table (kept tables: the rows kept). Raises
     :class:`ErasureBlocked` and changes nothing while a blocker holds."""
+    # Lock the patient's bookings first (PostgreSQL; SQLite's write transaction already
+    # excludes every other writer): a change the patient is committing right now is
+    # then either seen below, as write-back still due, or made after the erasure, on
+    # rows without a patient, instead of slipping in between the check and the update.
+    session.execute(
+        select(Booking.id).where(condition("booking", tenant_id, personal_number)).with_for_update()
+    )
     blockers = preview(session, tenant_id, personal_number, now).blockers
     if blockers:
         raise ErasureBlocked(blockers)
