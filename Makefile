@@ -6,6 +6,11 @@
 # below, is bootstrapped into .venv with pip. `make lock` regenerates both lock files from
 # pyproject.toml (`make lock LOCK_FLAGS=--upgrade` to move to the newest allowed versions).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Let Python keep the bytecode it compiles (an environment may say not to): the tests
+# start dozens of processes (xdist workers, Prefect's server, app and worker processes,
+# the commands), and each would otherwise compile Prefect, FastAPI, pandas and ours
+# anew, about half of a process's start-up.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
