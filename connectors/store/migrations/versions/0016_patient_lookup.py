@@ -6,7 +6,7 @@ update them inside a short write transaction and must not scan a tenant's bookin
 A plain CREATE INDEX, not a batch rebuild: on SQLite the change-counter triggers name
 the booking table (migration 0010).
 
-Revision ID: 0016_patient_lookup
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-08
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0016_patient_lookup"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
