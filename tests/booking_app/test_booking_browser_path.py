@@ -34,7 +34,7 @@ def site(booking_store: Engine) -> Iterator[str]:
 def page(chromium) -> Iterator:
     context = chromium.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # a bound for a hung page, on a busy machine too
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
