@@ -74,7 +74,11 @@ def _settings_columns(false: str) -> list[tuple[str, str]]:
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     when = connectors.store.types.UtcDateTime(timezone=True)
+    # A SQLite downgrade leaves them (see downgrade): an upgrade after it keeps them.
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("tenant_settings")}
     for name, spec in _settings_columns("0" if sqlite else "false"):
+        if name in present:
+            continue
         op.execute(f"ALTER TABLE tenant_settings ADD COLUMN {name} {spec}")
 
     op.add_column("opus_appointment", sa.Column("mobile", sa.String(length=16)))
