@@ -283,8 +283,8 @@ def _insert_new(session: Session, values: list[dict]) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(Reminder).values(values).on_conflict_do_nothing())
-    return max(result.rowcount or 0, 0)
+    statement = insert(Reminder).values(values).on_conflict_do_nothing().returning(Reminder.id)
+    return len(session.execute(statement).all())
 
 
 def forget_planned(session: Session, tenant_id: int) -> None:
