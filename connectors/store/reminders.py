@@ -57,6 +57,7 @@ BEFORE_QUIET = timedelta(minutes=1)
 PLAN_SLACK = timedelta(days=1)
 """Appointments are planned this much beyond the lead time (quiet hours move a
 reminder by less than a day)."""
+DEMO_HORIZON = timedelta(days=400)
 MIRROR_PREFIX = "o-"
 """A signed link's subject for an Opus appointment (the mirror's id); a booking's is its
 id alone, both in base 36."""
@@ -175,7 +176,9 @@ def plan(session: Session, now: datetime, plan: Plan, tenant_ids: list[int] | No
     for settings in session.scalars(query).all():
         for channel, hours in _enabled_channels(settings):
             horizon = now + timedelta(hours=hours) + PLAN_SLACK
-            added += _plan_bookings(session, settings, channel, hours, now, horizon, plan)
+            # The demo's reminders come after the booking, however far off the visit.
+            ahead = horizon if plan.demo_after is None else now + DEMO_HORIZON
+            added += _plan_bookings(session, settings, channel, hours, now, ahead, plan)
             if channel == "sms" and settings.reminder_scope == "all":
                 added += _plan_mirror(session, settings, hours, now, horizon, plan)
     return added

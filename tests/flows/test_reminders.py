@@ -294,3 +294,17 @@ def test_every_opus_appointment_with_a_mobile_number_when_the_clinic_chooses_so(
     harness.deliver(due)
     [sms] = [s for s in harness.gateway.received if s.to == "+46709876543"]
     assert sms.message.startswith("Påminnelse ") and "/h/o-" in sms.message
+
+
+def test_the_demo_shortens_a_bookings_reminder_to_a_minute_after_it(harness):
+    harness.settings_row(reminder_email_enabled=False)
+    harness.settings = harness.settings.model_copy(update={"reminder_demo_after_s": 60})
+    booking = book(harness.engine, harness.slots[0], harness.ids)
+    made = datetime.now(UTC)
+    harness.plan(made)
+    [reminder] = harness.reminders()
+    with session_scope(harness.engine) as session:
+        confirmed_at = session.get_one(Booking, booking.id).confirmed_at
+    assert reminder.due_at == confirmed_at + timedelta(seconds=60)
+    assert harness.queue(confirmed_at + timedelta(seconds=59)) == 0
+    assert harness.queue(confirmed_at + timedelta(seconds=60)) == 1

@@ -98,3 +98,12 @@ def test_quiet_hours_within_one_day_and_none():
     assert reminder_time(local(2027, 5, 12, 23, 0), 24, Quiet(8, 8), STOCKHOLM) == local(
         2027, 5, 11, 23, 0
     )
+
+
+def test_only_valid_mobile_numbers_from_opus_are_kept_for_reminders():
+    from connectors.store.opus_appointments import mobile_number
+
+    assert mobile_number("070-123 45 67") == "+46701234567"
+    assert mobile_number("+47 412 34 567") == "+4741234567"
+    for odd in ("018-10 20 30", "", None, float("nan"), "not a number", "070"):
+        assert mobile_number(odd) is None
