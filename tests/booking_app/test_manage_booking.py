@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from connectors.store import bookings
 from connectors.store import reminders as store
 from connectors.store.db import session_scope
-from connectors.store.models import Booking, OutboxMessage, Tenant
+from connectors.store.models import Booking, OpusAppointment, OpusDatabase, OutboxMessage, Tenant
 from opus_online import signed_links
 from tests.booking_app.booking_pages import SECRET, change_settings
 from tests.booking_app.booking_steps import get, press, read
@@ -180,3 +180,30 @@ def test_a_confirmations_link_without_login_is_a_page_with_the_phone(booking_cli
     change_settings(booking_store, login_enabled=True)
     response = booking_client.get(f"/bokning/{booking.reference}", follow_redirects=False)
     assert response.headers["location"] == f"/mina-bokningar/{booking.reference}/avboka"
+
+
+def test_an_appointment_the_clinic_made_shows_with_its_phone(booking_client, booking_store):
+    change_settings(booking_store, manage_without_login=True)
+    with session_scope(booking_store) as session:
+        tenant, clinic, _, slots = first_slots(session, days=21)
+        clinic.phone = PHONE
+        database_id = session.scalars(select(OpusDatabase.id)).first()
+        starts = slots[-1].starts_at
+        row = OpusAppointment(
+            tenant_id=tenant.id, opus_database_id=database_id, opus_appointment_id=4711,
+            clinic_id=clinic.id, starts_at=starts, ends_at=starts + timedelta(minutes=30),
+            status="booked", row_version=1, mobile="+46709876543",
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        token = signed_links.sign(
+            SECRET.encode(),
+            purpose="reminder",
+            tenant=str(tenant.id),
+            subject=store.link_subject(opus_appointment_id=row.id),
+            expires_at=store.link_expiry(session, None, row),
+        )
+    page = get(booking_client, f"/h/{token}")
+    assert page.status == 200 and "bokad av kliniken" in page.html and PHONE in page.html
+    assert not page.has_link("Avboka tiden")
+    assert get(booking_client, f"/h/{token}/avboka").h1 == "Din bokade tid"
