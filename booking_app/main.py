@@ -21,6 +21,7 @@ from booking_app import (
     booking,
     errors,
     login,
+    manage_booking,
     metrics,
     my_bookings,
     notifications,
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(notifications.router)  # message links, SMS delivery reports
     app.include_router(login.router)
     app.include_router(my_bookings.router)
+    app.include_router(manage_booking.router)  # a reminder's signed link
     app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
     widget.install(app)  # the booking steps framed on clinics' own websites
     tracking.install(app)  # the visit beacon /besok, its tracker, the page's tags

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from booking_app.api_key_messages import API_KEY_MESSAGES
 from booking_app.patient_data_messages import PATIENT_DATA_MESSAGES
+from booking_app.reminder_messages import REMINDER_MESSAGES
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -1119,6 +1120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 MESSAGES.update(API_KEY_MESSAGES)
 MESSAGES.update(PATIENT_DATA_MESSAGES)
+MESSAGES.update(REMINDER_MESSAGES)
 
 
 def language(value: str | None) -> str:

@@ -210,7 +210,12 @@ def rebook_page(
     *,
     error_key: str | None = None,
     status: int = 200,
+    path: str | None = None,
+    back_href: str | None = None,
+    back_key: str = "to_my_bookings",
 ) -> Response:
+    """The week of new times for ``booking``; ``path`` is where it posts (and pages),
+    ``back_href`` where "back" leads (Mina bokningar, unless a reminder's page)."""
     tz = timezone(request)
     slots = times.find_slots(
         session,
@@ -242,7 +247,7 @@ def rebook_page(
     ]
     horizon = times.horizon_end(tenant.settings, now, tz).date()
     this_week = times.monday_of(formatting.local_day(now, tz))
-    path = f"{MY_BOOKINGS_PATH}/{booking.reference}/omboka"
+    path = path or f"{MY_BOOKINGS_PATH}/{booking.reference}/omboka"
     return render(
         request,
         tenant,
@@ -258,7 +263,8 @@ def rebook_page(
         next_week=url(path, lang, {"vecka": (monday + timedelta(days=7)).isoformat()})
         if monday + timedelta(days=7) <= horizon
         else None,
-        back_href=url(MY_BOOKINGS_PATH, lang),
+        back_href=back_href or url(MY_BOOKINGS_PATH, lang),
+        back_key=back_key,
     )
 
 

@@ -83,6 +83,7 @@ PERSONAL_TEMPLATES = frozenset(
         "my_booking_cancel.html",
         "my_booking_rebook.html",
         "my_booking_refused.html",
+        "manage_booking.html",
     }
 )
 """Pages that show or take personal data: no analytics frame is opened on them (the

@@ -176,11 +176,22 @@ def run_demo(reset: bool = False) -> int:
         stop_all([*children, *one_shots])
 
 
+REMINDER_AFTER_S = "60"
+"""The demo's reminders come this long after a booking (not days before the visit)."""
+
+
 def _notification_env(settings: Settings) -> dict[str, str]:
     """Links in the demo's messages lead to the demo's booking page (plain HTTP, its
-    port); mail and SMS go to the stand-ins (the settings' defaults, unless set)."""
+    port); mail and SMS go to the stand-ins (the settings' defaults, unless set). A
+    booking's reminder arrives a minute after it is made, planned within seconds."""
     url = f"http://{{subdomain}}.{settings.base_domain}:{settings.app_port}"
-    return {"OPUS_PUBLIC_BASE_URL": os.environ.get("OPUS_PUBLIC_BASE_URL", url)}
+    return {
+        "OPUS_PUBLIC_BASE_URL": os.environ.get("OPUS_PUBLIC_BASE_URL", url),
+        "OPUS_REMINDER_DEMO_AFTER_S": os.environ.get(
+            "OPUS_REMINDER_DEMO_AFTER_S", REMINDER_AFTER_S
+        ),
+        "OPUS_REMINDER_PLAN_INTERVAL_S": os.environ.get("OPUS_REMINDER_PLAN_INTERVAL_S", "5"),
+    }
 
 
 def _start_message_stand_ins(

@@ -18,6 +18,7 @@ from prefect.types.entrypoint import EntrypointType
 from flows.fleet import sync_shard
 from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
+from flows.reminders import plan_and_queue_reminders
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.visit_stats import visit_stats
 from flows.write_back import write_back
@@ -72,6 +73,17 @@ def deployments(
             description=(
                 "Outbox → patients' e-mail and SMS. The worker sends as soon as a message "
                 "is due; this schedule is the safety net."
+            ),
+            tags=["notifications"],
+            **to,
+        ),
+        plan_and_queue_reminders.to_deployment(
+            name="plan-reminders",
+            interval=timedelta(minutes=5),
+            description=(
+                "Appointment reminders: plans the coming appointments' reminders and hands "
+                "the due ones to the outbox. The worker does it as they come due; this "
+                "schedule is the safety net."
             ),
             tags=["notifications"],
             **to,

@@ -9,7 +9,7 @@ messages that were given up as an artifact for operators.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from prefect import flow, get_run_logger, task
@@ -22,7 +22,7 @@ from connectors.mail import Mailer, SmtpMailer
 from connectors.notifications.compose import Outgoing, choose_sender, email_message, sms_text
 from connectors.privacy import scrub
 from connectors.sms import ElksGateway, Sms, SmsGateway, valid_sender
-from connectors.store import outbox
+from connectors.store import outbox, reminders
 from connectors.store.bookings import CODE_LIFETIME
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import OutboxMessage, Tenant
@@ -42,10 +42,11 @@ class Delivered:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0  # reminders whose appointment went away before they could go
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.retrying + self.failed
+        return self.sent + self.retrying + self.failed + self.withdrawn
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,9 @@ def _deliver_one(
     attempt: int,
     now: datetime,
 ) -> str:
-    """Send one claimed message: ``sent``, ``retrying`` or ``failed``."""
+    """Send one claimed message: ``sent``, ``retrying``, ``failed`` or ``withdrawn``."""
     provider_id = None
+    withdrawn: str | None = None
     try:
         with session_scope(engine) as session:
             message = outbox.outgoing(session, message_id, settings.public_url)
@@ -130,8 +132,17 @@ def _deliver_one(
             created_at = session.scalar(
                 select(OutboxMessage.created_at).where(OutboxMessage.id == message_id)
             )
+            if message is not None and message.kind == "reminder":
+                message, withdrawn = _reminder(session, settings, message, now)
         if message is None:
             return "failed"  # deleted with its tenant meanwhile
+        if withdrawn is not None:
+            with write_session_scope(engine) as session:
+                reminders.withdraw(
+                    session, message_id, message.payload.get("reminder"), attempt, withdrawn
+                )
+            log.info("outbox message %s (reminder) withdrawn: %s", message_id, withdrawn)
+            return "withdrawn"
         if message.kind == "code" and created_at + CODE_LIFETIME <= now:
             raise Permanent("the code expired before it could be sent")
         if message.channel == "email":
@@ -158,6 +169,36 @@ def _deliver_one(
         outbox.mark_sent(session, message_id, now, provider_id)
     log.info("outbox message %s (%s, %s) sent", message_id, message.channel, message.kind)
     return "sent"
+
+
+def _reminder(
+    session, settings: Settings, message: Outgoing, now: datetime
+) -> tuple[Outgoing, str | None]:
+    """A reminder as it goes: with its signed link (made now, never stored) and, for an
+    Opus appointment, the mirror's values; or why it must not go after all."""
+    reminder_id = message.payload.get("reminder")
+    reason = reminders.still_due(session, int(reminder_id or 0), now)
+    if reason is not None:
+        return message, reason
+    link = reminders.message_link(
+        session,
+        settings.secret(),
+        message.site_url,
+        message.payload,
+        session.scalar(
+            select(OutboxMessage.booking_id).where(OutboxMessage.id == message.message_id)
+        ),
+    )
+    appointment = message.appointment
+    if appointment is None and message.payload.get("opus_appointment"):
+        appointment = reminders.mirror_appointment(
+            session, int(message.payload["opus_appointment"])
+        )
+    if appointment is None or link is None:
+        return message, "cancelled"
+    return replace(
+        message, appointment=appointment, payload={**message.payload, "link": link}
+    ), None
 
 
 def _store_error(

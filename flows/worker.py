@@ -12,7 +12,9 @@ second, doubling to ``max_sleep_s``) without starting a flow run.
 
 The patients' e-mail and SMS go out from a loop of their own, on its own thread
 (:func:`flows.notifications.deliver_due`; the outbox's claims keep workers apart): a
-code SMS never waits behind a write-back stuck at an unreachable Opus database.
+code SMS never waits behind a write-back stuck at an unreachable Opus database. The
+same loop plans the appointment reminders and hands the due ones to the outbox
+(:class:`flows.reminders.ReminderClock`).
 """
 
 from __future__ import annotations
@@ -81,7 +83,15 @@ def notification_loop(
     poll_s: float = POLL_S,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> None:
+    from flows.reminders import ReminderClock
+
+    reminder_clock = ReminderClock(settings.reminder_plan_interval_s)
     while keep_going():
+        try:
+            # Reminders that came due join the outbox first, and go out in this round.
+            reminder_clock.round(engine, settings)
+        except Exception:  # a bad moment of the store must not end the loop
+            log.exception("worker: reminders round failed; trying again")
         try:
             sent = notifications_if_due(engine, settings)
         except Exception:  # a bad moment of the store must not end the loop

@@ -135,6 +135,20 @@ class Settings(BaseSettings):
     notify_retry_delay_s: float = Field(
         30.0, ge=0, description="Wait after the first failed try; doubles per try, at most 1 h."
     )
+    # Appointment reminders (flows/reminders.py); each tenant turns them on and times them.
+    reminder_plan_interval_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often a worker plans the coming appointments' reminders; a due "
+        "reminder is handed to the outbox within a second or so of its time either way.",
+    )
+    reminder_demo_after_s: float | None = Field(
+        None,
+        ge=0,
+        description="Demo only: every online booking's reminder is due this many seconds "
+        "after the booking was made (instead of its lead time before the visit, and "
+        "regardless of quiet hours), so that it shows in the stand-ins. Never in production.",
+    )
 
     # Boka vård marketplace (flows/marketplace.py): FHIR R4 over HTTPS. The default
     # reaches the demo's stand-in on loopback.

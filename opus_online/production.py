@@ -113,6 +113,12 @@ def setting_problems(settings: Settings) -> list[Problem]:
             "not set or shorter than 16 characters: /metrics would be unreadable for monitoring",
         )
 
+    if settings.reminder_demo_after_s is not None:
+        add(
+            "OPUS_REMINDER_DEMO_AFTER_S",
+            "set: reminders would go minutes after booking instead of before the visit",
+        )
+
     url = settings.resolved_store_url
     if settings.store_url is None:
         add("OPUS_STORE_URL", "not set: the default is a SQLite file on this host")

@@ -11,6 +11,7 @@ from booking_app.admin import (
     auth,
     patient_data,
     practitioners,
+    reminders_tab,
     tabs,
     templates_tab,
     todo,
@@ -24,6 +25,7 @@ router.include_router(api_keys.router)  # Avancerat → API-nycklar
 router.include_router(patient_data.router)  # Avancerat → Patientdata
 router.include_router(todo.router)  # Att hantera
 router.include_router(practitioners.router)  # Behandlare, the logo
+router.include_router(reminders_tab.router)  # E-post/SMS → Påminnelser
 router.include_router(templates_tab.router)  # last: its /{tab} takes e-post and sms
 
 

@@ -1,17 +1,21 @@
-"""*E-post* and *SMS*: the sender and the three templates (new booking, rebooking,
-cancellation). A template is checked with the notifications' own rules before it is
-saved (:func:`check_template`); an empty one means Opus's default text. The SMS tab
-shows each template's estimated length with realistic long values."""
+"""*E-post* and *SMS*: the sender and the templates (new booking, rebooking,
+cancellation, and the reminder, whose settings are
+:mod:`booking_app.admin.reminders_tab`'s). A template is checked with the
+notifications' own rules before it is saved (:func:`check_template`); an empty one
+means Opus's default text. The SMS tab shows each template's estimated length with
+realistic long values."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from booking_app.admin import reminders_tab
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, SettingsDep, WriteSessionDep
@@ -31,7 +35,7 @@ SMS_SENDER_MAX = 11  # tenant_settings.sms_sender's length (a check constraint)
 
 router = APIRouter(prefix="/admin/{tenant_id}")
 
-KINDS = ("new", "rebook", "cancel")
+KINDS = ("new", "rebook", "cancel", "reminder")
 CHANNELS = {"e-post": "email", "sms": "sms"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # An alphanumeric sender id (at most 11 characters) or a phone number in E.164.
@@ -52,25 +56,35 @@ def _templates(session: Session, tenant_id: int, channel: str) -> dict[str, Mess
     return {row.kind: row for row in rows}
 
 
-def preview(text: str, channel: str) -> str | None:
+def preview(text: str, channel: str, kind: str | None = None) -> str | None:
     """``text`` filled in with the channel's sample values (plain text: the page shows
     it as text); ``None`` when the template does not render."""
     try:
-        return render(text, sample_values(channel))
+        return render(text, sample_values(channel, kind))
     except TemplateFault:
         return None
 
 
-def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -> Response:
+def _page(
+    request: Request,
+    grant: Grant,
+    tab: str,
+    values: dict,
+    session: Session,
+    now: datetime,
+    errors=None,
+    reminder: dict | None = None,
+    reminder_errors: list[str] | None = None,
+) -> Response:
     channel = CHANNELS[tab]
     lengths = (
-        {kind: estimate_sms_length(values[f"body_{kind}"] or "") for kind in KINDS}
+        {kind: estimate_sms_length(values[f"body_{kind}"] or "", kind) for kind in KINDS}
         if channel == "sms"
         else {}
     )
     parts = ("subject", "body") if channel == "email" else ("body",)
     previews = {
-        f"{part}_{kind}": preview(values[f"{part}_{kind}"], channel)
+        f"{part}_{kind}": preview(values[f"{part}_{kind}"], channel, kind)
         for part in parts
         for kind in KINDS
         if values[f"{part}_{kind}"]
@@ -81,14 +95,25 @@ def _page(request: Request, grant: Grant, tab: str, values: dict, errors=None) -
         grant,
         tab,
         errors=errors,
-        status_code=400 if errors else 200,
+        status_code=400 if errors or reminder_errors else 200,
         channel=channel,
         kinds=KINDS,
         values=values,
         lengths=lengths,
         previews=previews,
         fields=FIELDS,
+        **reminders_tab.context(session, grant.tenant.id, channel, now, reminder, reminder_errors),
     )
+
+
+def tab_with_reminder_errors(
+    request: Request, grant: Grant, session: Session, tab: str, shown: dict, errors: list[str]
+) -> Response:
+    """The tab again, its templates as saved and the reminder section as posted, with
+    what is wrong in it."""
+    values = _saved_values(session, grant.tenant.id, CHANNELS[tab])
+    now = request.app.state.clock()
+    return _page(request, grant, tab, values, session, now, None, shown, errors)
 
 
 @router.post("/{tab}/forhandsvisning")
@@ -98,13 +123,14 @@ def live_preview(request: Request, tab: str, grant: GrantDep, form: AdminFormDep
     form's CSRF token keeps other sites from using the operator's session for it."""
     channel = _channel(tab)
     text = form.get("text", "").replace("\r\n", "\n")
+    kind = form.get("kind") if form.get("kind") in KINDS else None
     problems = check_template(text)
     answer: dict[str, object] = {
-        "preview": None if problems else preview(text, channel),
+        "preview": None if problems else preview(text, channel, kind),
         "problems": problems,
     }
     if channel == "sms":
-        length = estimate_sms_length(text)
+        length = estimate_sms_length(text, kind)
         answer["length"] = {
             "characters": length.characters,
             "encoding": length.encoding,
@@ -118,11 +144,9 @@ def live_preview(request: Request, tab: str, grant: GrantDep, form: AdminFormDep
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/{tab}")
-def message_templates(request: Request, tab: str, grant: GrantDep, session: SessionDep) -> Response:
-    channel = _channel(tab)
-    settings = session.get(TenantSettings, grant.tenant.id)
-    rows = _templates(session, grant.tenant.id, channel)
+def _saved_values(session: Session, tenant_id: int, channel: str) -> dict[str, str]:
+    settings = session.get(TenantSettings, tenant_id)
+    rows = _templates(session, tenant_id, channel)
     values: dict[str, str] = {
         "sender": (settings.email_sender if channel == "email" else settings.sms_sender) or ""
         if settings
@@ -132,7 +156,17 @@ def message_templates(request: Request, tab: str, grant: GrantDep, session: Sess
         row = rows.get(kind)
         values[f"subject_{kind}"] = (row.subject or "") if row else ""
         values[f"body_{kind}"] = row.body if row else ""
-    return _page(request, grant, tab, values)
+    return values
+
+
+@router.get("/{tab}")
+def message_templates(
+    request: Request, tab: str, grant: GrantDep, session: SessionDep, now: NowDep
+) -> Response:
+    channel = _channel(tab)
+    return _page(
+        request, grant, tab, _saved_values(session, grant.tenant.id, channel), session, now
+    )
 
 
 @router.post("/{tab}")
@@ -167,7 +201,7 @@ def save_message_templates(
             # check_template's own texts are Swedish sentences for the operator.
             errors.extend(check_template(values[f"{part}_{kind}"]))
     if errors:
-        return _page(request, grant, tab, values, errors)
+        return _page(request, grant, tab, values, session, now, errors)
     settings = session.get(TenantSettings, grant.tenant.id)
     if settings is not None:
         field = "email_sender" if channel == "email" else "sms_sender"

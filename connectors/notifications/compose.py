@@ -22,8 +22,9 @@ from connectors.notifications.templates import TemplateFault, render
 
 log = logging.getLogger(__name__)
 
-TEMPLATED_KINDS = ("new", "rebook", "cancel")
-"""The kinds a tenant may write its own text for (the manual's three templates)."""
+TEMPLATED_KINDS = ("new", "rebook", "cancel", "reminder")
+"""The kinds a tenant may write its own text for (the manual's three templates, and
+the reminder)."""
 MESSAGE_ID_DOMAIN = "opusdentalonline.com"
 
 
@@ -34,14 +35,15 @@ class Outgoing:
     message_id: int
     tenant_id: int
     channel: str  # email | sms
-    kind: str  # code | new | rebook | cancel | conflict
+    kind: str  # code | new | rebook | cancel | conflict | reminder
     recipient: str
     tenant_name: str
     site_url: str  # the tenant's booking site, e.g. https://klinik.opusdentalonline.com
     language: str = "sv"
     appointment: Appointment | None = None
     template: Text | None = None  # the tenant's own, for this kind and channel
-    payload: dict = field(default_factory=dict)  # the code of a code message
+    # The code of a code message; a reminder's signed link (made as it is sent).
+    payload: dict = field(default_factory=dict)
 
 
 def merge_fields(outgoing: Outgoing) -> dict[str, str]:
@@ -50,6 +52,8 @@ def merge_fields(outgoing: Outgoing) -> dict[str, str]:
         values = merge_values(
             outgoing.appointment, outgoing.site_url, outgoing.kind, outgoing.channel
         )
+    if outgoing.kind == "reminder" and outgoing.payload.get("link"):
+        values["link"] = str(outgoing.payload["link"])
     if outgoing.kind == "code":
         values["code"] = str(outgoing.payload.get("code", ""))
     if outgoing.kind == "conflict":

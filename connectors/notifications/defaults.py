@@ -3,7 +3,8 @@ Swedish and English. They use the same merge fields and syntax as tenants' templ
 (see :mod:`connectors.notifications.templates`), and are checked by the same check.
 
 Code and conflict messages have no tenant template (the manual's *E-post* and *SMS*
-tabs have three: new booking, rebooking, cancellation); their texts are only these.
+tabs have three: new booking, rebooking, cancellation; and the reminder); their texts
+are only these.
 The SMS texts stay within one SMS even with long values (the tests check it).
 """
 
@@ -73,6 +74,14 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "Din kod för att bekräfta bokningen är:\n\n{{ code }}\n\nKoden gäller i 10 minuter. "
         "Har du inte bokat någon tid kan du bortse från det här meddelandet.\n",
     ),
+    ("reminder", "email", "sv"): Text(
+        "Påminnelse: {{ date }} kl. {{ time }}",
+        "Hej {{ patient_name }}!\n\nVi vill påminna om din tid hos {{ clinic_name }}:\n\n"
+        + _WHERE
+        + "\nKan du inte komma? Avboka eller ändra tiden här: {{ link }}"
+        + _PHONE_SV
+        + ".\n\nVälkommen!\n{{ clinic_name }}\n",
+    ),
     # -- SMS, Swedish ---------------------------------------------------------------
     ("new", "sms", "sv"): Text(
         None, "Bokat: {{ clinic_name }} {{ date }} kl. {{ time }}. Avboka/ändra: {{ link }}"
@@ -82,6 +91,11 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
     ),
     ("cancel", "sms", "sv"): Text(
         None, "Avbokat: {{ clinic_name }} {{ date }} kl. {{ time }}. Boka ny tid: {{ link }}"
+    ),
+    # The signed link is longer than a confirmation's: no "kl." and no colon, to stay
+    # one SMS with long values (the tests check it).
+    ("reminder", "sms", "sv"): Text(
+        None, "Påminnelse {{ clinic_name }} {{ date }} {{ time }}. Avboka/ändra: {{ link }}"
     ),
     ("conflict", "sms", "sv"): Text(
         None,
@@ -135,6 +149,15 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "Your code to confirm the booking is:\n\n{{ code }}\n\nThe code is valid for 10 "
         "minutes. If you have not booked an appointment, please ignore this message.\n",
     ),
+    ("reminder", "email", "en"): Text(
+        "Reminder: {{ date }} at {{ time }}",
+        "Dear {{ patient_name }},\n\nThis is a reminder of your appointment at "
+        "{{ clinic_name }}:\n\n"
+        + _WHERE_EN
+        + "\nCannot come? Cancel or change it here: {{ link }}"
+        + _PHONE_EN
+        + ".\n\nSee you soon!\n{{ clinic_name }}\n",
+    ),
     # -- SMS, English ---------------------------------------------------------------
     ("new", "sms", "en"): Text(
         None, "Booked: {{ clinic_name }} {{ date }} at {{ time }}. Cancel/change: {{ link }}"
@@ -144,6 +167,9 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
     ),
     ("cancel", "sms", "en"): Text(
         None, "Cancelled: {{ clinic_name }} {{ date }} at {{ time }}. Book again: {{ link }}"
+    ),
+    ("reminder", "sms", "en"): Text(
+        None, "Reminder: {{ clinic_name }} {{ date }} {{ time }}. Cancel/change: {{ link }}"
     ),
     ("conflict", "sms", "en"): Text(
         None,

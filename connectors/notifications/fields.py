@@ -14,6 +14,11 @@ from opus_online.formatting import format_clock, format_date, format_day, local_
 
 BOOKING_PATH = "/bokning/{reference}"
 """The patient's page for one booking (view, cancel, rebook), by its random reference."""
+MANAGE_PATH = "/h/{token}"
+"""A reminder's link: the booking's page by a signed token (see
+:mod:`opus_online.signed_links`), short enough for one SMS."""
+SAMPLE_MANAGE_TOKEN = "5yc1s.tlk2v3." + "x" * 22
+"""A realistic long token (booking id and expiry in base 36, the MAC) for estimates."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +94,23 @@ def merge_values(
     }
 
 
-def sample_values(channel: str) -> dict[str, str]:
-    """Long but realistic values: what an estimate of a template's length uses."""
-    return {
+def sample_values(channel: str, kind: str | None = None) -> dict[str, str]:
+    """Long but realistic values: what an estimate of a template's length uses. A
+    reminder's link is the longer signed one."""
+    values = {
         name: (f.sample_sms if channel == "sms" and f.sample_sms else f.sample)
         for name, f in FIELDS.items()
     }
+    if kind == "reminder":
+        values["link"] = manage_link(SAMPLE_SITE, SAMPLE_MANAGE_TOKEN)
+    return values
+
+
+SAMPLE_SITE = "https://tandmottagningen.opusdentalonline.com"
+
+
+def manage_link(site_url: str, token: str) -> str:
+    return site_url.rstrip("/") + MANAGE_PATH.format(token=token)
 
 
 def booking_link(site_url: str, reference: str) -> str:

@@ -113,13 +113,13 @@ def render(text: str, values: Mapping[str, str], *, html: bool = False) -> str:
     return _render_tree(text, values, html)
 
 
-def estimate_sms_length(text: str) -> SmsLength:
+def estimate_sms_length(text: str, kind: str | None = None) -> SmsLength:
     """The length of an SMS from template ``text`` with long but realistic values
     (:data:`~connectors.notifications.fields.FIELDS`' samples): what the operator's SMS
     tab shows, so that a confirmation does not become two SMS. A template that does not
     render is measured as written."""
     try:
-        rendered = render(text, {**sample_values("sms"), **KIND_FIELDS})
+        rendered = render(text, {**sample_values("sms", kind), **KIND_FIELDS})
     except TemplateFault:
         rendered = text
     return sms_length(rendered.strip())

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -139,6 +140,14 @@ class TenantSettings(Base):
             name="colours_are_hex",
         ),
         CheckConstraint("sms_sender IS NULL OR length(sms_sender) <= 11", name="sms_sender_len"),
+        # Reminders (migration 0016 adds these as column constraints)
+        CheckConstraint(
+            "reminder_email_hours BETWEEN 1 AND 336", name="reminder_email_hours_range"
+        ),
+        CheckConstraint("reminder_sms_hours BETWEEN 1 AND 336", name="reminder_sms_hours_range"),
+        CheckConstraint("reminder_scope IN ('online', 'all')", name="reminder_scope_known"),
+        CheckConstraint("reminder_quiet_start BETWEEN 0 AND 23", name="reminder_quiet_start_hour"),
+        CheckConstraint("reminder_quiet_end BETWEEN 0 AND 23", name="reminder_quiet_end_hour"),
     )
 
     tenant_id: Mapped[int] = mapped_column(
@@ -209,6 +218,27 @@ class TenantSettings(Base):
     # At most this many code messages an hour for the whole tenant; an operator raises it.
     code_messages_per_hour: Mapped[int] = mapped_column(default=100, server_default="100")
 
+    # E-post and SMS → Påminnelser (migration 0016): a reminder before the visit, per
+    # channel, this many hours before it (wall-clock hours: "24 h" is the same time the
+    # day before, also across a DST change). Off until the clinic turns it on: a clinic
+    # that reminds from Opus already must not remind twice. The checks are column
+    # constraints in the migration (tenant_settings has triggers: no table rebuild).
+    reminder_email_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reminder_email_hours: Mapped[int] = mapped_column(default=72, server_default="72")
+    reminder_sms_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reminder_sms_hours: Mapped[int] = mapped_column(default=48, server_default="48")
+    # Whose appointments: "online" (bookings made here) or "all" (also every Opus
+    # appointment with a mobile number, from the appointment mirror; SMS only).
+    reminder_scope: Mapped[str] = mapped_column(
+        String(6), default="online", server_default="online"
+    )
+    # Quiet hours, local hours 0-23: a reminder due from start until end goes at end.
+    # Equal: none.
+    reminder_quiet_start: Mapped[int] = mapped_column(default=21, server_default="21")
+    reminder_quiet_end: Mapped[int] = mapped_column(default=8, server_default="8")
+    # The reminder's signed link lets the patient cancel or rebook without BankID.
+    manage_without_login: Mapped[bool] = mapped_column(default=False, server_default=false())
+
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
 
@@ -228,7 +258,7 @@ class MessageTemplate(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "channel", "kind"),
         CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
-        CheckConstraint("kind IN ('new', 'rebook', 'cancel')", name="kind_known"),
+        CheckConstraint("kind IN ('new', 'rebook', 'cancel', 'reminder')", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -676,11 +706,13 @@ class WorkerLease(Base):
     expires_at: Mapped[datetime]
 
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "withdrawn")
 """pending: waits for ``next_attempt_at``; sending: claimed by a worker until
 ``next_attempt_at`` (its lease); sent: the SMTP server or SMS gateway took it;
 delivered: the gateway reported it on the phone; failed: given up, ``last_error`` says
-why (a permanent refusal, too many tries, or a failed delivery report)."""
+why (a permanent refusal, too many tries, or a failed delivery report); withdrawn: not
+sent because its reason went away before it could be (a reminder of an appointment
+cancelled or moved meanwhile)."""
 
 
 class OutboxMessage(Base):
@@ -691,7 +723,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
         CheckConstraint(
-            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict')", name="kind_known"
+            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict', 'reminder')",
+            name="kind_known",
         ),
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
@@ -844,6 +877,13 @@ class OpusAppointment(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     row_version: Mapped[int] = mapped_column(BigInteger)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # For reminders of every Opus appointment (migration 0016): the patient's mobile
+    # number (E.164, only when Opus holds a valid mobile one) and names, and when the
+    # sync first saw the appointment (one made after its reminder time gets none).
+    mobile: Mapped[str | None] = mapped_column(String(16))
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    first_seen_at: Mapped[datetime | None]
 
 
 # -- operators and the audit log (migration 0006) ------------------------------------
@@ -1249,3 +1289,52 @@ class LimitHit(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     hits: Mapped[int] = mapped_column(default=0)
     last_at: Mapped[datetime]
+
+
+# -- reminders (migration 0016) ---------------------------------------------------------
+
+REMINDER_STATUSES = ("planned", "queued", "skipped")
+
+
+class Reminder(Base):
+    """One reminder of one appointment on one channel (see
+    :mod:`connectors.store.reminders`): ``planned`` for ``due_at``; ``queued`` once its
+    outbox message exists (in the same transaction, so exactly once); ``skipped`` with
+    ``skip_reason`` when it is not to be sent (booked after its time, cancelled, moved).
+
+    The appointment is an online booking (``booking_id``) or an Opus appointment from
+    the mirror (``opus_appointment_id``). A rebooking is a new booking and so gets a
+    reminder of its own; a mirror appointment moved in Opus gets one for its new time
+    (``starts_at`` is part of its key)."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint(f"status IN {REMINDER_STATUSES!r}", name="status_known"),
+        CheckConstraint(
+            "(booking_id IS NULL) <> (opus_appointment_id IS NULL)", name="one_appointment"
+        ),
+        CheckConstraint(
+            "status <> 'queued' OR outbox_message_id IS NOT NULL", name="queued_has_message"
+        ),
+        UniqueConstraint("booking_id", "channel"),
+        UniqueConstraint("opus_appointment_id", "channel", "starts_at"),
+        Index("ix_reminder_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    opus_appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opus_appointment.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(5))
+    starts_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(8), default="planned")
+    skip_reason: Mapped[str | None] = mapped_column(String(20))
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

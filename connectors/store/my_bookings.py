@@ -229,7 +229,12 @@ def cancel_own(
 ) -> Booking:
     """Cancel the patient's booking if the rules allow it now (checked here, on every
     path: a form posted again after the cut-off is refused)."""
-    booking = own_booking(session, tenant_id, personal_number, reference)
+    return cancel_checked(session, own_booking(session, tenant_id, personal_number, reference), now)
+
+
+def cancel_checked(session: Session, booking: Booking, now: datetime) -> Booking:
+    """Cancel ``booking`` if the rules allow it now (whoever proved it is theirs: a
+    BankID login, or a reminder's signed link)."""
     verdict = may_cancel(session, booking, now)
     if not verdict.allowed:
         raise Refused(verdict)
@@ -252,6 +257,23 @@ def rebook_own(
     they are with BankID); the old one becomes ``rebooked``. Raises ``Refused``,
     ``TimeTaken`` (someone was quicker), or ``NotActive``."""
     booking = own_booking(session, tenant_id, personal_number, reference)
+    return rebook_checked(
+        session, booking, starts_at, practitioner_id, now, language=language, channel=channel
+    )
+
+
+def rebook_checked(
+    session: Session,
+    booking: Booking,
+    starts_at: datetime,
+    practitioner_id: int | None,
+    now: datetime,
+    language: str = "sv",
+    channel: str = "site",
+) -> Booking:
+    """Move ``booking`` to ``starts_at`` if the rules allow it now (whoever proved it
+    is theirs), confirmed at once; raises as :func:`rebook_own`."""
+    tenant_id = booking.tenant_id
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         raise Refused(verdict)

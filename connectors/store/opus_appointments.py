@@ -1,4 +1,4 @@
-"""The Opus books' appointments in the store, for *Mina bokningar*.
+"""The Opus books' appointments in the store, for *Mina bokningar* and reminders.
 
 The sync reads ``OnlineAppointment`` rows changed since the highest row version held
 here, with their patients' personal numbers, and upserts them into
@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,30 @@ def personal_number(raw: Any) -> str | None:
     return digits if _PERSONAL_NUMBER.fullmatch(digits) else None
 
 
+def mobile_number(raw: Any) -> str | None:
+    """Opus's mobile number in E.164 (``070-123 45 67`` → ``+46701234567``) when it is
+    a valid mobile number; ``None`` for anything else (a landline, a blank, a typo):
+    reminders go only to numbers that take an SMS."""
+    if raw is None or raw is pd.NA or (isinstance(raw, float) and pd.isna(raw)):
+        return None
+    try:
+        number = phonenumbers.parse(str(raw).strip()[:30], "SE")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _text(raw: Any, limit: int) -> str | None:
+    if raw is None or raw is pd.NA or (isinstance(raw, float) and pd.isna(raw)):
+        return None
+    return str(raw).strip()[:limit] or None
+
+
 def mirror(
     session: Session,
     tenant_id: int,
@@ -56,6 +81,16 @@ def mirror(
     change makes missing or twice-occurring: they become ``NaT`` rather than a guess."""
     numbers = {
         int(row.PatientID): personal_number(row.PersonalNumber)
+        for row in patients.itertuples()
+        if not pd.isna(row.PatientID)
+    }
+    # For reminders of every Opus appointment: whom to text, and how to greet them.
+    contacts = {
+        int(row.PatientID): (
+            mobile_number(getattr(row, "MobilePhone", None)),
+            _text(getattr(row, "FirstName", None), 50),
+            _text(getattr(row, "LastName", None), 50),
+        )
         for row in patients.itertuples()
         if not pd.isna(row.PatientID)
     }
@@ -109,7 +144,12 @@ def mirror(
         target.treatment_id = (
             None if pd.isna(row.TreatmentID) else treatments.get(int(row.TreatmentID))
         )
-        target.personal_number = None if pd.isna(row.PatientID) else numbers.get(int(row.PatientID))
+        patient = None if pd.isna(row.PatientID) else int(row.PatientID)
+        target.personal_number = None if patient is None else numbers.get(patient)
+        target.mobile, target.first_name, target.last_name = contacts.get(
+            patient, (None, None, None)
+        )
+        target.first_seen_at = target.first_seen_at or now
         target.starts_at, target.ends_at = starts.to_pydatetime(), ends.to_pydatetime()
         target.status = "booked" if pd.isna(row.Status) else str(row.Status)[:20]
         target.idempotency_key = None if pd.isna(row.IdempotencyKey) else str(row.IdempotencyKey)

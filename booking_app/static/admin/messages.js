@@ -45,7 +45,11 @@
       setTimeout(function () {
         const number = (sequence.get(el) || 0) + 1;
         sequence.set(el, number);
-        const body = new URLSearchParams({ csrf_token: token, text: el.value });
+        const body = new URLSearchParams({
+          csrf_token: token,
+          text: el.value,
+          kind: el.dataset.kind || "",
+        });
         fetch(url, { method: "POST", body: body, credentials: "same-origin" })
           .then((response) => (response.ok ? response.json() : null))
           .then(function (answer) {
