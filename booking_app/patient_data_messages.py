@@ -74,6 +74,7 @@ PATIENT_DATA_MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Tider kopierade från Opus (Mina bokningar)",
         "en": "Appointments copied from Opus (My bookings)",
     },
+    "admin_patient_table_reminder": {"sv": "Påminnelser", "en": "Reminders"},
     "admin_patient_table_marketplace_appointment": {
         "sv": "Bokningar från Boka vård",
         "en": "Bookings from Boka vård",

@@ -22,6 +22,7 @@ from connectors.store.models import (
     OpusDatabase,
     OutboxMessage,
     PatientSession,
+    Reminder,
     Tenant,
 )
 from tests.helpers import apart, first_slots, request_for
@@ -56,16 +57,29 @@ def make_patients(engine: Engine, *numbers: str) -> dict[str, Patient]:
                 session, tenant, clinic, treatment, chosen[2 * index : 2 * index + 2], number
             )
             login(session, tenant.id, number)
+            appointment = OpusAppointment(
+                tenant_id=tenant.id,
+                opus_database_id=database_id,
+                opus_appointment_id=900_000 + index,
+                personal_number=number,
+                mobile=FAMILY_MOBILE,
+                first_name="Tolvan",
+                last_name="Tolvansson",
+                starts_at=now() + timedelta(days=30),
+                ends_at=now() + timedelta(days=30, minutes=30),
+                status="booked",
+                row_version=1,
+            )
+            session.add(appointment)
+            session.flush()
+            # A reminder of the appointment the clinic made in Opus, planned.
             session.add(
-                OpusAppointment(
+                Reminder(
                     tenant_id=tenant.id,
-                    opus_database_id=database_id,
-                    opus_appointment_id=900_000 + index,
-                    personal_number=number,
-                    starts_at=now() + timedelta(days=30),
-                    ends_at=now() + timedelta(days=30, minutes=30),
-                    status="booked",
-                    row_version=1,
+                    opus_appointment_id=appointment.id,
+                    channel="sms",
+                    starts_at=appointment.starts_at,
+                    due_at=appointment.starts_at - timedelta(days=2),
                 )
             )
             session.add(

@@ -880,9 +880,9 @@ class OpusAppointment(Base):
     # For reminders of every Opus appointment (migration 0016): the patient's mobile
     # number (E.164, only when Opus holds a valid mobile one) and names, and when the
     # sync first saw the appointment (one made after its reminder time gets none).
-    mobile: Mapped[str | None] = mapped_column(String(16))
-    first_name: Mapped[str | None] = mapped_column(String(50))
-    last_name: Mapped[str | None] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(16), info=PERSONAL)
+    first_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
+    last_name: Mapped[str | None] = mapped_column(String(50), info=PERSONAL)
     first_seen_at: Mapped[datetime | None]
 
 

@@ -42,6 +42,7 @@ from connectors.store.models import (
     OutboxMessage,
     PatientSession,
     Practitioner,
+    Reminder,
     Tenant,
     Treatment,
 )
@@ -91,6 +92,21 @@ def _bookings(tenant_id: int, pn: str) -> Select:
     return select(Booking.id).where(Booking.tenant_id == tenant_id, Booking.personal_number == pn)
 
 
+def _opus_appointments(tenant_id: int, pn: str) -> Select:
+    return select(OpusAppointment.id).where(
+        OpusAppointment.tenant_id == tenant_id, OpusAppointment.personal_number == pn
+    )
+
+
+def _reminder_messages(tenant_id: int, pn: str) -> Select:
+    """The messages reminding of the patient's Opus appointments (they name no booking)."""
+    return select(Reminder.outbox_message_id).where(
+        Reminder.tenant_id == tenant_id,
+        Reminder.opus_appointment_id.in_(_opus_appointments(tenant_id, pn)),
+        Reminder.outbox_message_id.is_not(None),
+    )
+
+
 def _orders(tenant_id: int, pn: str) -> Select:
     return select(PatientSession.order_id).where(
         PatientSession.tenant_id == tenant_id, PatientSession.personal_number == pn
@@ -105,7 +121,21 @@ FINDERS: dict[str, tuple[type[Base], Callable[[int, str], Any]]] = {
     "outbox_message": (
         OutboxMessage,
         lambda t, pn: (
-            (OutboxMessage.tenant_id == t) & OutboxMessage.booking_id.in_(_bookings(t, pn))
+            (OutboxMessage.tenant_id == t)
+            & (
+                OutboxMessage.booking_id.in_(_bookings(t, pn))
+                | OutboxMessage.id.in_(_reminder_messages(t, pn))
+            )
+        ),
+    ),
+    "reminder": (
+        Reminder,
+        lambda t, pn: (
+            (Reminder.tenant_id == t)
+            & (
+                Reminder.booking_id.in_(_bookings(t, pn))
+                | Reminder.opus_appointment_id.in_(_opus_appointments(t, pn))
+            )
         ),
     ),
     "patient_session": (

@@ -146,7 +146,8 @@ def _in_opus(session: Session, tenant_id: int, personal_number: str) -> tuple[In
 
 
 ERASURE_ORDER = (
-    "outbox_message",  # found through the bookings: before them
+    "outbox_message",  # found through the bookings and reminders: before them
+    "reminder",  # found through the bookings and the copied appointments: before them
     "marketplace_appointment",  # likewise
     "patient_session",
     "bankid_order",  # by the ids taken before the sessions went

@@ -151,12 +151,28 @@ TABLES: tuple[Table, ...] = (
     Table(
         "opus_appointment",
         PATIENT,
-        (Column("personal_number", "personal number (read from Opus)", Erase.NULL),),
+        (
+            Column("personal_number", "personal number (read from Opus)", Erase.NULL),
+            Column("mobile", "mobile number, for reminders (read from Opus)", Erase.NULL),
+            Column("first_name", "first name, for reminders (read from Opus)", Erase.NULL),
+            Column("last_name", "last name, for reminders (read from Opus)", Erase.NULL),
+        ),
         found_by="personal_number",
         exported=True,
         erasure="pseudonymise",
         note="A copy of Opus's appointments for Mina bokningar. Opus keeps them; the "
         "sync reads an appointment again (with its patient) only when it changes in Opus.",
+    ),
+    Table(
+        "reminder",
+        PATIENT,
+        (),
+        found_by="booking_id of the patient's bookings, opus_appointment_id of their "
+        "copied Opus appointments",
+        exported=True,
+        erasure="delete",
+        note="No personal columns: when a reminder is due and whether it went. Deleted: "
+        "an erased patient is reminded of nothing (their message is given up).",
     ),
     Table(
         "marketplace_appointment",
