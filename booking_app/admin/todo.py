@@ -2,7 +2,8 @@
 
 - write-back conflicts (reception had taken the time), and whether the patient has
   been told (the conflict message sent, waiting, failed, or nobody to tell);
-- patients' messages that failed for good, each with *Försök igen* (audited);
+- patients' messages that failed for good, each with *Försök igen* or *Avfärda*
+  (both audited; a dismissed message stays failed and leaves the list);
 - Opus rows the sync quarantined, with their reasons;
 - Boka vård: the account's last error, or an account not (yet) active while
   publishing is on.
@@ -13,16 +14,17 @@ shows a personal number, an e-mail address or a phone number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, GrantDep
 from booking_app.admin.pages import tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
-from connectors.store import audit
+from connectors.store import audit, outbox
 from connectors.store.models import (
     Booking,
     MarketplaceAccount,
@@ -74,7 +76,11 @@ def todo(session: Session, tenant_id: int) -> Todo:
     found.messages = list(
         session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == "failed")
+            .where(
+                OutboxMessage.tenant_id == tenant_id,
+                OutboxMessage.status == "failed",
+                OutboxMessage.dismissed_at.is_(None),
+            )
             .order_by(OutboxMessage.created_at.desc())
         )
     )
@@ -132,25 +138,36 @@ def retry_message(
     now: NowDep,
 ) -> Response:
     """Send a failed message again: back to ``pending``, its attempts from zero, due now."""
-    done = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.tenant_id == grant.tenant.id,
-            OutboxMessage.status == "failed",
-        )
-        .values(status="pending", attempts=0, next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
+    if not outbox.retry_message(session, grant.tenant.id, message_id, now):
         raise HTTPException(status_code=404)
+    return _audited(session, grant, message_id, "pending", now)
+
+
+@router.post("/att-hantera/meddelanden/{message_id}/avfarda")
+def dismiss_message(
+    message_id: int,
+    form: AdminFormDep,
+    grant: ChangeGrantDep,
+    session: WriteSessionDep,
+    now: NowDep,
+) -> Response:
+    """Take a failed message off the list (the clinic told the patient another way): it
+    stays ``failed``, with the time it was dismissed."""
+    if not outbox.dismiss_message(session, grant.tenant.id, message_id, now):
+        raise HTTPException(status_code=404)
+    return _audited(session, grant, message_id, "dismissed", now)
+
+
+def _audited(
+    session: Session, grant: ChangeGrantDep, message_id: int, new: str, now: datetime
+) -> Response:
     audit.record(
         session,
         tenant_id=grant.tenant.id,
         operator=grant.operator,
         setting=f"meddelande {message_id}",
         old="failed",
-        new="pending",
+        new=new,
         now=now,
     )
     return RedirectResponse(f"/admin/{grant.tenant.id}/att-hantera?sparat=1", status_code=303)

@@ -52,5 +52,6 @@ TODO_TEXTS: dict[str, dict[str, str]] = {
     "admin_todo_channel_sms": {"sv": "Sms", "en": "SMS"},
     "admin_todo_action": {"sv": "Åtgärd", "en": "Action"},
     "admin_todo_retry": {"sv": "Försök igen", "en": "Try again"},
+    "admin_todo_dismiss": {"sv": "Avfärda", "en": "Dismiss"},
     "admin_todo_opus_row": {"sv": "Opus-rad", "en": "Opus row"},
 }
