@@ -7,8 +7,8 @@ sideways scrolling at 390 px, and no form control without an accessible name.
 The patient pages are reached as a patient reaches them: front page, the booking steps,
 *Dina uppgifter*, the code, the confirmation, login with BankID (the stand-in), *Mina
 bokningar* with the new booking in it. The operator pages: login, every tab, *Att
-hantera* with the demo's conflicts and quarantined rows, and the dashboards with a
-fortnight of history and for a period with no data. A screenshot of every page at both
+hantera* with the demo's conflicts, quarantined rows and a failed message, and the
+dashboards with a fortnight of history and for a period with no data. A screenshot of every page at both
 widths is kept in ``test-artifacts/screenshots`` (looked at, not compared)."""
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from connectors.store.db import session_scope
+from connectors.store.models import OutboxMessage, Tenant
 from demo.history import add_history
 from demo.store_seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, DEMO_SUBDOMAIN
 from tests.booking_app.booking_steps import PATIENT, sent_codes
@@ -107,6 +109,14 @@ def site(booking_store: Engine, bankid_standin) -> Iterator[int]:
     fortnight of the demo's history (the dashboards draw it)."""
     today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
     add_history(booking_store, DEMO_SUBDOMAIN, today, days=14)
+    with session_scope(booking_store) as session:  # a message for Att hantera's buttons
+        tenant_id = session.scalars(select(Tenant.id)).one()
+        session.add(
+            OutboxMessage(
+                tenant_id=tenant_id, channel="sms", kind="new", recipient="+46701234567",
+                payload="{}", status="failed", attempts=5, last_error="gateway said 401",
+            )
+        )  # fmt: skip
     settings = settings_with_bankid(booking_store, bankid_standin).model_copy(
         update={"base_domain": "localhost"}
     )
