@@ -6,7 +6,7 @@ from __future__ import annotations
 ADMIN_TEXTS: dict[str, dict[str, str]] = {
     "admin_title": {"sv": "Opus Online – inställningar", "en": "Opus Online – settings"},
     "admin_tabs": {"sv": "Flikar", "en": "Tabs"},
-    "admin_saved": {"sv": "Ändringarna är sparade.", "en": "Your changes are saved."},
+    "admin_saved": {"sv": "Ändringarna är sparade.", "en": "Your changes have been saved."},
     "admin_save": {"sv": "Spara", "en": "Save"},
     "admin_login_heading": {"sv": "Logga in som operatör", "en": "Operator login"},
     "admin_email": {"sv": "E-postadress", "en": "E-mail address"},
@@ -25,7 +25,7 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
     },
     "admin_role_administrator": {"sv": "administratör", "en": "administrator"},
     "admin_role_operator": {"sv": "operatör", "en": "operator"},
-    "admin_role_analyst": {"sv": "analytiker (endast läsa)", "en": "analyst (read only)"},
+    "admin_role_analyst": {"sv": "analytiker (endast läsbehörighet)", "en": "analyst (read only)"},
     "admin_tab_clinics": {"sv": "Kliniker", "en": "Clinics"},
     "admin_tab_subdomain": {"sv": "Underdomän", "en": "Subdomain"},
     "admin_tab_flexibility": {"sv": "Flexibilitet", "en": "Flexibility"},
@@ -125,38 +125,38 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
     "admin_limit_hits_intro": {
         "sv": "Gånger som gränserna för anonyma besökare har stoppat en reservation eller "
         "en kod, sedan starten.",
-        "en": "Times the limits on anonymous visitors have refused a hold or a code, "
+        "en": "Times the limits on anonymous visitors have refused a reservation or a code, "
         "since the start.",
     },
     "admin_limit_hits_kind": {"sv": "Gräns", "en": "Limit"},
     "admin_limit_hits_count": {"sv": "Antal", "en": "Count"},
     "admin_limit_kind_holds": {
         "sv": "Högst 3 reserverade tider per besökare",
-        "en": "At most 3 held times per visitor",
+        "en": "At most 3 reserved times per visitor",
     },
     "admin_limit_kind_codes_per_hold": {
         "sv": "Högst 3 koder per reservation",
-        "en": "At most 3 codes per hold",
+        "en": "At most 3 codes per reservation",
     },
     "admin_limit_kind_recipient": {
         "sv": "Högst 3 koder per mottagare och timme",
-        "en": "At most 3 codes per recipient an hour",
+        "en": "At most 3 codes per recipient per hour",
     },
     "admin_limit_kind_client_hour": {
         "sv": "Högst 3 koder per besökare och timme",
-        "en": "At most 3 codes per visitor an hour",
+        "en": "At most 3 codes per visitor per hour",
     },
     "admin_limit_kind_client_day": {
         "sv": "Högst 10 koder per besökare och dygn",
-        "en": "At most 10 codes per visitor a day",
+        "en": "At most 10 codes per visitor per day",
     },
     "admin_limit_kind_tenant_hour": {
         "sv": "Kedjans tak för koder per timme",
-        "en": "The chain's cap on codes an hour",
+        "en": "The chain's cap on codes per hour",
     },
     "admin_flex_months_to_sync": {
         "sv": "Antal månader att publicera",
-        "en": "Months of times to publish",
+        "en": "Months of free times to publish",
     },
     "admin_error_steps": {
         "sv": "Varje steg (Klinik, Behandling, Behandlare, Tid) ska väljas exakt en gång.",
@@ -270,9 +270,9 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "en": "No practitioners have been synced from Opus yet.",
     },
     "admin_image_hint": {
-        "sv": "Bilder: PNG, JPEG eller WebP, högst 2 MB och 2000 × 2000 pixlar. "
+        "sv": "Bilder: PNG, JPEG eller WebP, högst 2 MB och 2 000 × 2 000 pixlar. "
         "Bilden sparas om utan metadata (t.ex. EXIF och GPS).",
-        "en": "Images: PNG, JPEG or WebP, at most 2 MB and 2000 × 2000 pixels. "
+        "en": "Images: PNG, JPEG or WebP, at most 2 MB and 2,000 × 2,000 pixels. "
         "The image is saved again without metadata (such as EXIF and GPS).",
     },
     "admin_no_image": {"sv": "Ingen bild.", "en": "No image."},
@@ -290,12 +290,12 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "are not accepted.",
     },
     "admin_image_too_large": {
-        "sv": "Bilden är för stor: högst 2 MB.",
-        "en": "The image is too large: at most 2 MB.",
+        "sv": "Bilden är för stor: högst 2 MB.",
+        "en": "The image is too large: at most 2 MB.",
     },
     "admin_image_dimensions": {
-        "sv": "Bilden är för stor: högst 2000 × 2000 pixlar.",
-        "en": "The image is too large: at most 2000 × 2000 pixels.",
+        "sv": "Bilden är för stor: högst 2 000 × 2 000 pixlar.",
+        "en": "The image is too large: at most 2,000 × 2,000 pixels.",
     },
     "admin_image_missing": {"sv": "Välj en bildfil.", "en": "Choose an image file."},
     "admin_insert_field": {

@@ -104,7 +104,7 @@ BOOKING_STEP_TEXTS: dict[str, dict[str, str]] = {
     "hold_lost_body": {
         "sv": "Tiden var reserverad åt dig en begränsad stund och är nu inte längre din. "
         "Ingen bokning har gjorts. Välj en av de närmaste lediga tiderna nedan.",
-        "en": "The time was reserved for you for a limited while and is no longer yours. "
+        "en": "The time was reserved for you for a limited time and is no longer yours. "
         "No booking was made. Choose one of the nearest free times below.",
     },
     "limit_title": {"sv": "Gränsen är nådd", "en": "Limit reached"},

@@ -32,7 +32,7 @@ DETAILS_TEXTS: dict[str, dict[str, str]] = {
     "field_mobile": {"sv": "Mobilnummer", "en": "Mobile number"},
     "hint_mobile": {
         "sv": "Till exempel 070-123 45 67. Utländska nummer med landsnummer, som +47.",
-        "en": "For example 070-123 45 67. Numbers abroad with their country code, like +47.",
+        "en": "For example 070-123 45 67. A number abroad with its country code, like +47.",
     },
     "field_email": {"sv": "E-postadress", "en": "E-mail address"},
     "field_address": {"sv": "Gatuadress", "en": "Street address"},
@@ -46,7 +46,7 @@ DETAILS_TEXTS: dict[str, dict[str, str]] = {
         "en": "How do you want to receive the confirmation code?",
     },
     "code_by_email": {"sv": "Med e-post", "en": "By e-mail"},
-    "code_by_sms": {"sv": "Med SMS", "en": "By text message"},
+    "code_by_sms": {"sv": "Med sms", "en": "By text message"},
     "details_submit_code": {"sv": "Skicka kod", "en": "Send code"},
     "details_submit_book": {"sv": "Fortsätt", "en": "Continue"},
     # field errors (keys from validations.patient and booking_app.details)
@@ -147,7 +147,7 @@ DETAILS_TEXTS: dict[str, dict[str, str]] = {
         "en": "The campaign code contains characters that are not allowed.",
     },
     "code_channel_required": {
-        "sv": "Välj om koden ska skickas med e-post eller SMS.",
+        "sv": "Välj om koden ska skickas med e-post eller sms.",
         "en": "Choose whether the code is sent by e-mail or text message.",
     },
     # -- the code ---------------------------------------------------------------------
@@ -159,7 +159,7 @@ DETAILS_TEXTS: dict[str, dict[str, str]] = {
         "confirm the booking.",
     },
     "code_sent_by_sms": {
-        "sv": "Vi har skickat en sexsiffrig kod med SMS till din mobil. Skriv in den "
+        "sv": "Vi har skickat en sexsiffrig kod med sms till din mobil. Skriv in den "
         "nedan för att bekräfta bokningen.",
         "en": "We have sent a six-digit code by text message to your mobile. Enter it "
         "below to confirm the booking.",
@@ -167,7 +167,7 @@ DETAILS_TEXTS: dict[str, dict[str, str]] = {
     "code_label": {"sv": "Kod", "en": "Code"},
     "code_attempts_left": {
         "sv": "Sex siffror. Du har {count} försök kvar.",
-        "en": "Six digits. You have {count} tries left.",
+        "en": "Six digits. You have {count} attempts left.",
     },
     "code_submit": {"sv": "Bekräfta bokningen", "en": "Confirm the booking"},
     "code_format": {"sv": "Koden består av sex siffror.", "en": "The code is six digits."},

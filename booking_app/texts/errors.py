@@ -42,7 +42,7 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
     },
     "admin_limit_kind_bankid_starts": {
         "sv": "Högst 10 BankID-inloggningar per adress och kvart",
-        "en": "At most 10 BankID logins per address a quarter of an hour",
+        "en": "At most 10 BankID logins per address per quarter of an hour",
     },
     "limit_country_body": {
         "sv": "Kliniken skickar inte sms till nummer i det landet. Välj e-post i stället, "
@@ -60,7 +60,7 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "högst så här många koder (e-post och sms) per timme. Höj taket om riktiga "
         "patienter stoppas.",
         "en": "Texts go only to mobile numbers with these country codes, and the chain "
-        "sends at most this many codes (e-mail and text) an hour. Raise the cap if real "
+        "sends at most this many codes (e-mail and text) per hour. Raise the cap if real "
         "patients are refused.",
     },
     "admin_field_sms_country_codes": {
@@ -69,7 +69,7 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
     },
     "admin_field_code_messages_per_hour": {
         "sv": "Högst antal koder per timme för kedjan",
-        "en": "Most codes an hour for the chain",
+        "en": "Maximum number of codes per hour for the chain",
     },
     "admin_error_sms_country_codes_format": {
         "sv": "Ange landsnummer som +46, +47, åtskilda med kommatecken.",
@@ -84,8 +84,8 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "en": "Enter at least one country code.",
     },
     "admin_error_code_messages_per_hour": {
-        "sv": "Taket ska vara ett heltal från 1 till 10000.",
-        "en": "The cap must be a whole number from 1 to 10000.",
+        "sv": "Taket ska vara ett heltal från 1 till 10 000.",
+        "en": "The cap must be a whole number from 1 to 10,000.",
     },
     "stats_no_data": {"sv": "Inga data för perioden", "en": "No data for the period"},
 }

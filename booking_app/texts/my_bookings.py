@@ -6,14 +6,17 @@ MY_BOOKINGS_TEXTS: dict[str, dict[str, str]] = {
     "my_bookings": {"sv": "Mina bokningar", "en": "My bookings"},
     "my_bookings_none": {
         "sv": "Du har inga kommande bokningar.",
-        "en": "You have no coming appointments.",
+        "en": "You have no upcoming appointments.",
     },
     "my_booking_cancel": {"sv": "Avboka", "en": "Cancel"},
     "my_booking_rebook": {"sv": "Boka om", "en": "Rebook"},
-    "my_booking_cancelled": {"sv": "Din tid är avbokad.", "en": "Your appointment is cancelled."},
+    "my_booking_cancelled": {
+        "sv": "Din tid är avbokad.",
+        "en": "Your appointment has been cancelled.",
+    },
     "my_booking_rebooked": {
         "sv": "Din tid är ombokad till {time}.",
-        "en": "Your appointment is moved to {time}.",
+        "en": "Your appointment has been moved to {time}.",
     },
     "my_booking_not_active": {
         "sv": "Bokningen går inte längre att ändra.",

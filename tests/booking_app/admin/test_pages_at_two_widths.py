@@ -8,8 +8,9 @@ The patient pages are reached as a patient reaches them: front page, the booking
 *Dina uppgifter*, the code, the confirmation, login with BankID (the stand-in), *Mina
 bokningar* with the new booking in it. The operator pages: login, every tab, *Att
 hantera* with the demo's conflicts, quarantined rows and a failed message, and the
-dashboards with a fortnight of history and for a period with no data. A screenshot of every page at both
-widths is kept in ``test-artifacts/screenshots`` (looked at, not compared)."""
+dashboards with a fortnight of history and for a period with no data. A screenshot of
+every page at both widths is kept in ``test-artifacts/screenshots`` (looked at, not
+compared)."""
 
 from __future__ import annotations
 
