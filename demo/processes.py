@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 DEMO_BANKID_PORT = 8443
 MAIL_CATCHER_WEB_PORT = 8025
-STOP_WITHIN_S = 8.0
+STOP_WITHIN_S = 7.0
 """How long the children get to stop after SIGTERM before SIGKILL."""
 
 
