@@ -92,17 +92,48 @@ def todo(session: Session, tenant_id: int) -> Todo:
             .order_by(QuarantinedRow.stream, QuarantinedRow.source_id)
         )
     )
+    found.marketplace = _marketplace_problems(session, tenant_id)
+    return found
+
+
+def _marketplace_problems(session: Session, tenant_id: int) -> list[str]:
     account = session.get(MarketplaceAccount, tenant_id)
     settings = session.get(TenantSettings, tenant_id)
     if account is not None and account.last_error:
-        found.marketplace.append(account.last_error)
-    elif (
+        return [account.last_error]
+    if (
         settings is not None
         and settings.publish_boka_vard
         and (account is None or account.state != "active")
     ):
-        found.marketplace.append("admin_todo_marketplace_not_active")
-    return found
+        return ["admin_todo_marketplace_not_active"]
+    return []
+
+
+def todo_count(session: Session, tenant_id: int) -> int:
+    """How many things *Att hantera* lists for the tenant, counted without loading
+    them (the start page shows it for each tenant)."""
+    conflicts = session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.tenant_id == tenant_id, Booking.status == "conflict")
+    )
+    messages = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.status == "failed",
+            OutboxMessage.dismissed_at.is_(None),
+        )
+    )
+    quarantine = session.scalar(
+        select(func.count())
+        .select_from(QuarantinedRow)
+        .where(QuarantinedRow.tenant_id == tenant_id)
+    )
+    marketplace = len(_marketplace_problems(session, tenant_id))
+    return (conflicts or 0) + (messages or 0) + (quarantine or 0) + marketplace
 
 
 def message_kind(kind: str, lang: str) -> str:

@@ -61,6 +61,7 @@ def test_the_todo_page_counts_and_lists_what_needs_doing(booking_client, booking
     page = booking_client.get(f"/admin/{troubles}/att-hantera")
 
     assert f'href="/admin/{troubles}/att-hantera"' in index.text  # the tenant's start page
+    assert "Att hantera: <strong>3</strong>" in index.text  # a conflict, a message, a row
     assert page.status_code == 200
     assert 'aria-current="page">Att hantera' in page.text
     assert "Krockar med Opus</a>: <strong>1</strong>" in page.text
