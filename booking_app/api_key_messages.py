@@ -22,12 +22,12 @@ API_KEY_MESSAGES: dict[str, dict[str, str]] = {
     "admin_api_key_begins": {"sv": "Börjar med", "en": "Begins with"},
     "admin_api_key_origins": {
         "sv": "Webbplatser som får använda nyckeln (en per rad, t.ex. https://www.klinik.se)",
-        "en": "Websites that may use the key (one a line, e.g. https://www.clinic.se)",
+        "en": "Websites that may use the key (one per line, e.g. https://www.clinic.se)",
     },
     "admin_api_key_create": {"sv": "Skapa nyckel", "en": "Create key"},
     "admin_api_key_save_origins": {"sv": "Spara webbplatser", "en": "Save websites"},
     "admin_api_key_revoke": {"sv": "Återkalla", "en": "Revoke"},
-    "admin_api_key_none": {"sv": "Inga aktiva nycklar.", "en": "No live keys."},
+    "admin_api_key_none": {"sv": "Inga aktiva nycklar.", "en": "No active keys."},
     "admin_api_key_new": {
         "sv": "Den nya nyckeln visas bara nu. Kopiera den:",
         "en": "The new key is shown only now. Copy it:",
@@ -48,7 +48,7 @@ API_KEY_MESSAGES: dict[str, dict[str, str]] = {
     },
     "api_examples_title": {
         "sv": "Boka från er egen webbplats",
-        "en": "Booking from your own website",
+        "en": "Book from your own website",
     },
     "api_examples_intro": {
         "sv": "Så använder er webbplats bokningen: anropa API:t direkt från webbläsaren, "

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 DEMO_BANKID_PORT = 8443
 MAIL_CATCHER_WEB_PORT = 8025
-STOP_WITHIN_S = 8.0
+STOP_WITHIN_S = 7.0
 """How long the children get to stop after SIGTERM before SIGKILL."""
 
 
@@ -93,35 +93,70 @@ def wait_for(url: str, child: subprocess.Popen, what: str, timeout_s: float = 60
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
+SAME_SIGNAL_WITHIN_S = 1.0
+"""A second SIGTERM this soon after the first is the same request delivered twice: a
+SIGTERM to the process group under ``make demo`` reaches the runner, and make passes
+its own on to the runner too. (A second Ctrl-C always hurries.)"""
+
+
+class _Stop:
+    """The runner's one signal handler, from ``interrupt_on_signals`` to the end of
+    ``stop_all``: the first Ctrl-C or SIGTERM raises KeyboardInterrupt (the demo
+    stops); any later one only asks ``stop_all`` to hurry. One handler throughout, so
+    that no signal arriving between the two can raise in the middle of the stop and
+    leave children running."""
+
+    def __init__(self) -> None:
+        self.first_at: float | None = None
+        self.hurry = False
+
+    def __call__(self, number: int, _frame: object = None) -> None:
+        now = time.monotonic()
+        if self.first_at is None:
+            self.first_at = now
+            raise KeyboardInterrupt
+        # A second Ctrl-C is a person in a hurry; a second SIGTERM at once is make's.
+        if number == signal.SIGINT or now - self.first_at >= SAME_SIGNAL_WITHIN_S:
+            self.hurry = True
+
+    def install(self) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self)
+
+
+_stop = _Stop()
+
+
 def interrupt_on_signals() -> None:
     """Ctrl-C and SIGTERM (to us, or to our process group) both stop the demo."""
-
-    def stop(*_args) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    _stop.install()
 
 
-def stop_all(children: list[subprocess.Popen], within_s: float = STOP_WITHIN_S) -> None:
+def stop_all(
+    children: list[subprocess.Popen],
+    within_s: float = STOP_WITHIN_S,
+    last: tuple[subprocess.Popen, ...] = (),
+) -> None:
     """SIGTERM to every child's group, newest first; SIGKILL to what is left after
     ``within_s``, or at once on another Ctrl-C or SIGTERM while stopping (which must
-    not cut this short: an exception here would leave the rest running)."""
-    hurry = False
+    not cut this short: an exception here would leave the rest running).
 
-    def again(*_args) -> None:
-        nonlocal hurry
-        hurry = True
-
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, again)
-    for child in reversed(children):
-        _signal_group(child, signal.SIGTERM)
+    ``last`` (the Prefect server) is told only once the others have gone, or after
+    two thirds of the time: its clients (the served deployments, the worker) report
+    their runs' ends to it while they stop, and with it gone they print tracebacks."""
+    if _stop.first_at is None:  # stopping for another reason: signals now only hurry
+        _stop.first_at = time.monotonic()
+    _stop.install()
+    first = [child for child in children if child not in last]
     deadline = time.monotonic() + within_s
-    while not hurry and time.monotonic() < deadline:
-        if all(child.poll() is not None for child in children):
-            break
-        time.sleep(0.1)
+    first_until = deadline - within_s / 3 if last else deadline
+    for wave, until in ((first, first_until), (list(last), deadline)):
+        for child in reversed(wave):
+            _signal_group(child, signal.SIGTERM)
+        while not _stop.hurry and time.monotonic() < until:
+            if all(child.poll() is not None for child in wave):
+                break
+            time.sleep(0.1)
     for child in reversed(children):
         _signal_group(child, signal.SIGKILL)  # grandchildren too, had the child gone
         with contextlib.suppress(subprocess.TimeoutExpired):

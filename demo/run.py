@@ -91,6 +91,7 @@ def run_demo(reset: bool = False) -> int:
     }
     children: list[subprocess.Popen] = []
     one_shots: list[subprocess.Popen] = []  # may end by themselves
+    prefect_server: list[subprocess.Popen] = []
 
     interrupt_on_signals()
     cli = [sys.executable, "-m", "opus_online.cli"]
@@ -131,6 +132,7 @@ def run_demo(reset: bool = False) -> int:
                 env,
             )
         )
+        prefect_server.append(children[-1])  # stopped last: the others report to it
         wait_for(f"{prefect_url}/api/health", children[-1], "Prefect server", timeout_s=120)
         mail_web, sms_web = _start_message_stand_ins(settings, env, children)
         market_web = _start_marketplace(settings, env, children)
@@ -173,7 +175,7 @@ def run_demo(reset: bool = False) -> int:
         print("\nStopping …", flush=True)
         return 0
     finally:
-        stop_all([*children, *one_shots])
+        stop_all([*children, *one_shots], last=tuple(prefect_server))
 
 
 REMINDER_AFTER_S = "60"

@@ -11,6 +11,7 @@ from booking_app.admin.deps import (
     AdminFormDep,
     OperatorDep,
 )
+from booking_app.admin.todo import todo_count
 from booking_app.deps import NowDep, SessionDep, StoreDep, WriteSessionDep
 from booking_app.templating import templates
 from connectors.store.operators import (
@@ -70,5 +71,11 @@ def index(request: Request, operator: OperatorDep, session: SessionDep) -> Respo
     return templates.TemplateResponse(
         request,
         "admin/index.html",
-        {"operator": operator, "tenants": granted_tenants(session, operator)},
+        {
+            "operator": operator,
+            "tenants": [
+                (tenant, role, todo_count(session, tenant.id))
+                for tenant, role in granted_tenants(session, operator)
+            ],
+        },
     )

@@ -2,7 +2,8 @@
 
 - write-back conflicts (reception had taken the time), and whether the patient has
   been told (the conflict message sent, waiting, failed, or nobody to tell);
-- patients' messages that failed for good, each with *Försök igen* (audited);
+- patients' messages that failed for good, each with *Försök igen* or *Avfärda*
+  (both audited; a dismissed message stays failed and leaves the list);
 - Opus rows the sync quarantined, with their reasons;
 - Boka vård: the account's last error, or an account not (yet) active while
   publishing is on.
@@ -13,16 +14,18 @@ shows a personal number, an e-mail address or a phone number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, GrantDep
 from booking_app.admin.pages import tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
-from connectors.store import audit
+from booking_app.messages import MESSAGES, t
+from connectors.store import audit, outbox
 from connectors.store.models import (
     Booking,
     MarketplaceAccount,
@@ -74,7 +77,11 @@ def todo(session: Session, tenant_id: int) -> Todo:
     found.messages = list(
         session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == "failed")
+            .where(
+                OutboxMessage.tenant_id == tenant_id,
+                OutboxMessage.status == "failed",
+                OutboxMessage.dismissed_at.is_(None),
+            )
             .order_by(OutboxMessage.created_at.desc())
         )
     )
@@ -85,17 +92,55 @@ def todo(session: Session, tenant_id: int) -> Todo:
             .order_by(QuarantinedRow.stream, QuarantinedRow.source_id)
         )
     )
+    found.marketplace = _marketplace_problems(session, tenant_id)
+    return found
+
+
+def _marketplace_problems(session: Session, tenant_id: int) -> list[str]:
     account = session.get(MarketplaceAccount, tenant_id)
     settings = session.get(TenantSettings, tenant_id)
     if account is not None and account.last_error:
-        found.marketplace.append(account.last_error)
-    elif (
+        return [account.last_error]
+    if (
         settings is not None
         and settings.publish_boka_vard
         and (account is None or account.state != "active")
     ):
-        found.marketplace.append("admin_todo_marketplace_not_active")
-    return found
+        return ["admin_todo_marketplace_not_active"]
+    return []
+
+
+def todo_count(session: Session, tenant_id: int) -> int:
+    """How many things *Att hantera* lists for the tenant, counted without loading
+    them (the start page shows it for each tenant)."""
+    conflicts = session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.tenant_id == tenant_id, Booking.status == "conflict")
+    )
+    messages = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.status == "failed",
+            OutboxMessage.dismissed_at.is_(None),
+        )
+    )
+    quarantine = session.scalar(
+        select(func.count())
+        .select_from(QuarantinedRow)
+        .where(QuarantinedRow.tenant_id == tenant_id)
+    )
+    marketplace = len(_marketplace_problems(session, tenant_id))
+    return (conflicts or 0) + (messages or 0) + (quarantine or 0) + marketplace
+
+
+def message_kind(kind: str, lang: str) -> str:
+    """What a message was, in the clinic's words ("Avbokning"); a kind with no text
+    yet (a feature's new kind) shows as stored rather than breaking the page."""
+    key = f"admin_todo_kind_{kind}"
+    return t(key, lang) if key in MESSAGES else kind
 
 
 def prefect_artifact(key: str) -> str:
@@ -120,6 +165,7 @@ def todo_page(request: Request, grant: GrantDep, session: SessionDep) -> Respons
         counts=found.counts(),
         links=links,
         describe=describe,
+        message_kind=message_kind,
     )
 
 
@@ -132,25 +178,36 @@ def retry_message(
     now: NowDep,
 ) -> Response:
     """Send a failed message again: back to ``pending``, its attempts from zero, due now."""
-    done = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.tenant_id == grant.tenant.id,
-            OutboxMessage.status == "failed",
-        )
-        .values(status="pending", attempts=0, next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
+    if not outbox.retry_message(session, grant.tenant.id, message_id, now):
         raise HTTPException(status_code=404)
+    return _audited(session, grant, message_id, "pending", now)
+
+
+@router.post("/att-hantera/meddelanden/{message_id}/avfarda")
+def dismiss_message(
+    message_id: int,
+    form: AdminFormDep,
+    grant: ChangeGrantDep,
+    session: WriteSessionDep,
+    now: NowDep,
+) -> Response:
+    """Take a failed message off the list (the clinic told the patient another way): it
+    stays ``failed``, with the time it was dismissed."""
+    if not outbox.dismiss_message(session, grant.tenant.id, message_id, now):
+        raise HTTPException(status_code=404)
+    return _audited(session, grant, message_id, "dismissed", now)
+
+
+def _audited(
+    session: Session, grant: ChangeGrantDep, message_id: int, new: str, now: datetime
+) -> Response:
     audit.record(
         session,
         tenant_id=grant.tenant.id,
         operator=grant.operator,
         setting=f"meddelande {message_id}",
         old="failed",
-        new="pending",
+        new=new,
         now=now,
     )
     return RedirectResponse(f"/admin/{grant.tenant.id}/att-hantera?sparat=1", status_code=303)

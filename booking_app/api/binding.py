@@ -46,6 +46,23 @@ MAX_FORM_FIELDS = 100
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 """Date-times outside these years are refused: nothing is booked there, and far-off
 years would overflow date arithmetic further down."""
+DATETIME_YEARS = "^ *(20[0-9]{2}|2100)-"
+"""The OpenAPI document's pattern for a date-time in those years (ISO 8601 is read
+with leading spaces stripped)."""
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f]*$"
+"""The OpenAPI pattern of an id or name that is looked up: no control characters."""
+_NOT_SPACE = r"[^\u0000-\u0020\u007f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""Any character but a control character or what ``str.strip`` takes for a space."""
+NON_BLANK_ID = r"^[^\u0000-\u001f\u007f]*" + _NOT_SPACE + r"[^\u0000-\u001f\u007f]*$"
+"""The same for a required one: also not blank (a blank value is no value)."""
+TEXT_WITHOUT_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+"""The OpenAPI pattern of patient text: tabs and line breaks, no other control character."""
+NON_BLANK_TEXT = (
+    r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*"
+    + _NOT_SPACE
+    + r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+)
+"""The same for required text: not blank."""
 
 
 # -- date-times ---------------------------------------------------------------------------
@@ -101,18 +118,22 @@ DateTimeField = Annotated[
             "description": "Out: Stockholm time with offset. In: with an offset, or "
             "without one as Stockholm time.",
             "example": "2026-03-02T09:30:00+01:00",
+            # Years EARLIEST_YEAR to LATEST_YEAR only (a generated client can check it).
+            "pattern": DATETIME_YEARS,
         }
     ),
 ]
 Int32 = Annotated[
-    int, Field(ge=0, le=INT32_MAX), WithJsonSchema({"type": "integer", "format": "int32"})
+    int,
+    Field(ge=0, le=INT32_MAX),
+    WithJsonSchema({"type": "integer", "format": "int32", "minimum": 0, "maximum": INT32_MAX}),
 ]
 OptionalInt32 = Annotated[Int32 | None, BeforeValidator(_blank_to_none)]
 OptionalDateTime = Annotated[DateTimeField | None, BeforeValidator(_blank_to_none)]
 OpusIdText = Annotated[
     str,
     BeforeValidator(_no_control_characters),
-    Field(max_length=50),
+    Field(max_length=50, json_schema_extra={"pattern": NO_CONTROL_CHARACTERS}),
 ]
 """An id or name that is looked up (clinic id, group name): short, no control characters
 (PostgreSQL refuses a NUL in a query parameter, which would otherwise be a 500)."""
@@ -126,7 +147,12 @@ def _no_control_characters_in_text(value: object) -> object:
 
 
 FreeText = (
-    Annotated[str, BeforeValidator(_no_control_characters_in_text), Field(max_length=2000)] | None
+    Annotated[
+        str,
+        BeforeValidator(_no_control_characters_in_text),
+        Field(max_length=2000, json_schema_extra={"pattern": TEXT_WITHOUT_CONTROL_CHARACTERS}),
+    ]
+    | None
 )
 """Patient text; its own limits and checks are validations.patient's, with their
 messages. This only keeps a giant value, or a NUL (which PostgreSQL cannot store, and
@@ -227,6 +253,9 @@ class QueryModel(BaseModel):
 
     model_config = ConfigDict(validate_by_alias=True, coerce_numbers_to_str=True, extra="ignore")
     prefix: ClassVar[str] = "request."
+    documented_required: ClassVar[frozenset[str]] = frozenset()
+    """Aliases the operation needs although the model lets them be absent (the check is
+    the operation's, with its own message): documented as required."""
 
     @classmethod
     def known_names(cls) -> frozenset[str]:
@@ -279,12 +308,14 @@ class QueryModel(BaseModel):
         """The documented query parameters, for a route's ``openapi_extra``; with
         ``unprefixed_too``, each also without the prefix (where the spec lists both)."""
         schema = cls.model_json_schema(by_alias=True)
-        required = set(schema.get("required", ()))
+        required = set(schema.get("required", ())) | cls.documented_required
         parameters = []
         for alias, prop in schema.get("properties", {}).items():
             prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
             if "anyOf" in prop:  # "X | None": document X
                 prop = next(p for p in prop.pop("anyOf") if p.get("type") != "null") | prop
+            if alias in required and prop.get("pattern") == NO_CONTROL_CHARACTERS:
+                prop["pattern"] = NON_BLANK_ID
             names = [cls.prefix + alias] + ([alias] if unprefixed_too and cls.prefix else [])
             parameters.extend(
                 {"name": name, "in": "query", "required": alias in required, "schema": prop}

@@ -15,6 +15,8 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from booking_app.api.binding import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     FreeText,
     Int32,
     OptionalDateTime,
@@ -23,6 +25,32 @@ from booking_app.api.binding import (
     OpusModel,
     QueryModel,
 )
+
+# What the document says of a personal number's parts and of a month (the checks are
+# validations.patient's and times.in_month's; a generated client can check these first).
+MONTH: dict[str, Any] = {"minimum": 1, "maximum": 12}
+BIRTH_YEAR: dict[str, Any] = {
+    "minimum": 1800,
+    "maximum": LATEST_YEAR,
+    "description": "The year of birth (not in the future).",
+}
+BIRTH_DAY: dict[str, Any] = {
+    "minimum": 1,
+    "maximum": 91,
+    "description": "The day of birth; plus 60 in a coordination number (samordningsnummer).",
+}
+EXTRA_DIGITS: dict[str, Any] = {
+    "pattern": "^[0-9]{4}$",
+    "description": "The last four digits: serial number and Luhn check digit.",
+}
+PERSONAL_NUMBER: dict[str, Any] = {
+    "pattern": "^ *([0-9]{6}|[0-9]{8})[-+]?[0-9]{4} *$",
+    "description": "A Swedish personal or coordination number: 12 or 10 digits "
+    "(YYYYMMDDNNNC, YYMMDD-NNNC; '+' for 100 years or older), with a valid date and "
+    "Luhn check digit.",
+    "example": "191212121212",
+}
+
 
 # -- reference data (out) ----------------------------------------------------------------
 
@@ -90,10 +118,10 @@ class PersonalIdentification(OpusModel):
     """A personal number in parts (``Model.PersonalIdentification``). Clients also send
     the number as one string in its place; that is accepted too."""
 
-    year: OptionalInt32 = Field(None, alias="Year")
-    month: OptionalInt32 = Field(None, alias="Month")
-    day: OptionalInt32 = Field(None, alias="Day")
-    extra_digits: FreeText = Field(None, alias="ExtraDigits")
+    year: OptionalInt32 = Field(None, alias="Year", json_schema_extra=BIRTH_YEAR)
+    month: OptionalInt32 = Field(None, alias="Month", json_schema_extra=MONTH)
+    day: OptionalInt32 = Field(None, alias="Day", json_schema_extra=BIRTH_DAY)
+    extra_digits: FreeText = Field(None, alias="ExtraDigits", json_schema_extra=EXTRA_DIGITS)
     whole: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
     @model_validator(mode="before")
@@ -117,7 +145,9 @@ class PatientDTO(OpusModel):
     """The patient fields a booking reads (``Model.DTO.PatientDTO``; ``Adress1`` is
     spelled as in the spec)."""
 
-    patient_personal_identification: FreeText = Field(None, alias="PatientPersonalIdentification")
+    patient_personal_identification: FreeText = Field(
+        None, alias="PatientPersonalIdentification", json_schema_extra=PERSONAL_NUMBER
+    )
     personal_number: PersonalIdentification | None = Field(None, alias="PersonalNumber")
     first_name: FreeText = Field(None, alias="FirstName")
     last_name: FreeText = Field(None, alias="LastName")
@@ -134,7 +164,9 @@ def _not_kept(value: object) -> None:
 
 NotKeptText = Annotated[str | None, BeforeValidator(_not_kept)]
 NotKeptInt32 = Annotated[
-    int | None, BeforeValidator(_not_kept), WithJsonSchema({"type": "integer", "format": "int32"})
+    int | None,
+    BeforeValidator(_not_kept),
+    WithJsonSchema({"anyOf": [{"type": "integer", "format": "int32"}, {"type": "null"}]}),
 ]
 """Spec fields this service has no value for: ignored when sent, null when answered."""
 
@@ -167,7 +199,10 @@ class RescheduleDTO(OpusModel):
     time at the same clinic, for the same treatment."""
 
     original_booking_id: OptionalInt32 = Field(
-        None, alias="OriginalBookingId", description="The booking to move (its ID)."
+        None,
+        alias="OriginalBookingId",
+        description="The booking to move (its ID).",
+        json_schema_extra={"minimum": 1},
     )
     new_time: TimeSlotDTO | None = Field(
         None,
@@ -255,8 +290,14 @@ class TreatmentsQuery(QueryModel):
 class AvailableTimesQuery(QueryModel):
     """``GetAvailableTime.Request`` and ``GetOverview.Request`` (the same fields)."""
 
-    from_: OptionalDateTime = Field(None, alias="from")
-    to: OptionalDateTime = Field(None, alias="to")
+    documented_required: ClassVar[frozenset[str]] = frozenset({"treatmentID"})
+
+    from_: OptionalDateTime = Field(None, alias="from", description="Default: now.")
+    to: OptionalDateTime = Field(
+        None,
+        alias="to",
+        description="After from. Default: from + 14 days; a longer window is cut to 31 days.",
+    )
     treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
     clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
     clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
@@ -268,9 +309,12 @@ class CalendarQuery(QueryModel):
     accepted, like everywhere)."""
 
     prefix: ClassVar[str] = ""
+    documented_required: ClassVar[frozenset[str]] = frozenset({"treatmentID"})
 
-    year: Int32 = Field(alias="year")
-    month: Int32 = Field(alias="month")
+    year: Int32 = Field(
+        alias="year", json_schema_extra={"minimum": EARLIEST_YEAR, "maximum": LATEST_YEAR}
+    )
+    month: Int32 = Field(alias="month", json_schema_extra=MONTH)
     clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
     clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
     treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
@@ -284,10 +328,13 @@ class TimeSlotQuery(QueryModel):
     """``GET /reservations/available``: a TimeSlotDTO flattened as ``timeSlotToCheck.*``."""
 
     prefix: ClassVar[str] = "timeSlotToCheck."
+    documented_required: ClassVar[frozenset[str]] = frozenset({"start", "clinicID", "treatmentID"})
 
     id: OptionalInt32 = Field(None, alias="iD")
     start: OptionalDateTime = Field(None, alias="start")
-    end: OptionalDateTime = Field(None, alias="end")
+    end: OptionalDateTime = Field(
+        None, alias="end", description="When given: start + the treatment's Duration."
+    )
     clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
     clinician_id: OptionalInt32 = Field(None, alias="clinicianID")
     treatment_id: OptionalInt32 = Field(None, alias="treatmentID")
@@ -315,13 +362,19 @@ class CancelBookingQuery(QueryModel):
     number (in parts, or whole as ``request.requestedByPersonalId``) must be the
     booking's patient's."""
 
-    booking_id: OptionalInt32 = Field(None, alias="bookingID")
+    documented_required: ClassVar[frozenset[str]] = frozenset({"bookingID"})
+
+    booking_id: OptionalInt32 = Field(None, alias="bookingID", json_schema_extra={"minimum": 1})
     clinic_id: OptionalOpusIdText = Field(None, alias="clinicID")
     requested_by: OptionalOpusIdText = Field(None, alias="requestedBy")
-    year: OptionalInt32 = Field(None, alias="requestedByPersonalId.year")
-    month: OptionalInt32 = Field(None, alias="requestedByPersonalId.month")
-    day: OptionalInt32 = Field(None, alias="requestedByPersonalId.day")
-    extra_digits: OptionalOpusIdText = Field(None, alias="requestedByPersonalId.extraDigits")
+    year: OptionalInt32 = Field(
+        None, alias="requestedByPersonalId.year", json_schema_extra=BIRTH_YEAR
+    )
+    month: OptionalInt32 = Field(None, alias="requestedByPersonalId.month", json_schema_extra=MONTH)
+    day: OptionalInt32 = Field(None, alias="requestedByPersonalId.day", json_schema_extra=BIRTH_DAY)
+    extra_digits: OptionalOpusIdText = Field(
+        None, alias="requestedByPersonalId.extraDigits", json_schema_extra=EXTRA_DIGITS
+    )
     whole: SkipJsonSchema[OptionalOpusIdText] = Field(None, alias="requestedByPersonalId")
     notify_patient: bool | None = Field(None, alias="notifyPatient")
 
@@ -336,12 +389,20 @@ class PatientBookingsQuery(QueryModel):
 
     include_past_bookings: bool | None = Field(None, alias="includePastBookings")
     patient_personal_identification: OptionalOpusIdText = Field(
-        None, alias="patientPersonalIdentification"
+        None, alias="patientPersonalIdentification", json_schema_extra=PERSONAL_NUMBER
     )
-    year: OptionalInt32 = Field(None, alias="personalIdentification.year")
-    month: OptionalInt32 = Field(None, alias="personalIdentification.month")
-    day: OptionalInt32 = Field(None, alias="personalIdentification.day")
-    extra_digits: OptionalOpusIdText = Field(None, alias="personalIdentification.extraDigits")
+    year: OptionalInt32 = Field(
+        None, alias="personalIdentification.year", json_schema_extra=BIRTH_YEAR
+    )
+    month: OptionalInt32 = Field(
+        None, alias="personalIdentification.month", json_schema_extra=MONTH
+    )
+    day: OptionalInt32 = Field(
+        None, alias="personalIdentification.day", json_schema_extra=BIRTH_DAY
+    )
+    extra_digits: OptionalOpusIdText = Field(
+        None, alias="personalIdentification.extraDigits", json_schema_extra=EXTRA_DIGITS
+    )
 
     def personal_id(self) -> PersonalIdentification | None:
         return _parts(None, self.year, self.month, self.day, self.extra_digits)

@@ -103,14 +103,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "offset, 2026-03-02T09:30:00+01:00.",
     },
     "datetime_range": {
-        "sv": "Tidpunkten ligger utanför det tillåtna intervallet.",
-        "en": "The date-time is out of range.",
+        "sv": "Tidpunkten ska ligga mellan år 2000 och 2100.",
+        "en": "The date-time must be between the years 2000 and 2100.",
     },
     "datetime_nonexistent": {
         "sv": "Den tiden finns inte i svensk tid (sommartid börjar).",
         "en": "That time does not exist in Swedish time (summer time starts).",
     },
-    "month_range": {"sv": "Månaden ska vara 1–12.", "en": "The month must be 1-12."},
+    "month_range": {"sv": "Månaden ska vara 1–12.", "en": "The month must be 1–12."},
     "window_order": {
         "sv": "Sluttiden måste vara efter starttiden.",
         "en": "The end must be after the start.",

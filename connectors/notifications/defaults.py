@@ -65,7 +65,7 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "kliniken. Den nya bokningen gäller alltså inte."
         "{% if original_stands %} Din tidigare bokade tid gäller fortfarande.{% endif %}\n\n"
         "{% if clinic_phone %}Ring oss på {{ clinic_phone }} så hjälper vi dig att hitta en "
-        "ny tid.{% else %}Kontakta kliniken så hjälper vi dig att hitta en ny tid.{% endif %} "
+        "ny tid.{% else %}Kontakta oss så hjälper vi dig att hitta en ny tid.{% endif %} "
         "Du kan också boka en ny tid här: {{ link }}\n\n"
         "Vi ber om ursäkt för besväret.\n{{ clinic_name }}\n",
     ),
@@ -127,7 +127,7 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
     ),
     ("cancel", "email", "en"): Text(
         "Cancelled: {{ date }} at {{ time }}",
-        "Dear {{ patient_name }},\n\nYour appointment at {{ clinic_name }} is cancelled:\n\n"
+        "Dear {{ patient_name }},\n\nYour appointment at {{ clinic_name }} has been cancelled:\n\n"
         + _WHERE_EN
         + "\nTo book a new time, go to {{ link }}"
         + _PHONE_EN
@@ -140,7 +140,7 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "clinic. The new booking is therefore not valid."
         "{% if original_stands %} Your earlier appointment still stands.{% endif %}\n\n"
         "{% if clinic_phone %}Please call us on {{ clinic_phone }} and we will help you find "
-        "a new time.{% else %}Please contact the clinic and we will help you find a new time."
+        "a new time.{% else %}Please contact us and we will help you find a new time."
         "{% endif %} You can also book a new time here: {{ link }}\n\n"
         "We apologise for the inconvenience.\n{{ clinic_name }}\n",
     ),

@@ -748,6 +748,9 @@ class OutboxMessage(Base):
     # The SMS gateway's id of the message, which its delivery report repeats.
     provider_id: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
     delivered_at: Mapped[datetime | None]
+    # A failed message an operator dismissed on *Att hantera* (migration 0016): still
+    # ``failed``, no longer listed as something to do.
+    dismissed_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):

@@ -332,11 +332,16 @@ def record_delivery_report(
 
 
 def failed_messages(session: Session, tenant_id: int, limit: int = 100) -> list[OutboxMessage]:
-    """A tenant's messages that were given up, newest first, with ``last_error``."""
+    """A tenant's messages that were given up and not dismissed, newest first, with
+    ``last_error``."""
     return list(
         session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == "failed")
+            .where(
+                OutboxMessage.tenant_id == tenant_id,
+                OutboxMessage.status == "failed",
+                OutboxMessage.dismissed_at.is_(None),
+            )
             .order_by(OutboxMessage.id.desc())
             .limit(limit)
         )
@@ -352,7 +357,25 @@ def retry_message(session: Session, tenant_id: int, message_id: int, now: dateti
             OutboxMessage.tenant_id == tenant_id,
             OutboxMessage.status == "failed",
         )
-        .values(status="pending", attempts=0, next_attempt_at=now)
+        .values(status="pending", attempts=0, next_attempt_at=now, dismissed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(done)
+
+
+def dismiss_message(session: Session, tenant_id: int, message_id: int, now: datetime) -> bool:
+    """Take a failed message off the operator's to-do list (the clinic told the patient
+    another way, or the patient no longer needs it). It stays ``failed``: it was never
+    sent. False when the tenant has no such failed message not yet dismissed."""
+    done = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.status == "failed",
+            OutboxMessage.dismissed_at.is_(None),
+        )
+        .values(dismissed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     return bool(done)

@@ -76,7 +76,7 @@ def test_full_booking_in_the_default_order_with_a_code(site: str, page, booking_
     assert page.get_by_role("heading", level=1).inner_text() == "Dina uppgifter"
     assert page.locator(".patient-info").is_visible()
     fill_details(page)
-    page.get_by_label("Med SMS").check()
+    page.get_by_label("Med sms").check()
     page.get_by_role("button", name="Skicka kod").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Bekräfta med kod"
 

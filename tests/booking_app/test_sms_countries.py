@@ -70,8 +70,8 @@ def test_an_administrator_allows_another_country_on_the_flexibility_tab(
         ("+46, +999", "100", "Ett av landsnumren finns inte."),
         ("Storbritannien", "100", "Ange landsnummer som +46, +47"),
         ("", "100", "Ange minst ett landsnummer."),
-        ("+46", "0", "Taket ska vara ett heltal från 1 till 10000."),
-        ("+46", "many", "Taket ska vara ett heltal från 1 till 10000."),
+        ("+46", "0", "Taket ska vara ett heltal från 1 till 10 000."),
+        ("+46", "many", "Taket ska vara ett heltal från 1 till 10 000."),
     ):
         refused = post(codes, cap)
         assert refused.status_code == 400

@@ -115,6 +115,18 @@ def test_sigterm_to_the_whole_process_group_stops_everything_within_ten_seconds(
     assert demo.process.wait(timeout=5) == 0
 
 
+def test_sigterm_twice_at_once_as_under_make_still_stops_everything(runner):
+    """``make demo`` passes a SIGTERM to the runner, which the group's SIGTERM reached
+    already: the second one must not break off the stop half-way (it once raised in
+    the middle of it and left the served deployments running)."""
+    demo = runner(within_s=2)
+    os.killpg(demo.process.pid, signal.SIGTERM)
+    demo.process.send_signal(signal.SIGTERM)
+
+    assert demo.left_behind(within_s=10) == ([], [])
+    assert demo.process.wait(timeout=5) == 0
+
+
 def test_children_stop_when_the_runner_is_killed_outright(runner):
     demo = runner()
     demo.process.kill()

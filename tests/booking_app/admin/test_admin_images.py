@@ -155,8 +155,8 @@ def test_practitioner_photo_and_text_reach_the_patient_site_without_metadata(
         (picture("GIF"), "ingen PNG-, JPEG- eller WebP-bild"),
         (picture("BMP"), "ingen PNG-, JPEG- eller WebP-bild"),
         (picture("PNG")[:60], "ingen PNG-, JPEG- eller WebP-bild"),  # cut short
-        (picture("PNG", (2001, 10)), "2000 × 2000 pixlar"),
-        (b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 100), "högst 2 MB"),
+        (picture("PNG", (2001, 10)), "2 000 × 2 000 pixlar"),
+        (b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 100), "högst 2 MB"),
     ],
     ids=["svg", "text", "gif", "bmp", "truncated", "too-wide", "too-large"],
 )

@@ -61,6 +61,7 @@ def test_the_todo_page_counts_and_lists_what_needs_doing(booking_client, booking
     page = booking_client.get(f"/admin/{troubles}/att-hantera")
 
     assert f'href="/admin/{troubles}/att-hantera"' in index.text  # the tenant's start page
+    assert "Att hantera: <strong>3</strong>" in index.text  # a conflict, a message, a row
     assert page.status_code == 200
     assert 'aria-current="page">Att hantera' in page.text
     assert "Krockar med Opus</a>: <strong>1</strong>" in page.text
@@ -117,3 +118,35 @@ def test_an_analyst_sees_the_list_but_cannot_retry(booking_client, booking_store
     assert page.status_code == 200 and "Försök igen" not in page.text
     assert answer.status_code == 403
     assert tenant_id(booking_store) == troubles
+
+
+def test_a_failed_message_is_dismissed_once_and_the_dismissal_audited(
+    booking_client, booking_store, troubles
+):
+    operator(booking_store, ADMIN, {troubles: "administrator"})
+    log_in(booking_client, ADMIN)
+    page = booking_client.get(f"/admin/{troubles}/att-hantera")
+    with session_scope(booking_store) as session:
+        failed = session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
+        message_id = failed.one()
+    dismiss = f"/admin/{troubles}/att-hantera/meddelanden/{message_id}/avfarda"
+    assert "Avfärda" in page.text and f'action="{dismiss}"' in page.text
+
+    answer = booking_client.post(
+        dismiss, data={"csrf_token": csrf_token(page)}, follow_redirects=False
+    )
+    twice = booking_client.post(
+        dismiss, data={"csrf_token": csrf_token(page)}, follow_redirects=False
+    )
+
+    assert answer.status_code == 303 and twice.status_code == 404
+    with session_scope(booking_store) as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message.status == "failed" and message.dismissed_at is not None  # never sent
+        entry = session.scalars(select(AuditEntry)).one()
+        assert (entry.operator_email, entry.old_value, entry.new_value) == (
+            ADMIN, "failed", "dismissed",
+        )  # fmt: skip
+    again = booking_client.get(f"/admin/{troubles}/att-hantera")
+    assert "Meddelanden som inte gick fram</a>: <strong>0</strong>" in again.text
+    assert "gateway said 401" not in again.text

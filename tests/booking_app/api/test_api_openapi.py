@@ -101,9 +101,15 @@ def test_the_spec_operations_with_their_ids_and_query_names(document):
         "request.reservationId",
         "reservationId",
     }
-    for method, path in (("put", "/reservations"), ("post", "/bookings")):
+    # JSON is documented (form data is accepted too, said in the description: its dotted
+    # names are no JSON schema), with the input schema that says what is required.
+    for method, path, schema in (
+        ("put", "/reservations", "TimeSlotDTOInput"),
+        ("post", "/bookings", "BookingDTOInput"),
+        ("patch", "/bookings", "RescheduleDTOInput"),
+    ):
         body = paths[API + path][method]["requestBody"]["content"]
-        assert set(body) == {"application/json", "application/x-www-form-urlencoded"}
+        assert body == {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
     assert all(
         "422" not in operation["responses"] for m in paths.values() for operation in m.values()
     )
@@ -145,3 +151,44 @@ def test_the_dto_fields_are_the_specs(document):
 def test_the_apps_docs_pages_stay_off(api: TestClient):
     for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
         assert api.get(path).status_code == 404, path
+
+
+def test_the_document_says_what_the_api_checks(document):
+    """Issue 19: required parameters, ranges, formats and patterns, so that a generated
+    client's data is accepted (tests/booking_app/api/test_api_fuzz.py fuzzes it)."""
+    paths, schemas = document["paths"], document["components"]["schemas"]
+
+    def query(path: str, method: str = "get") -> dict[str, dict]:
+        return {p["name"]: p for p in paths[API + path][method]["parameters"]}
+
+    times = query("/appointments/schedule/availabletimes")
+    assert times["request.treatmentID"]["required"] is True
+    assert times["request.treatmentID"]["schema"]["minimum"] == 0
+    assert times["request.from"]["schema"]["format"] == "date-time"
+    assert times["request.from"]["schema"]["pattern"].startswith("^ *(20[0-9]{2}|2100)")
+    calendar = query("/timeslots")
+    assert (calendar["month"]["schema"]["minimum"], calendar["month"]["schema"]["maximum"]) == (
+        1, 12,
+    )  # fmt: skip
+    assert calendar["year"]["schema"]["minimum"] == 2000
+    available = query("/reservations/available")
+    assert all(
+        available[f"timeSlotToCheck.{name}"]["required"]
+        for name in ("start", "clinicID", "treatmentID")
+    )
+    cancel = query("/bookings", "delete")
+    assert cancel["request.bookingID"]["required"] is True
+    assert cancel["request.requestedByPersonalId.extraDigits"]["schema"]["pattern"] == (
+        "^[0-9]{4}$"
+    )
+    patients = query("/patients/{patientPersonalIdentification}/bookings")
+    assert "pattern" in patients["patientPersonalIdentification"]["schema"]
+    assert schemas["TimeSlotDTOInput"]["required"] == ["Start", "ClinicID", "TreatmentID"]
+    assert schemas["BookingDTOInput"]["required"] == ["Patient", "TimeSlot"]
+    assert schemas["PatientDTOInput"]["properties"]["FirstName"]["maxLength"] == 50
+    assert schemas["RescheduleDTOInput"]["properties"]["NewTime"]["$ref"].endswith(
+        "/NewTimeSlotDTOInput"
+    )
+    assert schemas["NewTimeSlotDTOInput"]["required"] == ["Start"]
+    # The answers' schemas stay as they were: everything but ids may be null.
+    assert "required" not in schemas["TimeSlotDTO"]

@@ -679,4 +679,4 @@ def test_the_openapi_document_has_the_patient_operations(api: TestClient):
         "request.notifyPatient",
     ]
     body = paths[f"{API}/bookings"]["patch"]["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"$ref": "#/components/schemas/RescheduleDTO"}
+    assert body["schema"] == {"$ref": "#/components/schemas/RescheduleDTOInput"}

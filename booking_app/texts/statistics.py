@@ -1,0 +1,55 @@
+"""Visit statistics and the analysts' dashboards (dashboards/)."""
+
+from __future__ import annotations
+
+STATISTICS_TEXTS: dict[str, dict[str, str]] = {
+    "admin_tab_statistics": {"sv": "Statistik", "en": "Statistics"},
+    "stats_title": {"sv": "Besöks- och bokningsstatistik", "en": "Visit and booking statistics"},
+    "stats_from": {"sv": "Från", "en": "From"},
+    "stats_to": {"sv": "Till", "en": "To"},
+    "stats_clinic": {"sv": "Klinik", "en": "Clinic"},
+    "stats_all_clinics": {"sv": "Alla kliniker", "en": "All clinics"},
+    "stats_show": {"sv": "Visa", "en": "Show"},
+    "stats_note": {
+        "sv": "Siffrorna uppdateras när flödet visit-stats har körts. Klinikvalet gäller "
+        "bokningar och beläggning; ett besök börjar innan någon klinik är vald.",
+        "en": "The figures update when the visit-stats flow has run. The clinic filter "
+        "applies to bookings and utilisation; a visit starts before a clinic is chosen.",
+    },
+    "stats_export": {"sv": "Ladda ner tabellen", "en": "Download the table"},
+    "stats_table": {"sv": "Tabell", "en": "Table"},
+    "stats_chart_besok": {"sv": "Besök över tid", "en": "Visits over time"},
+    "stats_chart_tratt": {"sv": "Bokningstratt", "en": "Booking funnel"},
+    "stats_chart_konvertering": {"sv": "Konvertering", "en": "Conversion"},
+    "stats_chart_kallor": {"sv": "Källor", "en": "Sources"},
+    "stats_chart_enheter": {"sv": "Enheter", "en": "Devices"},
+    "stats_chart_kanaler": {"sv": "Bokningar per kanal", "en": "Bookings by channel"},
+    "stats_chart_avbokningar": {"sv": "Avbokningsgrad", "en": "Cancellation rate"},
+    "stats_chart_kampanjkoder": {"sv": "Kampanjkoder", "en": "Campaign codes"},
+    "stats_chart_belaggning": {
+        "sv": "Beläggning per veckodag och timme",
+        "en": "Utilisation by weekday and hour",
+    },
+    "stats_day": {"sv": "Dag", "en": "Day"},
+    "stats_count": {"sv": "Antal", "en": "Count"},
+    "stats_hour": {"sv": "Timme", "en": "Hour"},
+    "stats_sidvisningar": {"sv": "Sidvisningar", "en": "Page views"},
+    "stats_besok": {"sv": "Besök", "en": "Visits"},
+    "stats_besokare": {"sv": "Unika besökare", "en": "Unique visitors"},
+    "stats_bokade": {"sv": "Bokningar", "en": "Bookings"},
+    "stats_bokningar": {"sv": "Bokningar", "en": "Bookings"},
+    "stats_conversion": {"sv": "Andel som bokade", "en": "Share who booked"},
+    "stats_cancel_rate": {"sv": "Andel avbokade", "en": "Share cancelled"},
+    "stats_utilisation": {"sv": "Beläggning", "en": "Utilisation"},
+    "stats_step_start": {"sv": "Start", "en": "Start"},
+    "stats_step_klinik": {"sv": "Klinik", "en": "Clinic"},
+    "stats_step_behandling": {"sv": "Behandling", "en": "Treatment"},
+    "stats_step_behandlare": {"sv": "Behandlare", "en": "Practitioner"},
+    "stats_step_tid": {"sv": "Tid", "en": "Time"},
+    "stats_step_uppgifter": {"sv": "Uppgifter", "en": "Details"},
+    "stats_step_kod": {"sv": "Kod skickad", "en": "Code sent"},
+    "stats_step_bekraftad": {"sv": "Bekräftad", "en": "Confirmed"},
+    "stats_channel_site": {"sv": "Bokningssidan", "en": "Booking site"},
+    "stats_channel_api": {"sv": "API", "en": "API"},
+    "stats_channel_boka_vard": {"sv": "Boka vård", "en": "Boka vård"},
+}
