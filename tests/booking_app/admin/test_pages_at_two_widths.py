@@ -23,10 +23,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
+from connectors.store import reminder_links
 from connectors.store.db import session_scope
-from connectors.store.models import OutboxMessage, Tenant
+from connectors.store.models import Booking, OutboxMessage, Tenant
 from demo.history import add_history
 from demo.store_seed import DEMO_OPERATOR, DEMO_OPERATOR_PASSWORD, DEMO_SUBDOMAIN
+from opus_online import signed_links
 from tests.booking_app.booking_steps import PATIENT, sent_codes
 from tests.booking_app.login_steps import scan, settings_with_bankid
 from tests.helpers import app_on_loopback
@@ -40,7 +42,8 @@ WIDTHS = (390, 1280)
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 ADMIN_TABS = (
     "att-hantera", "kliniker", "behandlare", "underdoman", "flexibilitet", "media",
-    "e-post", "sms", "avancerat", "avancerat/api-nycklar", "logg", "statistik",
+    "e-post", "sms", "avancerat", "avancerat/api-nycklar", "avancerat/patientdata",
+    "logg", "statistik",
 )  # fmt: skip
 
 # Controls with no name a screen reader could read: no label, aria-label(ledby),
@@ -104,8 +107,23 @@ class Checker:
         self.check(name)
 
 
+def reminder_link(engine: Engine, secret: bytes, reference: str) -> str:
+    """The path of the link the booking's reminder will carry."""
+    with session_scope(engine) as session:
+        booking = session.scalars(select(Booking).where(Booking.reference == reference)).one()
+        expires_at = reminder_links.link_expiry(session, booking, None)
+        token = signed_links.sign(
+            secret,
+            purpose=reminder_links.PURPOSE,
+            tenant=str(booking.tenant_id),
+            subject=reminder_links.link_subject(booking_id=booking.id),
+            expires_at=expires_at,
+        )
+    return f"/h/{token}"
+
+
 @pytest.fixture
-def site(booking_store: Engine, bankid_standin) -> Iterator[int]:
+def site(booking_store: Engine, bankid_standin) -> Iterator[tuple[int, bytes]]:
     """The app with BankID (the stand-in), on a loopback port, the store with a
     fortnight of the demo's history (the dashboards draw it)."""
     today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
@@ -122,13 +140,14 @@ def site(booking_store: Engine, bankid_standin) -> Iterator[int]:
         update={"base_domain": "localhost"}
     )
     with app_on_loopback(settings) as port:
-        yield port
+        yield port, settings.secret()
 
 
 def test_every_page_at_two_widths_passes_axe_and_fits_a_phone(
-    chromium, site: int, booking_store: Engine, bankid_standin
+    chromium, site: tuple[int, bytes], booking_store: Engine, bankid_standin
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    site, secret = site
     patient = f"http://{DEMO_SUBDOMAIN}.localhost:{site}"
     admin = f"http://admin.localhost:{site}"
     context = chromium.new_context()
@@ -165,6 +184,7 @@ def test_every_page_at_two_widths_passes_axe_and_fits_a_phone(
         page.get_by_role("button", name="Bekräfta bokningen").click()
         assert page.get_by_role("heading", level=1).inner_text() == "Din tid är bokad"
         checker.check("patient-confirmation")
+        checker.visit(patient + reminder_link(booking_store, secret, reference), "patient-reminder")
 
         # -- login with BankID, then Mina bokningar -----------------------------------
         checker.visit(patient + "/logga-in", "patient-login")
@@ -198,5 +218,5 @@ def test_every_page_at_two_widths_passes_axe_and_fits_a_phone(
         assert "Inga data för perioden" in page.locator("main").inner_text()
     finally:
         context.close()
-    assert len(checker.seen) >= 28, checker.seen
+    assert len(checker.seen) >= 30, checker.seen
     assert checker.problems == [], "\n".join(checker.problems)
