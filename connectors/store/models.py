@@ -135,6 +135,9 @@ class TenantSettings(Base):
             name="colours_are_hex",
         ),
         CheckConstraint("sms_sender IS NULL OR length(sms_sender) <= 11", name="sms_sender_len"),
+        # The waiting list (migration 0016_waitlist; SQLite has them on the columns).
+        CheckConstraint("waitlist_hold_minutes BETWEEN 5 AND 240", name="waitlist_hold_range"),
+        CheckConstraint("waitlist_offers_per_day BETWEEN 1 AND 20", name="waitlist_offers_range"),
     )
 
     tenant_id: Mapped[int] = mapped_column(
@@ -204,6 +207,12 @@ class TenantSettings(Base):
     )
     # At most this many code messages an hour for the whole tenant; an operator raises it.
     code_messages_per_hour: Mapped[int] = mapped_column(default=100, server_default="100")
+
+    # Återbudslista: patients may ask for an earlier time; a time that comes free is
+    # held this long for the first in line it fits; at most this many offers a day.
+    waitlist_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    waitlist_offers_per_day: Mapped[int] = mapped_column(default=3, server_default="3")
 
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
@@ -685,7 +694,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
         CheckConstraint(
-            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict')", name="kind_known"
+            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict', 'offer')", name="kind_known"
         ),
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
@@ -1243,3 +1252,7 @@ class LimitHit(Base):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     hits: Mapped[int] = mapped_column(default=0)
     last_at: Mapped[datetime]
+
+
+# The waiting list's tables (a module of their own; it imports Base from here).
+import connectors.store.waitlist_models  # noqa: E402, F401
