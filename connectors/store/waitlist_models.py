@@ -55,8 +55,7 @@ class WaitlistEntry(Base):
             "latest_minute IS NULL OR latest_minute BETWEEN 0 AND 1439", name="latest_in_day"
         ),
         CheckConstraint(
-            "earliest_minute IS NULL OR latest_minute IS NULL "
-            "OR earliest_minute < latest_minute",
+            "earliest_minute IS NULL OR latest_minute IS NULL OR earliest_minute < latest_minute",
             name="earliest_before_latest",
         ),
         CheckConstraint("length(weekdays) BETWEEN 1 AND 7", name="weekdays_given"),
@@ -88,6 +87,7 @@ class WaitlistEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 
+
 class WaitlistOpening(Base):
     """Time that came free, to be offered to the first in line it fits."""
 
@@ -115,6 +115,7 @@ class WaitlistOpening(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     first_offer_at: Mapped[datetime | None]
+
 
 class WaitlistOffer(Base):
     """A time held for one patient on the list until ``expires_at``: the held
@@ -172,4 +173,3 @@ class WaitlistOffer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
-

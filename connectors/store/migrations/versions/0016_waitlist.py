@@ -87,7 +87,9 @@ def upgrade() -> None:
     when = connectors.store.types.UtcDateTime(timezone=True)
     for name, definition, check in _SETTINGS:
         if sqlite:
-            inline = f" CONSTRAINT ck_tenant_settings_{check[0]} CHECK ({check[1]})" if check else ""
+            inline = (
+                f" CONSTRAINT ck_tenant_settings_{check[0]} CHECK ({check[1]})" if check else ""
+            )
             op.execute(f"ALTER TABLE tenant_settings ADD COLUMN {name} {definition}{inline}")
         else:
             op.execute(f"ALTER TABLE tenant_settings ADD COLUMN {name} {definition}")
@@ -183,7 +185,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('pending', 'done')", name=op.f("ck_waitlist_opening_status_known")
         ),
-        sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_waitlist_opening_ends_after_start")),
+        sa.CheckConstraint(
+            "ends_at > starts_at", name=op.f("ck_waitlist_opening_ends_after_start")
+        ),
         sa.ForeignKeyConstraint(
             ["booking_id"],
             ["booking.id"],
