@@ -108,15 +108,16 @@ def test_only_a_patient_whose_limits_the_time_fits_is_offered_it(synced):
         minute = local_minute(freed.starts_at)
         weekday = str(freed.starts_at.astimezone(waitlist_offers.STOCKHOLM).isoweekday())
         day = freed.starts_at.astimezone(waitlist_offers.STOCKHOLM).date()
+        anyone = {"any_practitioner": True}
         unfit = [
-            (book(session, slots[0], 10), {"any_practitioner": True}),  # own time is earlier
-            (book(session, later[0], 11), {"any_practitioner": True, "weekdays": "1234567".replace(weekday, "")}),
-            (book(session, later[1], 12), {"any_practitioner": True, "earliest_minute": minute + 15}),
-            (book(session, later[2], 13), {"any_practitioner": True, "latest_minute": minute - 15}),
-            (book(session, later[3], 14), {"any_practitioner": True, "not_before": day + timedelta(days=1)}),
+            (book(session, slots[0], 10), anyone),  # their own time is earlier
+            (book(session, later[0], 11), anyone | {"weekdays": "1234567".replace(weekday, "")}),
+            (book(session, later[1], 12), anyone | {"earliest_minute": minute + 15}),
+            (book(session, later[2], 13), anyone | {"latest_minute": minute - 15}),
+            (book(session, later[3], 14), anyone | {"not_before": day + timedelta(days=1)}),
             (book(session, other, 15), {"any_practitioner": False}),  # another practitioner's
-            (book(session, later[4], 16), {"any_practitioner": True}),  # had today's offers
-        ]  # fmt: skip
+            (book(session, later[4], 16), anyone),  # had today's offers
+        ]
         fitting = book(session, later[5], 17)
         for booking, limits in unfit:
             wait_for_earlier(session, booking, **limits)
