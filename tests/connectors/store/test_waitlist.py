@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
 from connectors.store import bookings, waitlist, waitlist_offers
 from connectors.store.db import session_scope
-from connectors.store.models import Booking, OutboxMessage
+from connectors.store.models import Booking, FreeRange, OutboxMessage
 from connectors.store.waitlist import Limits, NotEligible
 from connectors.store.waitlist_models import WaitlistEntry, WaitlistOpening
 from flows.waitlist import offer_freed_times
@@ -221,3 +222,29 @@ def test_entries_end_with_their_booking_and_the_list_is_off_by_default(synced):
     offer_freed_times(synced, SECRET, now())
     with session_scope(synced) as session:
         assert session.get_one(WaitlistEntry, entry_id).status == "ended"
+
+
+def test_new_free_time_from_the_sync_is_offered_to_those_waiting_for_it(synced):
+    with session_scope(synced) as session:
+        enable(session)
+        slots = coming_slots(session)
+        waiting = book(session, slots[-1], 1)
+        wait_for_earlier(session, waiting, any_practitioner=True)
+        free = session.scalars(
+            select(FreeRange).where(
+                FreeRange.practitioner_id == slots[0].practitioner_id,
+                FreeRange.starts_at <= slots[0].starts_at,
+                FreeRange.ends_at > slots[0].starts_at,
+            )
+        ).first()
+        published = pd.DataFrame(
+            [(free.tenant_id, free.clinic_id, free.practitioner_id, free.starts_at, free.ends_at)],
+            columns=["tenant_id", "clinic_id", "practitioner_id", "starts_at", "ends_at"],
+        )
+        assert waitlist_offers.record_sync_openings(session, published, now()) == 1
+        waiting_id = waiting.id
+    offer_freed_times(synced, SECRET, now())
+    with session_scope(synced) as session:
+        (offer,) = offers_of(session, session.get_one(Booking, waiting_id))
+        assert offer.practitioner_id == slots[0].practitioner_id
+        assert free.starts_at <= offer.starts_at < free.ends_at
