@@ -165,9 +165,9 @@ def default_text(kind: str, channel: str, language: str) -> Text:
 
 def _waiting_list_texts() -> None:
     """The waiting list's offer texts (connectors.notifications.offer) join the rest."""
-    from connectors.notifications.offer import OFFER_DEFAULTS
+    from connectors.notifications.offer import OFFER_TEXTS
 
-    DEFAULTS.update(OFFER_DEFAULTS)
+    DEFAULTS.update({key: Text(*texts) for key, texts in OFFER_TEXTS.items()})
 
 
 _waiting_list_texts()

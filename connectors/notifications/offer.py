@@ -3,7 +3,7 @@ patient until a given time; the link takes it (or lets it go).
 
 Its merge fields are the offered time's (the outbox message belongs to the held
 booking) plus ``until`` (the hold's end, local clock) and the offer's own ``link``,
-``<site>/ledig/<signed token>``: short, so that the SMS stays one SMS. No tenant
+``<site>/tid/<signed token>``: short, so that the SMS stays one SMS. No tenant
 template: the text is only these defaults, in the patient's language.
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connectors.notifications.defaults import Text
 from opus_online.formatting import format_clock
 
-OFFER_PATH = "/ledig/{token}"
+OFFER_PATH = "/tid/{token}"
 """The offer's page on the booking site (booking_app.waitlist)."""
 
 _WHERE = (
@@ -28,14 +27,17 @@ _WHERE_EN = (
     "{{ clinic_name }}{% if clinic_address %}, {{ clinic_address }}{% endif %}\n"
 )
 
-OFFER_DEFAULTS: dict[tuple[str, str, str], Text] = {
-    ("offer", "sms", "sv"): Text(
-        None, "Ledig tidigare tid {{ date }} kl {{ time }}. Ta den före kl {{ until }}: {{ link }}"
+OFFER_TEXTS: dict[tuple[str, str, str], tuple[str | None, str]] = {
+    # (kind, channel, language): (e-mail subject, body); defaults.DEFAULTS takes them in
+    ("offer", "sms", "sv"): (
+        None,
+        "Tidigare tid {{ date }} {{ time }}, svara före {{ until }}: {{ link }}",
     ),
-    ("offer", "sms", "en"): Text(
-        None, "Earlier time free {{ date }} at {{ time }}. Take it by {{ until }}: {{ link }}"
+    ("offer", "sms", "en"): (
+        None,
+        "Earlier time {{ date }} {{ time }}, reply by {{ until }}: {{ link }}",
     ),
-    ("offer", "email", "sv"): Text(
+    ("offer", "email", "sv"): (
         "Ledig tidigare tid: {{ date }} kl. {{ time }}",
         "Hej {{ patient_name }}!\n\nEn tid tidigare än din bokade har blivit ledig hos "
         "{{ clinic_name }}:\n\n"
@@ -44,7 +46,7 @@ OFFER_DEFAULTS: dict[tuple[str, str, str], Text] = {
         "\n\nDin nuvarande tid gäller tills du tar den nya.\n\nVänliga hälsningar\n"
         "{{ clinic_name }}\n",
     ),
-    ("offer", "email", "en"): Text(
+    ("offer", "email", "en"): (
         "Earlier time free: {{ date }} at {{ time }}",
         "Dear {{ patient_name }},\n\nA time earlier than your appointment has become free at "
         "{{ clinic_name }}:\n\n"
