@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from booking_app.admin import api_keys, auth, practitioners, tabs, templates_tab, todo
+from booking_app.admin import api_keys, auth, practitioners, tabs, templates_tab, todo, waitlist
 from booking_app.admin.deps import NotLoggedIn
 
 router = APIRouter()
@@ -15,6 +15,7 @@ router.include_router(tabs.router)
 router.include_router(api_keys.router)  # Avancerat → API-nycklar
 router.include_router(todo.router)  # Att hantera
 router.include_router(practitioners.router)  # Behandlare, the logo
+router.include_router(waitlist.router)  # Återbudslista
 router.include_router(templates_tab.router)  # last: its /{tab} takes e-post and sms
 
 

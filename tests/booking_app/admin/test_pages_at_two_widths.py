@@ -21,7 +21,7 @@ ADMIN_HOST = "admin.localhost"
 PATIENT_PAGES = ("/", "/boka", "/logga-in")
 ADMIN_TABS = (
     "att-hantera", "kliniker", "behandlare", "underdoman", "flexibilitet", "media",
-    "e-post", "sms", "avancerat", "logg", "statistik",
+    "e-post", "sms", "aterbudslista", "avancerat", "logg", "statistik",
 )  # fmt: skip
 
 # Controls with no name a screen reader could read: no label, aria-label(ledby),
