@@ -342,6 +342,10 @@ def show_offer(
     found = _offer(request, session, tenant, token, now)
     if isinstance(found, Response):
         return found
+    held = session.get_one(Booking, found.held_booking_id)
+    if "lang" not in request.query_params and held.language != lang:
+        # The SMS's link is short and bare: the page speaks the patient's language.
+        return redirect(url(OFFER_PATH.format(token=token), held.language))
     answered = {"nej": "offer_declined", "lamnad": "waitlist_left"}.get(
         request.query_params.get("svar", "")
     )
