@@ -17,6 +17,7 @@ from connectors.store.models import Booking, FreeRange, OutboxMessage
 from connectors.store.waitlist import Limits, NotEligible
 from connectors.store.waitlist_models import WaitlistEntry, WaitlistOpening
 from flows.waitlist import offer_freed_times
+from flows.write_back import write_back_due
 from opus_online import signed_links
 from tests.connectors.store.waitlist_helpers import (
     SECRET,
@@ -27,6 +28,7 @@ from tests.connectors.store.waitlist_helpers import (
     offers_of,
     wait_for_earlier,
 )
+from tests.flows.write_back_helpers import OpusBook
 
 
 def local_minute(moment) -> int:
@@ -248,3 +250,36 @@ def test_new_free_time_from_the_sync_is_offered_to_those_waiting_for_it(synced):
         (offer,) = offers_of(session, session.get_one(Booking, waiting_id))
         assert offer.practitioner_id == slots[0].practitioner_id
         assert free.starts_at <= offer.starts_at < free.ends_at
+
+
+def test_taking_an_offer_moves_the_one_opus_appointment(synced_sqlite_store, opus_sqlite):
+    engine = synced_sqlite_store
+    with session_scope(engine) as session:
+        enable(session)
+        slots = coming_slots(session)
+        waiting, leaving = book(session, slots[-1], 1), book(session, slots[0], 2)
+        wait_for_earlier(session, waiting, any_practitioner=True)
+        key, ids = waiting.appointment_key, (waiting.id, leaving.id)
+    assert write_back_due(engine).handled == 2  # both appointments made in Opus
+    with session_scope(engine) as session:
+        bookings.cancel(session, session.get_one(Booking, ids[1]), now())
+    offer_freed_times(engine, SECRET, now())
+    with session_scope(engine) as session:
+        (offer,) = offers_of(session, session.get_one(Booking, ids[0]))
+        waitlist_offers.accept(session, offer, now())
+    write_back_due(engine)  # the cancellation first (it gives the time back), then the move
+
+    opus = OpusBook(opus_sqlite)
+    (appointment,) = opus.appointments(key)
+    (cancelled,) = opus.appointments(key_of(engine, ids[1]))
+    assert (appointment["Status"], cancelled["Status"]) == ("booked", "cancelled")
+    # The waiting patient's one appointment now has the cancelled patient's time.
+    assert (appointment["ClinicianID"], appointment["StartTime"]) == (
+        cancelled["ClinicianID"],
+        cancelled["StartTime"],
+    )
+
+
+def key_of(engine, booking_id: int) -> str:
+    with session_scope(engine) as session:
+        return session.get_one(Booking, booking_id).appointment_key
