@@ -137,8 +137,10 @@ def show_the_product(session: Session, tenant: Tenant, now: datetime) -> None:
     *Användarmeddelande* and *Kampanjkod* on, so the Opus appointment text shows the
     message and ``CC: <code>``; *Publicera på "Boka vård"* on, with the account linked
     and recorded active as the stand-in reports it (the first publish run checks again);
-    and both "any practitioner" and "any clinic"."""
+    and both "any practitioner" and "any clinic"; and the *Återbudslista* (an offer
+    held 15 minutes, as by default)."""
     settings = tenant.settings
+    settings.waitlist_enabled = True
     settings.user_message_enabled = True
     settings.campaign_code_enabled = True
     settings.publish_boka_vard = True
