@@ -12,15 +12,18 @@ the worker's waiting-list round (:func:`flows.waitlist.offer_freed_times`, as
 ``opus-online worker`` does, without Prefect). The main process cancels
 ``--cancellations`` bookings at ``--rate`` a second (each its own transaction, as the
 pages do); a watcher reads the store every 50 ms and notes when each cancelled time's
-first offer is committed; a patient stand-in takes ``--accept`` of the offers (by a
-fixed hash of the offer id) and declines the rest at once, so declined times pass on
-and taken ones free the taker's old time (the chain) while the run goes on.
+first offer is committed; a patient stand-in answers each offer after 2 to 20 s
+(``--answer-min``/``--answer-max``), taking ``--accept`` of them and declining the rest
+(by a fixed hash of the offer id), so declined times pass on and taken ones free the
+taker's old time (the chain) while the run goes on. The run ends ``--settle`` seconds
+after the last cancellation, or sooner once no freed time waits to be offered.
 
 Reported (the last line, one JSON object):
 
 - ``offer_latency_p95_s`` (and p50, max): cancellation committed → first offer of that
   time committed (its SMS queued in the same transaction);
-- ``refill_rate``: the share of cancelled times booked again from the list by the end;
+- ``refill_rate``: the share of cancelled times booked again from the list by the end
+  (offers still open then count as not refilled);
 - ``duplicate_offers``: offers that should not exist: a start offered twice to one
   patient, two accepted offers of one start, two open offers of one start at once,
   more than one accepted offer per patient, more than one offer message per offer
@@ -70,7 +73,9 @@ print("ready", flush=True)
 sys.stdin.readline()
 while not stop.exists():
     try:
-        busy = offer_freed_times(engine, b"bench-waitlist-secret", sweep=False).busy
+        busy = offer_freed_times(
+            engine, b"bench-waitlist-secret", sweep=False, max_openings=20
+        ).busy
     except Exception as exc:  # a deadlock's loser: the next round tries again
         print("round failed:", type(exc).__name__, exc, file=sys.stderr, flush=True)
         busy = False
@@ -196,38 +201,46 @@ class Watcher(threading.Thread):
 
 
 class Patients(threading.Thread):
-    """Answers open offers at once: takes ``share`` of them, declines the rest."""
+    """Answer offers as patients do: each a while after it was sent (uniform in
+    ``[answer_min_s, answer_max_s]``), taking ``share`` of them and declining the rest
+    (both fixed by a hash of the offer id, so runs compare)."""
 
-    def __init__(self, url: str, share: float) -> None:
+    def __init__(self, url: str, share: float, answer_min_s: float, answer_max_s: float) -> None:
         super().__init__(daemon=True)
         self.engine = make_engine(url, pool_size=1, max_overflow=0)
         self.share = share
+        self.answer = (answer_min_s, answer_max_s)
         self.stop = threading.Event()
         self.taken = self.declined = 0
+        self.seen: dict[int, float] = {}
 
-    def takes(self, offer_id: int) -> bool:
+    def _draw(self, offer_id: int) -> tuple[bool, float]:
         digest = hashlib.sha256(f"offer-{offer_id}".encode()).digest()
-        return digest[0] / 256 < self.share
+        low, high = self.answer
+        return digest[0] / 256 < self.share, low + (high - low) * digest[1] / 255
 
     def run(self) -> None:
         while not self.stop.is_set():
             with session_scope(self.engine) as session:
                 open_ids = session.scalars(
-                    select(WaitlistOffer.id).where(WaitlistOffer.status == "offered").limit(50)
+                    select(WaitlistOffer.id).where(WaitlistOffer.status == "offered")
                 ).all()
+            moment = time.monotonic()
             for offer_id in open_ids:
+                takes, after = self._draw(offer_id)
+                if moment < self.seen.setdefault(offer_id, moment) + after:
+                    continue
                 try:
                     with write_session_scope(self.engine) as session:
                         offer = session.get_one(WaitlistOffer, offer_id)
-                        if self.takes(offer_id):
+                        if takes:
                             waitlist_offers.accept(session, offer, datetime.now(UTC))
                             self.taken += 1
                         elif waitlist_offers.decline(session, offer, datetime.now(UTC)):
                             self.declined += 1
                 except waitlist_offers.OfferError:
                     pass
-            if not open_ids:
-                time.sleep(0.1)
+            time.sleep(0.2)
 
 
 def duplicates(url: str) -> dict[str, int]:
@@ -292,7 +305,8 @@ def run(args: argparse.Namespace) -> dict:
     ]
     for worker in workers:
         assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    watcher, patients = Watcher(url), Patients(url, args.accept)
+    watcher = Watcher(url)
+    patients = Patients(url, args.accept, args.answer_min, args.answer_max)
     watcher.start()
     patients.start()
     for worker in workers:
@@ -313,7 +327,7 @@ def run(args: argparse.Namespace) -> dict:
         with session_scope(engine) as session:
             pending = session.scalar(
                 select(func.count()).where(WaitlistOpening.status == "pending")
-            ) or session.scalar(select(func.count()).where(WaitlistOffer.status == "offered"))
+            )
         if not pending:
             break
         time.sleep(0.5)
@@ -323,7 +337,11 @@ def run(args: argparse.Namespace) -> dict:
         thread.join(10)
         thread.engine.dispose()
     for worker in workers:
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.terminate()
+            worker.wait(10)
     engine.dispose()
     latencies = [
         watcher.first_offer[b] - cancelled_at[b] for b in cancelled_at if b in watcher.first_offer
@@ -368,7 +386,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="cancellations a second")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--accept", type=float, default=0.8, help="share of offers taken")
-    parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait at the end")
+    parser.add_argument("--answer-min", type=float, default=2.0, help="patients answer after")
+    parser.add_argument("--answer-max", type=float, default=20.0, help="… at most (seconds)")
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait at the end")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     result = run(parser.parse_args())
     print(json.dumps(result))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from connectors.store.models import Booking, Clinic, TenantSettings
 from connectors.store.my_bookings import may_rebook
 from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer, WaitlistOpening
+from connectors.store.waitlist_offers import withdraw_open_offers
 
 ALL_WEEKDAYS = "12345"
 """ISO weekdays, Monday = 1; weekends only where the clinic books them."""
@@ -140,8 +141,6 @@ def join(session: Session, booking: Booking, limits: Limits, now: datetime) -> W
 def leave(session: Session, booking: Booking, now: datetime) -> bool:
     """Take ``booking`` off the list; an offer still open is withdrawn (its time goes
     to the next in line). False if it was not on the list."""
-    from connectors.store.waitlist_offers import withdraw_open_offers
-
     entry = entry_of(session, booking)
     if entry is None:
         return False

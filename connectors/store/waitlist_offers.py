@@ -197,8 +197,13 @@ def claim_opening(session: Session) -> WaitlistOpening | None:
 
 
 def offer_opening(session: Session, opening: WaitlistOpening, secret: bytes, now: datetime) -> int:
-    """Offer the opening's time to the first in line it fits, and what is left of it to
-    the next, and so on; mark it done. Returns the number of offers made."""
+    """Offer the opening's time to the first in line it fits (1 offer made, or 0).
+
+    One offer a transaction: after an offer the opening stays pending, and the next
+    claim offers what is left of its time to the next in line; with nothing (more)
+    to offer it is done. A transaction that holds one patient's new offer then never
+    waits for another's, so concurrent workers cannot deadlock on the offers' unique
+    indexes."""
     made = 0
     settings = session.get(TenantSettings, opening.tenant_id)
     clinic = session.get(Clinic, opening.clinic_id)
@@ -206,10 +211,11 @@ def offer_opening(session: Session, opening: WaitlistOpening, secret: bytes, now
     if usable and opening.ends_at > now:
         assert settings is not None and clinic is not None
         made = _offer(session, opening, settings, clinic, secret, now)
-    opening.status = "done"
-    opening.processed_at = now
-    if made and opening.first_offer_at is None:
-        opening.first_offer_at = now
+    if made:
+        opening.first_offer_at = opening.first_offer_at or now
+    else:
+        opening.status = "done"
+        opening.processed_at = now
     session.flush()
     return made
 
@@ -235,7 +241,6 @@ def _offer(
     )
     today = now.astimezone(STOCKHOLM).date()
     slots: dict[int, tuple[Rules, list[Slot]]] = {}
-    made = 0
     for entry, booking in candidates:
         if entry.offers_day == today and entry.offers_on_day >= settings.waitlist_offers_per_day:
             continue
@@ -259,9 +264,8 @@ def _offer(
         if slot is None:
             continue
         if _make_offer(session, settings, entry, booking, slot, rules, opening, secret, now):
-            made += 1
-            slots.clear()  # the held time is taken now: work out what is left
-    return made
+            return 1
+    return 0
 
 
 def _line(session: Session, opening: WaitlistOpening, now: datetime) -> list:
@@ -591,9 +595,13 @@ def accept(session: Session, offer: WaitlistOffer, now: datetime) -> Taken:
         raise OfferError()
     try:
         with session.begin_nested():
+            current = session.get(Booking, held.rebooked_from_id)
+            if current is None or not may_rebook(session, current, now).allowed:
+                raise NotActive()  # cancelled, moved, or past the clinic's cut-off
             moved = confirm(session, held, now)
     except (HoldLost, NotActive):
-        # The patient's booking was cancelled or moved meanwhile: nothing to move.
+        # The patient's booking was cancelled or moved meanwhile, or may no longer be
+        # moved on the web: nothing to move.
         offer.status = "void"
         session.flush()
         session.execute(
