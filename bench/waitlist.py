@@ -177,26 +177,39 @@ def _booking(tenant_id, clinic_id, treatment_id, slot, rules, serial: int, now) 
 
 
 class Watcher(threading.Thread):
-    """Notes when each cancelled booking's first offer is committed (every 50 ms)."""
+    """Notes when each cancelled booking's first offer is committed (every 50 ms): its
+    opening's ``first_offer_at`` is set in the offer's own transaction."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.engine = make_engine(url, pool_size=1, max_overflow=0)
         self.first_offer: dict[int, float] = {}
+        self.waiting: set[int] = set()  # cancelled, no offer seen yet (the canceller adds)
+        self.lock = threading.Lock()
         self.stop = threading.Event()
+
+    def cancelled(self, booking_id: int) -> None:
+        with self.lock:
+            self.waiting.add(booking_id)
 
     def run(self) -> None:
         while not self.stop.is_set():
-            with session_scope(self.engine) as session:
-                rows = session.execute(
-                    select(WaitlistOpening.booking_id)
-                    .join(WaitlistOffer, WaitlistOffer.opening_id == WaitlistOpening.id)
-                    .where(WaitlistOpening.source == "cancel")
-                    .distinct()
-                ).all()
-            seen = time.monotonic()
-            for (booking_id,) in rows:
-                self.first_offer.setdefault(booking_id, seen)
+            with self.lock:
+                unseen = list(self.waiting)
+            if unseen:
+                with session_scope(self.engine) as session:
+                    offered = session.scalars(
+                        select(WaitlistOpening.booking_id).where(
+                            WaitlistOpening.source == "cancel",
+                            WaitlistOpening.first_offer_at.is_not(None),
+                            WaitlistOpening.booking_id.in_(unseen),
+                        )
+                    ).all()
+                seen = time.monotonic()
+                with self.lock:
+                    for booking_id in offered:
+                        self.first_offer.setdefault(booking_id, seen)
+                        self.waiting.discard(booking_id)
             time.sleep(0.05)
 
 
@@ -321,6 +334,7 @@ def run(args: argparse.Namespace) -> dict:
         with write_session_scope(engine) as session:
             store_bookings.cancel(session, session.get_one(Booking, booking_id), datetime.now(UTC))
         cancelled_at[booking_id] = time.monotonic()
+        watcher.cancelled(booking_id)
     cancelling_s = time.monotonic() - go
     settle = time.monotonic() + args.settle
     while time.monotonic() < settle:

@@ -199,25 +199,28 @@ def claim_opening(session: Session) -> WaitlistOpening | None:
 def offer_opening(session: Session, opening: WaitlistOpening, secret: bytes, now: datetime) -> int:
     """Offer the opening's time to the first in line it fits (1 offer made, or 0).
 
-    One offer a transaction: after an offer the opening stays pending, and the next
-    claim offers what is left of its time to the next in line; with nothing (more)
-    to offer it is done. A transaction that holds one patient's new offer then never
-    waits for another's, so concurrent workers cannot deadlock on the offers' unique
-    indexes."""
-    made = 0
+    One offer a transaction: after an offer that leaves some of its time free the
+    opening stays pending, and the next claim offers what is left to the next in
+    line; once the time is all held, or nothing (more) fits anyone, it is done. A
+    transaction that holds one patient's new offer then never waits for another's, so
+    concurrent workers cannot deadlock on the offers' unique indexes."""
+    offer = None
     settings = session.get(TenantSettings, opening.tenant_id)
     clinic = session.get(Clinic, opening.clinic_id)
     usable = settings is not None and settings.waitlist_enabled and clinic is not None
     if usable and opening.ends_at > now:
         assert settings is not None and clinic is not None
-        made = _offer(session, opening, settings, clinic, secret, now)
-    if made:
+        offer = _offer(session, opening, settings, clinic, secret, now)
+    if offer is not None:
         opening.first_offer_at = opening.first_offer_at or now
-    else:
-        opening.status = "done"
-        opening.processed_at = now
+        held = session.get_one(Booking, offer.held_booking_id)
+        if held.blocks_from > opening.starts_at or held.blocks_until < opening.ends_at:
+            session.flush()
+            return 1  # some of its time is left: the next claim offers that
+    opening.status = "done"
+    opening.processed_at = now
     session.flush()
-    return made
+    return 0 if offer is None else 1
 
 
 def _offer(
@@ -227,74 +230,92 @@ def _offer(
     clinic: Clinic,
     secret: bytes,
     now: datetime,
-) -> int:
-    candidates = _line(session, opening, now)
+) -> WaitlistOffer | None:
+    """The first in line's offer of (part of) the opening's time, or None."""
+    today = now.astimezone(STOCKHOLM).date()
+    candidates = _line(session, opening, today, settings.waitlist_offers_per_day, now)
     if not candidates:
-        return 0
+        return None
     offered = set(
         session.execute(
             select(WaitlistOffer.entry_id, WaitlistOffer.starts_at).where(
-                WaitlistOffer.entry_id.in_([e.id for e, _ in candidates]),
+                WaitlistOffer.entry_id.in_([c.id for c in candidates]),
                 WaitlistOffer.practitioner_id == opening.practitioner_id,
             )
         ).all()
     )
-    today = now.astimezone(STOCKHOLM).date()
     slots: dict[int, tuple[Rules, list[Slot]]] = {}
-    for entry, booking in candidates:
-        if entry.offers_day == today and entry.offers_on_day >= settings.waitlist_offers_per_day:
-            continue
-        if not may_rebook(session, booking, now).allowed or not _reachable(settings, booking):
-            continue
-        if booking.treatment_id not in slots:
-            treatment = session.get_one(Treatment, booking.treatment_id)
+    for candidate in candidates:
+        if candidate.treatment_id not in slots:
+            treatment = session.get_one(Treatment, candidate.treatment_id)
             rules = rules_for(settings, treatment, clinic, now)
-            slots[booking.treatment_id] = (rules, _starts(session, opening, treatment, rules, now))
-        rules, starts = slots[booking.treatment_id]
+            slots[candidate.treatment_id] = (
+                rules,
+                _starts(session, opening, treatment, rules, now),
+            )
+        rules, starts = slots[candidate.treatment_id]
         slot = next(
             (
                 s
                 for s in starts
-                if s.starts_at < booking.starts_at
-                and (entry.id, s.starts_at) not in offered
-                and _fits(entry, s.starts_at)
+                if s.starts_at < candidate.booking_starts_at
+                and (candidate.id, s.starts_at) not in offered
+                and _fits(candidate, s.starts_at)
             ),
             None,
         )
         if slot is None:
             continue
-        if _make_offer(session, settings, entry, booking, slot, rules, opening, secret, now):
-            return 1
-    return 0
+        # Only now the whole rows, and the clinic's rules on moving the booking.
+        entry = session.get_one(WaitlistEntry, candidate.id)
+        booking = session.get_one(Booking, candidate.booking_id)
+        if not may_rebook(session, booking, now).allowed or not _reachable(settings, booking):
+            continue
+        offer = _make_offer(session, settings, entry, booking, slot, rules, opening, secret, now)
+        if offer is not None:
+            return offer
+    return None
 
 
-def _line(session: Session, opening: WaitlistOpening, now: datetime) -> list:
-    """The entries the opening could go to, first in line first."""
+def _line(
+    session: Session, opening: WaitlistOpening, today: date, per_day: int, now: datetime
+) -> list:
+    """The entries the opening could go to, first in line first, as light rows (the
+    entry's limits, its booking's id, time and treatment): a clinic's whole line is
+    read for every opening, so no ORM objects here."""
     allowed = _treatments(opening)
+    e = WaitlistEntry
     query = (
-        select(WaitlistEntry, Booking)
-        .join(Booking, Booking.id == WaitlistEntry.booking_id)
+        select(
+            e.id,
+            e.weekdays,
+            e.earliest_minute,
+            e.latest_minute,
+            e.not_before,
+            e.treatment_id,
+            Booking.id.label("booking_id"),
+            Booking.starts_at.label("booking_starts_at"),
+        )
+        .join(Booking, Booking.id == e.booking_id)
         .where(
-            WaitlistEntry.tenant_id == opening.tenant_id,
-            WaitlistEntry.clinic_id == opening.clinic_id,
-            WaitlistEntry.status == "active",
-            or_(
-                WaitlistEntry.practitioner_id.is_(None),
-                WaitlistEntry.practitioner_id == opening.practitioner_id,
-            ),
+            e.tenant_id == opening.tenant_id,
+            e.clinic_id == opening.clinic_id,
+            e.status == "active",
+            or_(e.practitioner_id.is_(None), e.practitioner_id == opening.practitioner_id),
+            or_(e.offers_day.is_(None), e.offers_day != today, e.offers_on_day < per_day),
             Booking.status == "confirmed",
             Booking.starts_at > now,
             Booking.starts_at > opening.starts_at,
             ~exists().where(
-                WaitlistOffer.entry_id == WaitlistEntry.id,
+                WaitlistOffer.entry_id == e.id,
                 or_(WaitlistOffer.status == "offered", WaitlistOffer.opening_id == opening.id),
             ),
         )
-        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        .order_by(e.created_at, e.id)
     )
     if allowed is not None:
-        query = query.where(WaitlistEntry.treatment_id.in_(allowed))
-    return [(entry, booking) for entry, booking in session.execute(query).all()]
+        query = query.where(e.treatment_id.in_(allowed))
+    return list(session.execute(query).all())
 
 
 def _treatments(opening: WaitlistOpening) -> list[int] | None:
@@ -333,7 +354,7 @@ def _starts(
     return _slots(free, taken, rules, start, end, opening.clinic_id)
 
 
-def _fits(entry: WaitlistEntry, starts_at: datetime) -> bool:
+def _fits(entry, starts_at: datetime) -> bool:
     """The patient's own limits: weekday, time of day, not before a date (local)."""
     local = starts_at.astimezone(STOCKHOLM)
     minute = local.hour * 60 + local.minute
@@ -413,7 +434,6 @@ def _make_offer(
                 )
             )
             session.flush()
-        session.refresh(entry)
         return offer
     except (_Skip, IntegrityError):
         return None
