@@ -29,6 +29,8 @@ Reported (the last line, one JSON object):
   more than one accepted offer per patient, more than one offer message per offer
   (target 0);
 - ``unoffered``: cancelled times that got no offer (nobody fitting, or too late);
+- ``direct_ms_per_opening``: the floor, measured after the run in the same process
+  and machine, workers stopped (``--direct`` openings worked in one go);
 - what ran: the sizes, the rate, the workers, and the machine's load (``uptime``).
 """
 
@@ -52,7 +54,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from bench.sync import sync_once
 from connectors.store import bookings as store_bookings
-from connectors.store import waitlist_offers
+from connectors.store import waitlist_answers
 from connectors.store.availability import bookable_times, rules_for
 from connectors.store.db import make_engine, migrate, session_scope, write_session_scope
 from connectors.store.models import Booking, Clinic, OutboxMessage, Tenant, Treatment
@@ -247,11 +249,11 @@ class Patients(threading.Thread):
                     with write_session_scope(self.engine) as session:
                         offer = session.get_one(WaitlistOffer, offer_id)
                         if takes:
-                            waitlist_offers.accept(session, offer, datetime.now(UTC))
+                            waitlist_answers.accept(session, offer, datetime.now(UTC))
                             self.taken += 1
-                        elif waitlist_offers.decline(session, offer, datetime.now(UTC)):
+                        elif waitlist_answers.decline(session, offer, datetime.now(UTC)):
                             self.declined += 1
-                except waitlist_offers.OfferError:
+                except waitlist_answers.OfferError:
                     pass
             time.sleep(0.2)
 
@@ -293,6 +295,36 @@ def refilled(url: str, cancelled: list[int]) -> int:
         )
     engine.dispose()
     return int(n or 0)
+
+
+def direct_cost(url: str, count: int) -> float | None:
+    """The floor, in the same run and on the same machine: with the workers stopped,
+    ``count`` more bookings of patients on the list are cancelled at once and one
+    round works their openings in this process; milliseconds per opening worked."""
+    if count <= 0:
+        return None
+    engine = make_engine(url, pool_size=2, max_overflow=0)
+    with write_session_scope(engine) as session:
+        ids = session.scalars(
+            select(WaitlistEntry.booking_id)
+            .where(WaitlistEntry.status == "active")
+            .order_by(WaitlistEntry.created_at)
+            .limit(count)
+        ).all()
+        for booking_id in ids:
+            store_bookings.cancel(session, session.get_one(Booking, booking_id), datetime.now(UTC))
+    from flows.waitlist import offer_freed_times
+
+    started = time.perf_counter()
+    worked = 0
+    while True:
+        done = offer_freed_times(engine, SECRET, sweep=False, max_openings=1000).openings
+        if not done:
+            break
+        worked += done
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return round(elapsed * 1000 / worked, 1) if worked else None
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -360,6 +392,7 @@ def run(args: argparse.Namespace) -> dict:
     latencies = [
         watcher.first_offer[b] - cancelled_at[b] for b in cancelled_at if b in watcher.first_offer
     ]
+    direct_ms = direct_cost(url, args.direct)
     found = duplicates(url)
     result = {
         "ran": {
@@ -381,6 +414,8 @@ def run(args: argparse.Namespace) -> dict:
         "unoffered": len(cancelled_at) - len(latencies),
         "offers_taken": patients.taken,
         "offers_declined": patients.declined,
+        "direct_ms_per_opening": direct_ms,
+        "direct_openings_per_s": round(1000 / direct_ms, 1) if direct_ms else None,
         "target_p95_s": TARGET_P95_S,
     }
     if not args.keep:
@@ -403,6 +438,7 @@ def main() -> None:
     parser.add_argument("--answer-min", type=float, default=2.0, help="patients answer after")
     parser.add_argument("--answer-max", type=float, default=20.0, help="… at most (seconds)")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait at the end")
+    parser.add_argument("--direct", type=int, default=50, help="openings timed in-process")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     result = run(parser.parse_args())
     print(json.dumps(result))

@@ -29,7 +29,7 @@ from booking_app.flow import url
 from booking_app.forms import PostedForm
 from booking_app.patients import MY_BOOKINGS_PATH, PatientDep, login_href
 from connectors.notifications.offer import OFFER_PATH
-from connectors.store import waitlist, waitlist_offers
+from connectors.store import waitlist, waitlist_answers
 from connectors.store.bookings import NotFound, booking_by_reference
 from connectors.store.models import Booking, Practitioner, Tenant
 from connectors.store.my_bookings import own_booking
@@ -275,7 +275,7 @@ def my_join_post(
 def _offer(request: Request, session: Session, tenant: Tenant, token: str, now):
     """The offer, or the page that says why there is none."""
     try:
-        return waitlist_offers.offer_for_token(session, app_secret(request), tenant.id, token, now)
+        return waitlist_answers.offer_for_token(session, app_secret(request), tenant.id, token, now)
     except signed_links.LinkExpired:
         return _gone(request, tenant, "waitlist_offer_expired", 410)
     except signed_links.LinkInvalid:
@@ -300,7 +300,7 @@ def offer_page(
     status: int = 200,
 ) -> Response:
     held = session.get_one(Booking, offer.held_booking_id)
-    current = waitlist_offers.current_booking(session, offer)
+    current = waitlist_answers.current_booking(session, offer)
     if state is None:
         if offer.status == "accepted":
             state = "accepted"
@@ -373,17 +373,17 @@ def answer_offer(
     answer = form.get("answer")
     if answer == "accept":
         try:
-            waitlist_offers.accept(session, found, now)
-        except waitlist_offers.OfferError as exc:
+            waitlist_answers.accept(session, found, now)
+        except waitlist_answers.OfferError as exc:
             return offer_page(
                 request, tenant, session, found, token, lang, now, state="gone", key=exc.key,
                 status=409,
             )  # fmt: skip
         return redirect(here)
     if answer in ("decline", "leave"):
-        waitlist_offers.decline(session, found, now)
+        waitlist_answers.decline(session, found, now)
         if answer == "leave":
-            current = waitlist_offers.current_booking(session, found)
+            current = waitlist_answers.current_booking(session, found)
             if current is not None:
                 waitlist.leave(session, current, now)
         reply = "lamnad" if answer == "leave" else "nej"

@@ -19,7 +19,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine
 
-from connectors.store import waitlist, waitlist_offers
+from connectors.store import waitlist, waitlist_answers, waitlist_offers
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.types import utcnow
 from opus_online.config import Settings, get_settings
@@ -61,7 +61,7 @@ def offer_freed_times(
     if not due and not result.ended:
         return result
     with write_session_scope(engine) as session:
-        result.closed = waitlist_offers.expire_due(session, now)
+        result.closed = waitlist_answers.expire_due(session, now)
     for _ in range(max_openings):
         with write_session_scope(engine) as session:
             opening = waitlist_offers.claim_opening(session)

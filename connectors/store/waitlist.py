@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from connectors.store.models import Booking, Clinic, TenantSettings
 from connectors.store.my_bookings import may_rebook
+from connectors.store.waitlist_answers import withdraw_open_offers
 from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer, WaitlistOpening
-from connectors.store.waitlist_offers import withdraw_open_offers
 
 ALL_WEEKDAYS = "12345"
 """ISO weekdays, Monday = 1; weekends only where the clinic books them."""

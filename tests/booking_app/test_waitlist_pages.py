@@ -10,8 +10,8 @@ from connectors.store import bookings
 from connectors.store.db import session_scope
 from connectors.store.models import AuditEntry, Booking, TenantSettings
 from connectors.store.waitlist import Limits, join
+from connectors.store.waitlist_answers import offer_token
 from connectors.store.waitlist_models import WaitlistEntry
-from connectors.store.waitlist_offers import offer_token
 from flows.waitlist import offer_freed_times
 from tests.booking_app.admin.admin_pages import log_in, operator, post_tab, tenant_id
 from tests.booking_app.booking_pages import SECRET, change_settings

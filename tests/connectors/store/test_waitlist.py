@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from connectors.store import bookings, waitlist, waitlist_offers
+from connectors.store import bookings, waitlist, waitlist_answers, waitlist_offers
 from connectors.store.db import session_scope
 from connectors.store.models import Booking, FreeRange, OutboxMessage
 from connectors.store.waitlist import Limits, NotEligible
@@ -66,7 +66,7 @@ def test_a_cancelled_time_goes_to_the_first_in_line_and_taking_it_offers_theirs_
         link = signed_links.verify(SECRET, token, purpose="offer", tenant=str(first.tenant_id))
         assert link.subject == str(offer.id)
 
-        taken = waitlist_offers.accept(session, offer, now())
+        taken = waitlist_answers.accept(session, offer, now())
         assert not taken.again and taken.booking.status == "confirmed"
         assert taken.booking.starts_at == early.starts_at
         session.refresh(first)
@@ -88,7 +88,7 @@ def test_a_cancelled_time_goes_to_the_first_in_line_and_taking_it_offers_theirs_
         )
         opening = session.get_one(WaitlistOpening, chained.opening_id)
         assert (opening.source, opening.booking_id) == ("rebook", ids[0])
-        waitlist_offers.accept(session, chained, now())
+        waitlist_answers.accept(session, chained, now())
 
     offer_freed_times(synced, SECRET, now())  # the second's old time: nobody waits for it
     with session_scope(synced) as session:
@@ -170,11 +170,11 @@ def test_a_lapsed_hold_goes_to_the_next_in_line_and_cannot_be_taken_late(synced)
         assert session.get_one(Booking, lapsed.held_booking_id).status == "expired"
         (passed_on,) = offers_of(session, second)
         assert (passed_on.starts_at, passed_on.status) == (lapsed.starts_at, "offered")
-        with pytest.raises(waitlist_offers.OfferExpired):
-            waitlist_offers.accept(session, lapsed, later)
+        with pytest.raises(waitlist_answers.OfferExpired):
+            waitlist_answers.accept(session, lapsed, later)
         assert waitlist.entry_of(session, first) is not None  # still waiting for another
         assert (
-            waitlist_offers.accept(session, passed_on, later).booking.starts_at
+            waitlist_answers.accept(session, passed_on, later).booking.starts_at
             == slots[0].starts_at
         )
 
@@ -191,8 +191,8 @@ def test_a_declined_offer_goes_on_at_once_and_leaving_the_list_lets_an_offer_go(
     offer_freed_times(synced, SECRET, now())
     with session_scope(synced) as session:
         (offer,) = offers_of(session, session.get_one(Booking, ids[0]))
-        assert waitlist_offers.decline(session, offer, now())
-        assert not waitlist_offers.decline(session, offer, now())  # once
+        assert waitlist_answers.decline(session, offer, now())
+        assert not waitlist_answers.decline(session, offer, now())  # once
     offer_freed_times(synced, SECRET, now())
     with session_scope(synced) as session:
         second = session.get_one(Booking, ids[1])
@@ -266,7 +266,7 @@ def test_taking_an_offer_moves_the_one_opus_appointment(synced_sqlite_store, opu
     offer_freed_times(engine, SECRET, now())
     with session_scope(engine) as session:
         (offer,) = offers_of(session, session.get_one(Booking, ids[0]))
-        waitlist_offers.accept(session, offer, now())
+        waitlist_answers.accept(session, offer, now())
     write_back_due(engine)  # the cancellation first (it gives the time back), then the move
 
     opus = OpusBook(opus_sqlite)

@@ -9,7 +9,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from connectors.store import bookings, waitlist_offers
+from connectors.store import bookings, waitlist_answers, waitlist_offers
 from connectors.store.db import make_engine, session_scope, write_session_scope
 from connectors.store.models import Booking, OutboxMessage
 from connectors.store.waitlist_models import WaitlistOffer, WaitlistOpening
@@ -101,7 +101,7 @@ def _race_for_the_offer(engine, opening_id: int) -> int:
     def take_it() -> str:
         with write_session_scope(engine) as session:
             offer = session.get_one(WaitlistOffer, offer_id)
-            taken = waitlist_offers.accept(session, offer, now())
+            taken = waitlist_answers.accept(session, offer, now())
             return "again" if taken.again else "moved"
 
     taken = race(take_it)
