@@ -304,7 +304,6 @@ def downgrade() -> None:
     for name, _, check in reversed(_SETTINGS):
         if check and not sqlite:
             op.drop_constraint(op.f(f"ck_tenant_settings_{check[0]}"), "tenant_settings")
-        # Plain DROP COLUMN (SQLite 3.35+): no rebuild of a table the counters name. A
-        # column with a CHECK cannot be dropped on SQLite; it stays, unused.
-        if not (sqlite and check):
-            op.drop_column("tenant_settings", name)
+        # Plain DROP COLUMN (SQLite 3.35+; its CHECK is the column's own, which SQLite
+        # drops with it): no rebuild of a table the counter triggers name.
+        op.execute(f"ALTER TABLE tenant_settings DROP COLUMN {name}")
