@@ -784,4 +784,16 @@ def confirmed(
         return redirect(booking_url(booking.reference, "uppgifter", lang))
     if booking.status != "confirmed":
         return lost(request, tenant, steps, booking)
-    return render(request, tenant, "confirmed.html", **booking_context(session, booking))
+    from booking_app.waitlist import invitations  # (it imports this module)
+
+    waiting = invitations(session, tenant.id, [booking.reference], now)
+    return render(
+        request,
+        tenant,
+        "confirmed.html",
+        waitlist_href=booking_url(booking.reference, "aterbud", lang)
+        if booking.reference in waiting
+        else None,
+        on_waitlist=waiting.get(booking.reference, False),
+        **booking_context(session, booking),
+    )

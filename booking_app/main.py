@@ -28,6 +28,7 @@ from booking_app import (
     pages,
     probes,
     tracking,
+    waitlist,
     widget,
 )
 from booking_app import api as public_api
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(login.router)
     app.include_router(my_bookings.router)
     app.include_router(manage_booking.router)  # a reminder's signed link
+    app.include_router(waitlist.router)  # återbudslista: joining, offers
     app.include_router(bulk_publish_router)  # SMART Scheduling Links, for aggregators
     widget.install(app)  # the booking steps framed on clinics' own websites
     tracking.install(app)  # the visit beacon /besok, its tracker, the page's tags

@@ -24,6 +24,7 @@ from booking_app.texts.my_bookings import MY_BOOKINGS_TEXTS
 from booking_app.texts.site import SITE_TEXTS
 from booking_app.texts.statistics import STATISTICS_TEXTS
 from booking_app.texts.todo import TODO_TEXTS
+from booking_app.waitlist_messages import WAITLIST_MESSAGES
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -56,6 +57,7 @@ for _catalogue in (
 _merge(API_KEY_MESSAGES)
 _merge(PATIENT_DATA_MESSAGES)
 _merge(REMINDER_MESSAGES)
+_merge(WAITLIST_MESSAGES)
 
 
 def language(value: str | None) -> str:

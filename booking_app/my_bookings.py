@@ -23,6 +23,7 @@ from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSe
 from booking_app.flow import BadSelection, format_at, parse_at, url
 from booking_app.forms import PostedForm
 from booking_app.patients import MY_BOOKINGS_PATH, LoggedInPatient, PatientDep, login_href
+from booking_app.waitlist import invitations
 from connectors.store.bookings import NotActive, NotFound, TimeTaken
 from connectors.store.models import Booking, Practitioner, Tenant
 from connectors.store.my_bookings import (
@@ -109,6 +110,9 @@ def my_bookings(
         notice=notice,
         moved_to=moved_to,
         cancel_href=lambda ref: url(f"{MY_BOOKINGS_PATH}/{ref}/avboka", lang),
+        # Återbudslista: the bookings that may wait for an earlier time (True: waiting).
+        waiting=invitations(session, tenant.id, [i.reference for i in items if i.reference], now),
+        waitlist_href=lambda ref: url(f"{MY_BOOKINGS_PATH}/{ref}/aterbud", lang),
         rebook_href=lambda ref: url(f"{MY_BOOKINGS_PATH}/{ref}/omboka", lang),
         book_href=url("/boka", lang),
     )

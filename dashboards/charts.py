@@ -129,6 +129,27 @@ CHARTS: dict[str, Callable[[pd.DataFrame, str], alt.Chart]] = {
 }
 
 
+def refilled(frame: pd.DataFrame, lang: str) -> alt.Chart:
+    """Återfyllda avbokningar: freed times and those refilled, per day."""
+    long = frame.melt("dag", ["lediga_tider", "aterfyllda"], "matt", "antal")
+    long["matt"] = long["matt"].map(
+        {"lediga_tider": t("stats_freed", lang), "aterfyllda": t("stats_refilled", lang)}
+    )
+    return (
+        _base(long, t("stats_chart_aterbud", lang))
+        .mark_bar()
+        .encode(
+            x=alt.X("dag:T", title=t("stats_day", lang)),
+            xOffset="matt:N",
+            y=alt.Y("antal:Q", title=t("stats_count", lang)),
+            color=alt.Color("matt:N", title=None),
+        )
+    )
+
+
+CHARTS["aterbud"] = refilled
+
+
 def spec(name: str, frame: pd.DataFrame, lang: str) -> dict[str, Any]:
     """The Vega-Lite specification (data inline) of the chart ``name``."""
     return CHARTS[name](frame, lang).to_dict()

@@ -26,6 +26,7 @@ from connectors.store.models import (
     StatsUtilisationDaily,
     StatsVisitsDaily,
 )
+from dashboards.waitlist_data import refilled
 
 WEEKDAYS = ("mån", "tis", "ons", "tor", "fre", "lör", "sön")
 MAX_RANGE = timedelta(days=366 * 2)
@@ -204,6 +205,7 @@ TABLES: dict[str, Callable[[Session, int, Filters], pd.DataFrame]] = {
     "avbokningar": cancellations,
     "kampanjkoder": campaigns,
     "belaggning": utilisation,
+    "aterbud": refilled,  # återfyllda avbokningar (the waiting list)
 }
 """URL name → table. The names are the exports' file names too."""
 

@@ -161,6 +161,8 @@ def run_demo(reset: bool = False) -> int:
             f"  the clinic's own website    {clinic_site}  (widget, API from the browser)\n"
             f"  Prefect UI (flows, runs)    {prefect_url}/\n"
             "  BankID login (stand-in)     completes as Tolvan Tolvansson after ~6 s\n"
+            '  återbudslista               after booking: "Meddela mig om en tidigare tid";\n'
+            "                              a cancellation sends the first in line an SMS\n"
             f"  e-mail to patients          {mail_web}\n"
             f"  SMS to patients             {sms_web}\n"
             f"  Boka vård (stand-in)        {market_web}\n"

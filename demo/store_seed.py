@@ -139,11 +139,13 @@ def show_the_product(session: Session, tenant: Tenant, now: datetime) -> None:
     and recorded active as the stand-in reports it (the first publish run checks again);
     and both "any practitioner" and "any clinic"; reminders by e-mail and SMS, whose
     link lets the patient cancel or rebook without BankID (the demo runner makes them
-    come a minute after booking, see demo/run.py)."""
+    come a minute after booking, see demo/run.py); and the *Återbudslista* (an offer
+    held 15 minutes, as by default)."""
     settings = tenant.settings
     settings.reminder_email_enabled = True
     settings.reminder_sms_enabled = True
     settings.manage_without_login = True
+    settings.waitlist_enabled = True
     settings.user_message_enabled = True
     settings.campaign_code_enabled = True
     settings.publish_boka_vard = True

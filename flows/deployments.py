@@ -21,6 +21,7 @@ from flows.notifications import send_notifications
 from flows.reminders import plan_and_queue_reminders
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.visit_stats import visit_stats
+from flows.waitlist import waitlist_flow
 from flows.write_back import write_back
 from opus_online.config import get_settings
 
@@ -86,6 +87,16 @@ def deployments(
                 "schedule is the safety net."
             ),
             tags=["notifications"],
+            **to,
+        ),
+        waitlist_flow.to_deployment(
+            name="waitlist",
+            interval=timedelta(minutes=1),
+            description=(
+                "Återbudslista: freed times offered to the first patient in line, lapsed "
+                "offers passed on. The worker does it as times free; this is the safety net."
+            ),
+            tags=["waitlist"],
             **to,
         ),
         sync_boka_vard.to_deployment(

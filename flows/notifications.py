@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from connectors.delivery import DeliveryError, Permanent
 from connectors.mail import Mailer, SmtpMailer
 from connectors.notifications.compose import Outgoing, choose_sender, email_message, sms_text
+from connectors.notifications.offer import expired as offer_expired
 from connectors.privacy import scrub
 from connectors.sms import ElksGateway, Sms, SmsGateway, valid_sender
 from connectors.store import outbox, reminders
@@ -145,6 +146,8 @@ def _deliver_one(
             return "withdrawn"
         if message.kind == "code" and created_at + CODE_LIFETIME <= now:
             raise Permanent("the code expired before it could be sent")
+        if message.kind == "offer" and offer_expired(message.payload, now):
+            raise Permanent("the offer's hold ended before it could be sent")
         if message.channel == "email":
             sender = choose_sender(
                 email_sender, settings.email_default_sender, settings.email_domain_verified

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from connectors.opus.connection import OpusSource, opened
 from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
 from connectors.store import schedules as store
+from connectors.store import waitlist_offers
 from connectors.store.availability import months_later
 from connectors.store.db import session_scope
 from connectors.store.schedules import DatabasePlan, StoreIds, TenantPlan
@@ -251,6 +252,8 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
         np.union1d(withdrawn, rows.loc[changed, "opus_range_id"].to_numpy()),
         rows[~unchanged],
     )
+    # New free time for the waiting list (only where someone waits for an earlier one).
+    waitlist_offers.record_sync_openings(session, rows[~unchanged], extract.started_at)
     _record_quarantine(session, plan, batch, ranges, gone)
     counts.count_mismatch = _count_mismatch(session, connection, batch, plan)
     store.save_state(

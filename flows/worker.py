@@ -14,7 +14,8 @@ The patients' e-mail and SMS go out from a loop of their own, on its own thread
 (:func:`flows.notifications.deliver_due`; the outbox's claims keep workers apart): a
 code SMS never waits behind a write-back stuck at an unreachable Opus database. The
 same loop plans the appointment reminders and hands the due ones to the outbox
-(:class:`flows.reminders.ReminderClock`).
+(:class:`flows.reminders.ReminderClock`). A third thread offers freed times to the
+waiting list (:mod:`flows.waitlist`).
 """
 
 from __future__ import annotations
@@ -101,6 +102,34 @@ def notification_loop(
             time.sleep(poll_s)
 
 
+def waitlist_loop(
+    engine: Engine,
+    settings: Settings,
+    *,
+    poll_s: float = POLL_S,
+    sweep_every_s: float = 30.0,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
+    """Offer freed times to the waiting list as they free (flows.waitlist): two index
+    lookups a round when nothing waits; entries whose booking ended are swept every
+    ``sweep_every_s``."""
+    from flows.waitlist import offer_freed_times
+
+    secret = settings.secret()
+    swept_at = 0.0
+    while keep_going():
+        sweep = time.monotonic() - swept_at >= sweep_every_s
+        try:
+            busy = offer_freed_times(engine, secret, sweep=sweep).busy
+            if sweep:
+                swept_at = time.monotonic()
+        except Exception:  # a bad moment of the store must not end the loop
+            log.exception("worker: waiting-list round failed; trying again")
+            busy = False
+        if not busy:
+            time.sleep(poll_s)
+
+
 def write_back_loop(
     engine: Engine,
     store_url: str,
@@ -149,7 +178,16 @@ def run_worker(
         daemon=True,
     )
     notifications.start()
+    offers = threading.Thread(
+        target=waitlist_loop,
+        args=(engine, settings),
+        kwargs={"poll_s": poll_s, "keep_going": keep_going},
+        name="waitlist",
+        daemon=True,
+    )
+    offers.start()
     try:
         write_back_loop(engine, url, poll_s=poll_s, max_sleep_s=max_sleep_s, keep_going=keep_going)
     finally:
         notifications.join(timeout=max(poll_s * 4, 5.0))
+        offers.join(timeout=max(poll_s * 4, 5.0))

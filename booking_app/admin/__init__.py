@@ -15,6 +15,7 @@ from booking_app.admin import (
     tabs,
     templates_tab,
     todo,
+    waitlist,
 )
 from booking_app.admin.deps import NotLoggedIn
 
@@ -26,6 +27,7 @@ router.include_router(patient_data.router)  # Avancerat → Patientdata
 router.include_router(todo.router)  # Att hantera
 router.include_router(practitioners.router)  # Behandlare, the logo
 router.include_router(reminders_tab.router)  # E-post/SMS → Påminnelser
+router.include_router(waitlist.router)  # Återbudslista
 router.include_router(templates_tab.router)  # last: its /{tab} takes e-post and sms
 
 

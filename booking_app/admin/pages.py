@@ -19,6 +19,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("media", "admin_tab_media"),
     ("e-post", "admin_tab_email"),
     ("sms", "admin_tab_sms"),
+    ("aterbudslista", "admin_tab_waitlist"),  # admin/waitlist.py
     ("avancerat", "admin_tab_advanced"),
     ("logg", "admin_tab_audit"),
     ("statistik", "admin_tab_statistics"),  # dashboards/, for every role

@@ -18,6 +18,7 @@ from email.utils import format_datetime, formataddr
 from connectors.notifications import ics
 from connectors.notifications.defaults import Text, default_text
 from connectors.notifications.fields import Appointment, booking_link, merge_values
+from connectors.notifications.offer import offer_values
 from connectors.notifications.templates import TemplateFault, render
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Outgoing:
     message_id: int
     tenant_id: int
     channel: str  # email | sms
-    kind: str  # code | new | rebook | cancel | conflict | reminder
+    kind: str  # code | new | rebook | cancel | conflict | reminder | offer
     recipient: str
     tenant_name: str
     site_url: str  # the tenant's booking site, e.g. https://klinik.opusdentalonline.com
@@ -56,6 +57,8 @@ def merge_fields(outgoing: Outgoing) -> dict[str, str]:
         values["link"] = str(outgoing.payload["link"])
     if outgoing.kind == "code":
         values["code"] = str(outgoing.payload.get("code", ""))
+    if outgoing.kind == "offer":  # the waiting list's offer: its own link, until when
+        values.update(offer_values(outgoing.payload, outgoing.site_url))
     if outgoing.kind == "conflict":
         # A conflicting rebooking leaves the patient's earlier time standing (write-back).
         values["original_stands"] = "ja" if outgoing.payload.get("original_stands") else ""

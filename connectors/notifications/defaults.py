@@ -187,3 +187,13 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
 def default_text(kind: str, channel: str, language: str) -> Text:
     """The default for ``kind`` on ``channel``, in ``language`` (Swedish when unknown)."""
     return DEFAULTS.get((kind, channel, language)) or DEFAULTS[(kind, channel, "sv")]
+
+
+def _waiting_list_texts() -> None:
+    """The waiting list's offer texts (connectors.notifications.offer) join the rest."""
+    from connectors.notifications.offer import OFFER_TEXTS
+
+    DEFAULTS.update({key: Text(*texts) for key, texts in OFFER_TEXTS.items()})
+
+
+_waiting_list_texts()

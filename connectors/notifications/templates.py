@@ -31,8 +31,8 @@ MAX_TEMPLATE_CHARS = 5000
 MAX_OUTPUT_CHARS = 20000
 FILTERS = ("upper", "lower", "capitalize", "title", "trim", "default", "d")
 TESTS = ("defined", "undefined", "none")
-KIND_FIELDS = {"code": "123456", "original_stands": "ja"}
-"""Fields of the messages that have no tenant template (code, conflict), with samples."""
+KIND_FIELDS = {"code": "123456", "original_stands": "ja", "until": "14:45"}
+"""Fields of the messages that have no tenant template (code, conflict, offer), with samples."""
 _ALLOWED_NODES = (
     nodes.Template,
     nodes.Output,

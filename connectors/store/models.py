@@ -148,6 +148,9 @@ class TenantSettings(Base):
         CheckConstraint("reminder_scope IN ('online', 'all')", name="reminder_scope_known"),
         CheckConstraint("reminder_quiet_start BETWEEN 0 AND 23", name="reminder_quiet_start_hour"),
         CheckConstraint("reminder_quiet_end BETWEEN 0 AND 23", name="reminder_quiet_end_hour"),
+        # The waiting list (migration 0016_waitlist; SQLite has them on the columns).
+        CheckConstraint("waitlist_hold_minutes BETWEEN 5 AND 240", name="waitlist_hold_range"),
+        CheckConstraint("waitlist_offers_per_day BETWEEN 1 AND 20", name="waitlist_offers_range"),
     )
 
     tenant_id: Mapped[int] = mapped_column(
@@ -238,6 +241,12 @@ class TenantSettings(Base):
     reminder_quiet_end: Mapped[int] = mapped_column(default=8, server_default="8")
     # The reminder's signed link lets the patient cancel or rebook without BankID.
     manage_without_login: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    # Återbudslista: patients may ask for an earlier time; a time that comes free is
+    # held this long for the first in line it fits; at most this many offers a day.
+    waitlist_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    waitlist_hold_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    waitlist_offers_per_day: Mapped[int] = mapped_column(default=3, server_default="3")
 
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
@@ -723,7 +732,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
         CheckConstraint(
-            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict', 'reminder')",
+            "kind IN ('code', 'new', 'rebook', 'cancel', 'conflict', 'reminder', 'offer')",
             name="kind_known",
         ),
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
@@ -1341,3 +1350,7 @@ class Reminder(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The waiting list's tables (a module of their own; it imports Base from here).
+import connectors.store.waitlist_models  # noqa: E402, F401

@@ -185,9 +185,9 @@ def mark_failed(
 
 
 def _without_code():
-    """A code message's payload once it is sent or given up: the code is kept only
-    until then (the booking holds its keyed hash)."""
-    return case((OutboxMessage.kind == "code", "{}"), else_=OutboxMessage.payload)
+    """A code or offer message's payload once it is sent or given up: the code (or the
+    offer's link) is kept only until then (the booking holds the code's keyed hash)."""
+    return case((OutboxMessage.kind.in_(("code", "offer")), "{}"), else_=OutboxMessage.payload)
 
 
 def backoff(attempt: int, first: timedelta) -> timedelta:

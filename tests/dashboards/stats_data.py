@@ -139,3 +139,36 @@ def free_range(engine: Engine, chain: Chain, range_id: int, start: datetime, end
                 row_version=range_id,
             )
         )
+
+
+def refill(engine: Engine, chain: Chain, freed: int, *, waiting: int, taken: int) -> None:
+    """The waiting list's record of booking ``freed``'s time again: its opening, the
+    waiting patient's entry (booking ``waiting``) and the accepted offer (``taken``)."""
+    from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer, WaitlistOpening
+
+    with session_scope(engine) as session:
+        gone = session.get_one(Booking, freed)
+        opening = WaitlistOpening(
+            tenant_id=chain.tenant_id, clinic_id=chain.clinic_id,
+            practitioner_id=chain.practitioner_id, starts_at=gone.blocks_from,
+            ends_at=gone.blocks_until, treatment_ids=str(chain.treatment_id), source="cancel",
+            booking_id=freed, status="done", created_at=gone.cancelled_at,
+            first_offer_at=gone.cancelled_at + timedelta(seconds=5),
+        )  # fmt: skip
+        entry = WaitlistEntry(
+            tenant_id=chain.tenant_id, booking_id=waiting, clinic_id=chain.clinic_id,
+            treatment_id=chain.treatment_id, status="done", offers_on_day=1,
+            created_at=utc(2025, 3, 1),
+        )  # fmt: skip
+        session.add_all([opening, entry])
+        session.flush()
+        session.add(
+            WaitlistOffer(
+                tenant_id=chain.tenant_id, entry_id=entry.id, opening_id=opening.id,
+                held_booking_id=taken, clinic_id=chain.clinic_id,
+                practitioner_id=chain.practitioner_id, starts_at=gone.starts_at,
+                status="accepted", created_at=opening.first_offer_at,
+                expires_at=opening.first_offer_at + timedelta(minutes=15),
+                answered_at=gone.cancelled_at + timedelta(minutes=7),
+            )
+        )  # fmt: skip

@@ -22,7 +22,15 @@ from flows.visit_stats import run_days
 from opus_online.config import Settings
 from tests.booking_app.admin.admin_pages import PASSWORD, log_in, operator
 from tests.booking_app.booking_pages import client_for, store_url
-from tests.dashboards.stats_data import Chain, booking, events, free_range, make_chain, utc
+from tests.dashboards.stats_data import (
+    Chain,
+    booking,
+    events,
+    free_range,
+    make_chain,
+    refill,
+    utc,
+)
 from tests.helpers import app_on_loopback
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -43,20 +51,23 @@ def fill(engine: Engine) -> Chain:
             rows.append((utc(2025, 3, 12, 8, minute), visitor, step, source, device))
     rows.append((utc(2025, 3, 11, 8), 5, "start", None, "desktop"))
     events(engine, chain, rows)
-    booking(
+    confirmed = booking(
         engine, chain, utc(2025, 3, 14, 8), campaign_code="VÅR25",
         created_at=utc(2025, 3, 12, 8, 6), confirmed_at=utc(2025, 3, 12, 8, 7),
     )  # fmt: skip
-    booking(
+    cancelled = booking(
         engine, chain, utc(2025, 3, 14, 9), channel="boka_vard", status="cancelled",
         created_at=utc(2025, 3, 11, 8), confirmed_at=utc(2025, 3, 11, 8),
         cancelled_at=utc(2025, 3, 12, 10),
     )  # fmt: skip
     free_range(engine, chain, 1, utc(2025, 3, 12, 7), utc(2025, 3, 12, 11))
-    booking(
+    earlier = booking(
         engine, chain, utc(2025, 3, 12, 8), minutes=60,
         created_at=utc(2025, 3, 1), confirmed_at=utc(2025, 3, 1),
     )  # fmt: skip
+    # The cancelled time, offered from the waiting list 5 s after it freed, taken 7 min on
+    # (which bookings stand in for the waiting patient's is all the same to the table).
+    refill(engine, chain, cancelled, waiting=earlier, taken=confirmed)
     run_days(engine, date(2025, 3, 10), date(2025, 3, 14), ZoneInfo("Europe/Stockholm"))
     return chain
 
@@ -120,6 +131,13 @@ def test_every_table_exports_as_csv_and_parquet_that_load_back(stats_store, anal
     )
     onsdag = heat[heat["veckodag"] == "ons"].set_index("timme")
     assert onsdag.loc[9, "belaggning"] == 1.0 and onsdag.loc[10, "belaggning"] == 0.0
+    refills = pd.read_csv(
+        io.BytesIO(analyst.get(f"/admin/{own.tenant_id}/statistik/aterbud.csv?{RANGE}").content)
+    )
+    assert refills.to_dict("records") == [
+        {"dag": "2025-03-12", "lediga_tider": 1, "erbjudanden": 1, "aterfyllda": 1,
+         "andel_aterfyllda": 1.0, "minuter_till_aterfylld": 7.0}
+    ]  # fmt: skip
 
 
 def test_the_clinic_filter_narrows_booking_figures(stats_store, analyst) -> None:

@@ -42,8 +42,8 @@ WIDTHS = (390, 1280)
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 ADMIN_TABS = (
     "att-hantera", "kliniker", "behandlare", "underdoman", "flexibilitet", "media",
-    "e-post", "sms", "avancerat", "avancerat/api-nycklar", "avancerat/patientdata",
-    "logg", "statistik",
+    "e-post", "sms", "aterbudslista", "avancerat", "avancerat/api-nycklar",
+    "avancerat/patientdata", "logg", "statistik",
 )  # fmt: skip
 
 # Controls with no name a screen reader could read: no label, aria-label(ledby),
