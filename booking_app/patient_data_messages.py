@@ -75,6 +75,14 @@ PATIENT_DATA_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Appointments copied from Opus (My bookings)",
     },
     "admin_patient_table_reminder": {"sv": "Påminnelser", "en": "Reminders"},
+    "admin_patient_table_waitlist_entry": {
+        "sv": "Återbudslista (önskemål om tidigare tid)",
+        "en": "Waiting list (wishes for an earlier time)",
+    },
+    "admin_patient_table_waitlist_offer": {
+        "sv": "Erbjudna tidigare tider",
+        "en": "Earlier times offered",
+    },
     "admin_patient_table_marketplace_appointment": {
         "sv": "Bokningar från Boka vård",
         "en": "Bookings from Boka vård",

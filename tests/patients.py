@@ -25,6 +25,7 @@ from connectors.store.models import (
     Reminder,
     Tenant,
 )
+from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer
 from tests.helpers import apart, first_slots, request_for
 
 TOLVAN = "191212121212"
@@ -89,6 +90,28 @@ def make_patients(engine: Engine, *numbers: str) -> dict[str, Patient]:
                     booking_id=made[number].booking_ids[0],
                     outcome="booked",
                     taken_at=now(),
+                )
+            )
+            # On the waiting list for an earlier time, with one offer that lapsed (its
+            # held time: the second booking, ended).
+            entry = WaitlistEntry(
+                tenant_id=tenant.id,
+                booking_id=made[number].booking_ids[0],
+                clinic_id=clinic.id,
+                treatment_id=treatment.id,
+            )
+            session.add(entry)
+            session.flush()
+            session.add(
+                WaitlistOffer(
+                    tenant_id=tenant.id,
+                    entry_id=entry.id,
+                    held_booking_id=made[number].booking_ids[1],
+                    clinic_id=clinic.id,
+                    practitioner_id=chosen[2 * index].practitioner_id,
+                    starts_at=chosen[2 * index].starts_at,
+                    status="expired",
+                    expires_at=now(),
                 )
             )
     return made

@@ -47,6 +47,7 @@ from connectors.store.models import (
     Treatment,
 )
 from connectors.store.personal_data import PATIENT_TABLES
+from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer
 
 EXPORT_FORMAT = "opus-online/patient-export/1"
 LOOKUPS_PER_HOUR = 30
@@ -149,6 +150,23 @@ FINDERS: dict[str, tuple[type[Base], Callable[[int, str], Any]]] = {
     "opus_appointment": (
         OpusAppointment,
         lambda t, pn: (OpusAppointment.tenant_id == t) & (OpusAppointment.personal_number == pn),
+    ),
+    "waitlist_entry": (
+        WaitlistEntry,
+        lambda t, pn: (
+            (WaitlistEntry.tenant_id == t) & WaitlistEntry.booking_id.in_(_bookings(t, pn))
+        ),
+    ),
+    "waitlist_offer": (
+        WaitlistOffer,
+        lambda t, pn: (
+            (WaitlistOffer.tenant_id == t)
+            & WaitlistOffer.entry_id.in_(
+                select(WaitlistEntry.id).where(
+                    WaitlistEntry.tenant_id == t, WaitlistEntry.booking_id.in_(_bookings(t, pn))
+                )
+            )
+        ),
     ),
     "marketplace_appointment": (
         MarketplaceAppointment,

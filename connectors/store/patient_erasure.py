@@ -40,6 +40,7 @@ from connectors.store.models import (
 )
 from connectors.store.patient_data import condition, counts, model_of
 from connectors.store.personal_data import PATIENT_TABLES, erased_values
+from connectors.store.waitlist_models import WaitlistEntry
 
 BLOCKERS = ("hold_in_progress", "write_back_pending")
 UNSENT = ("pending", "sending")
@@ -149,6 +150,8 @@ ERASURE_ORDER = (
     "outbox_message",  # found through the bookings and reminders: before them
     "reminder",  # found through the bookings and the copied appointments: before them
     "marketplace_appointment",  # likewise
+    "waitlist_offer",  # kept, nothing personal (found through the entries)
+    "waitlist_entry",  # kept and ended above (found through the bookings)
     "patient_session",
     "bankid_order",  # by the ids taken before the sessions went
     "opus_appointment",
@@ -184,6 +187,15 @@ def erase(session: Session, tenant_id: int, personal_number: str, now: datetime)
             OutboxMessage.status.in_(UNSENT),
         )
         .values(status="failed", next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # An erased patient waits for no earlier time: their entries end (kept, without
+    # anything personal, for the refill statistics), so no offer goes out.
+    session.execute(
+        update(WaitlistEntry)
+        .where(condition("waitlist_entry", tenant_id, personal_number))
+        .where(WaitlistEntry.status == "active")
+        .values(status="left", ended_at=now)
         .execution_options(synchronize_session=False)
     )
     for name in ERASURE_ORDER:

@@ -175,6 +175,27 @@ TABLES: tuple[Table, ...] = (
         "an erased patient is reminded of nothing (their message is given up).",
     ),
     Table(
+        "waitlist_entry",
+        PATIENT,
+        (),
+        found_by="booking_id of the patient's bookings",
+        exported=True,
+        erasure="keep",
+        note="No personal columns: the patient's wishes for an earlier time (clinic, "
+        "practitioner, weekdays, hours). Kept for the refill statistics; erasure ends an "
+        "active one, so no offer goes out.",
+    ),
+    Table(
+        "waitlist_offer",
+        PATIENT,
+        (),
+        found_by="entry_id of the patient's waiting-list entries",
+        exported=True,
+        erasure="keep",
+        note="No personal columns: which freed time was offered when, and the answer. "
+        "Kept for the refill statistics.",
+    ),
+    Table(
         "marketplace_appointment",
         PATIENT,
         (),
@@ -286,6 +307,7 @@ WITHOUT_PERSONAL_DATA: dict[str, str] = {
     "subdomain_redirect": "the clinic's former subdomains",
     "availability_version": "counters",
     "limit_hit": "counts of refusals, nothing about who",
+    "waitlist_opening": "a freed time (clinic, practitioner, when) to offer",
 }
 
 NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
@@ -327,6 +349,7 @@ NOT_PERSONAL_COLUMNS: dict[tuple[str, str], str] = {
     ("quarantined_row", "source_id"): "an Opus id of a clinic, clinician, treatment or range",
     ("stats_campaign_daily", "campaign_code"): "the clinic's campaign code",
     ("worker_lease", "name"): "a job's name",
+    ("waitlist_opening", "source"): "what freed the time: a cancellation, a move or the sync",
 }
 """Text columns whose names sound personal but hold nothing personal, with why."""
 

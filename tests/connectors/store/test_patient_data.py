@@ -26,6 +26,7 @@ from connectors.store.models import (
 )
 from connectors.store.operators import create_operator
 from connectors.store.personal_data import PATIENT_TABLES
+from connectors.store.waitlist_models import WaitlistEntry
 from flows.visit_stats import TABLES as STATS_TABLES
 from flows.visit_stats import run_days
 from tests.helpers import first_slots, request_for
@@ -90,6 +91,14 @@ def test_erasure_leaves_no_personal_data_and_the_namesake_untouched(synced, pati
     assert done["booking"] == 2 and done["patient_session"] == 1 and done["bankid_order"] == 1
     assert done["opus_appointment"] == 1 and done["outbox_message"] >= 2
     assert done["marketplace_appointment"] == 1  # kept: nothing personal in it
+    assert done["reminder"] == 1  # deleted: an erased patient is reminded of nothing
+    assert done["waitlist_entry"] == 1 and done["waitlist_offer"] == 1  # kept, ended:
+    with session_scope(synced) as session:
+        statuses = session.execute(select(WaitlistEntry.booking_id, WaitlistEntry.status)).all()
+    assert {(b, s) for b, s in statuses if b in patients[TOLVAN].booking_ids} == {
+        (patients[TOLVAN].booking_ids[0], "left")
+    }
+    assert (patients[NAMESAKE].booking_ids[0], "active") in statuses
     everything = every_text_value(synced)
     assert TOLVAN not in everything
     assert "Ring mig, 1212" not in everything
