@@ -7,6 +7,7 @@ Tenant-written text (welcome text, clinic texts) is not here: it is shown as wri
 from __future__ import annotations
 
 from booking_app.api_key_messages import API_KEY_MESSAGES
+from booking_app.retention_messages import RETENTION_MESSAGES
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -1117,6 +1118,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 MESSAGES.update(API_KEY_MESSAGES)
+MESSAGES.update(RETENTION_MESSAGES)
 
 
 def language(value: str | None) -> str:

@@ -18,6 +18,7 @@ from prefect.types.entrypoint import EntrypointType
 from flows.fleet import sync_shard
 from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
+from flows.retention import retention_flow
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.visit_stats import visit_stats
 from flows.write_back import write_back
@@ -91,6 +92,18 @@ def deployments(
             interval=timedelta(hours=1),
             description="Visit and booking statistics: the daily tables of yesterday and today.",
             tags=["statistics"],
+            **to,
+        ),
+        retention_flow.to_deployment(
+            name="daily",
+            interval=timedelta(days=1),
+            description=(
+                "Gallring: every tenant's retention (Avancerat → Gallring) applied in short "
+                "batches: old visit events deleted, bookings' personal data pseudonymised, "
+                "sent messages cleared, ended sessions and logins deleted. The artifact "
+                "retention counts rows per table."
+            ),
+            tags=["retention"],
             **to,
         ),
     ]

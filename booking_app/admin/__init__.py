@@ -6,13 +6,22 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from booking_app.admin import api_keys, auth, practitioners, tabs, templates_tab, todo
+from booking_app.admin import (
+    api_keys,
+    auth,
+    practitioners,
+    retention,
+    tabs,
+    templates_tab,
+    todo,
+)
 from booking_app.admin.deps import NotLoggedIn
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(tabs.router)
 router.include_router(api_keys.router)  # Avancerat → API-nycklar
+router.include_router(retention.router)  # Avancerat → Gallring
 router.include_router(todo.router)  # Att hantera
 router.include_router(practitioners.router)  # Behandlare, the logo
 router.include_router(templates_tab.router)  # last: its /{tab} takes e-post and sms

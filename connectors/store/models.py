@@ -111,6 +111,19 @@ class OpusDatabase(Base):
     tenant: Mapped[Tenant] = relationship(back_populates="databases")
 
 
+RETENTION_RANGES = {
+    "retention_visit_event_days": (7, 400),
+    "retention_booking_months": (1, 24),
+    "retention_message_days": (1, 30),
+}
+"""The retention settings' bounds (*Avancerat* → *Gallring*): never forever, and never
+so short that the statistics flow or a patient's complaint about a visit finds nothing."""
+RETENTION_CHECKS = tuple(
+    CheckConstraint(f"{name} BETWEEN {low} AND {high}", name=f"{name}_range")
+    for name, (low, high) in RETENTION_RANGES.items()
+)
+
+
 class TenantSettings(Base):
     """Every setting of the manual's *Flexibilitet*, *Media*, *E-post*, *SMS* and
     *Avancerat* tabs, one row per tenant. The manual gives no defaults; ours are the
@@ -135,6 +148,7 @@ class TenantSettings(Base):
             name="colours_are_hex",
         ),
         CheckConstraint("sms_sender IS NULL OR length(sms_sender) <= 11", name="sms_sender_len"),
+        *RETENTION_CHECKS,
     )
 
     tenant_id: Mapped[int] = mapped_column(
@@ -207,6 +221,11 @@ class TenantSettings(Base):
 
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
+    # Avancerat → Gallring (connectors.store.retention; migration 0016): how long
+    # personal data is kept. The defaults are the longest allowed; a tenant may shorten.
+    retention_visit_event_days: Mapped[int] = mapped_column(default=400, server_default="400")
+    retention_booking_months: Mapped[int] = mapped_column(default=24, server_default="24")
+    retention_message_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -586,6 +605,13 @@ class Booking(Base):
         Index("ix_booking_appointment_key", "appointment_key"),
         Index("ix_booking_client_address_key", "client_address_key", "hold_expires_at"),
         Index("ix_booking_client_cookie_key", "client_cookie_key", "hold_expires_at"),
+        # Retention finds the bookings whose data is still there, by visit time.
+        Index(
+            "ix_booking_not_pseudonymised",
+            "ends_at",
+            sqlite_where=text("pseudonymised_at IS NULL"),
+            postgresql_where=text("pseudonymised_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -657,6 +683,10 @@ class Booking(Base):
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When retention removed the patient's data (connectors.store.retention): what
+    # statistics need (tenant, clinic, practitioner, treatment, channel, status, times,
+    # campaign code) stays.
+    pseudonymised_at: Mapped[datetime | None]
 
 
 class WorkerLease(Base):
