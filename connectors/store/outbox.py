@@ -351,6 +351,8 @@ def retry_message(session: Session, tenant_id: int, message_id: int, now: dateti
             OutboxMessage.id == message_id,
             OutboxMessage.tenant_id == tenant_id,
             OutboxMessage.status == "failed",
+            # Retention has cleared it (connectors.store.retention): nothing to send.
+            OutboxMessage.recipient != "",
         )
         .values(status="pending", attempts=0, next_attempt_at=now)
         .execution_options(synchronize_session=False)

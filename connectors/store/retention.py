@@ -149,6 +149,7 @@ RULES: tuple[Rule, ...] = (
         "Opus rows of clinics, clinicians, treatments and free time: no patients",
     ),
     Rule("tenant_settings", ("email_sender",), "keep", "the clinic's sender address"),
+    Rule("sync_run", ("message",), "keep", "a sync's outcome for operators: no patients"),
     Rule("message_template", ("body",), "keep", "the clinic's texts, no patient's"),
 )
 
