@@ -13,7 +13,7 @@ from sqlalchemy import Engine, MetaData, select, text
 
 from connectors.store import retention
 from connectors.store.models import Base, Booking, StatsBookingDaily
-from flows.retention import run_retention
+from flows.retention_run import run_retention
 from flows.visit_stats import run_days
 from tests.connectors.store.retention_world import NOW, TZ, build, check_applied
 
