@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from connectors.store import retention
+from connectors.store import retention, retention_rules
 from connectors.store.db import session_scope
 from connectors.store.models import StatsVisitsDaily
-from connectors.store.retention import Batches, BatchHook, Counts, local_midnight
+from connectors.store.retention import Batches, BatchHook, Counts
+from connectors.store.retention_rules import local_midnight
 from connectors.store.visits import forget_old_salts
 
 BATCH = 5000
@@ -103,8 +104,8 @@ def run_retention(
         if not mine:
             return Outcome(ran=False, counts=counts)
         with session_scope(engine) as session:
-            policies = retention.policies(session)
-        cut = retention.cutoffs(policies, now, tz)
+            policies = retention_rules.policies(session)
+        cut = retention_rules.cutoffs(policies, now, tz)
         batches = Batches(engine, counts, size=batch, hook=hook)
         outcome = Outcome(ran=True, counts=counts)
 
@@ -112,19 +113,19 @@ def run_retention(
             outcome.days_aggregated = aggregate_missing_days(
                 engine, max(cut.visit_events.values()), tz
             )
-        for before, tenants in retention.groups(cut.visit_events):
+        for before, tenants in retention_rules.groups(cut.visit_events):
             retention.delete_visit_events(batches, before, tenants)
         counts.add("visit_salt", "delete", forget_old_salts(engine, now.astimezone(tz).date()))
 
         for policy in policies:
             retention.delete_expired_holds(batches, policy.tenant_id, now)
         retention.clear_client_keys(batches, now)
-        for before, tenants in retention.groups(cut.bookings):
+        for before, tenants in retention_rules.groups(cut.bookings):
             retention.pseudonymise_bookings(batches, before, tenants, now)
             outcome.waiting_for_write_back += retention.waiting_for_write_back(
                 engine, before, tenants
             )
-        for before, tenants in retention.groups(cut.messages):
+        for before, tenants in retention_rules.groups(cut.messages):
             retention.clear_messages(batches, before, tenants)
 
         retention.delete_patient_sessions(batches, now)
