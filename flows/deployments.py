@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from prefect import deploy, serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 from flows.fleet import sync_shard
@@ -96,7 +97,8 @@ def deployments(
         ),
         retention_flow.to_deployment(
             name="daily",
-            interval=timedelta(days=1),
+            # At night, when few patients book: after the hour's statistics are made.
+            schedule=Cron("30 3 * * *", timezone=settings.timezone),
             description=(
                 "Gallring: every tenant's retention (Avancerat → Gallring) applied in short "
                 "batches: old visit events deleted, bookings' personal data pseudonymised, "

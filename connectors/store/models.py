@@ -720,6 +720,13 @@ class OutboxMessage(Base):
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
         Index("ix_outbox_message_kind_recipient", "kind", "recipient", "created_at"),
+        # Retention finds the messages it has not cleared yet (the last month's).
+        Index(
+            "ix_outbox_message_not_cleared",
+            "created_at",
+            sqlite_where=text("recipient <> ''"),
+            postgresql_where=text("recipient <> ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,8 @@ How long personal data is kept, per tenant (*Avancerat* → *Gallring*): visit e
 (days), bookings' personal data after the visit (months), sent messages' recipients
 and contents (days), each with a check on its range; and ``booking.pseudonymised_at``,
 set when retention has removed a booking's personal data, with a partial index that
-finds the bookings still holding it (connectors.store.retention).
+finds the bookings still holding it, and one that finds the messages whose recipient
+retention has not cleared yet (connectors.store.retention).
 
 Plain ADD COLUMN on both stores (no batch rebuild): SQLite keeps the triggers of
 ``tenant_settings`` and ``booking`` this way. SQLite takes a named CHECK in the
@@ -65,9 +66,17 @@ def upgrade() -> None:
         sqlite_where=sa.text("pseudonymised_at IS NULL"),
         postgresql_where=sa.text("pseudonymised_at IS NULL"),
     )
+    op.create_index(
+        "ix_outbox_message_not_cleared",
+        "outbox_message",
+        ["created_at"],
+        sqlite_where=sa.text("recipient <> ''"),
+        postgresql_where=sa.text("recipient <> ''"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_message_not_cleared", "outbox_message")
     op.drop_index("ix_booking_not_pseudonymised", "booking")
     op.drop_column("booking", "pseudonymised_at")
     for column in reversed(SETTINGS):
