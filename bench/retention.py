@@ -46,7 +46,7 @@ from bench.visits import FIRST_DAY, SERVER, TZ, _call, fill_events, fresh_store
 from connectors.store.db import make_engine
 from connectors.store.models import Tenant, VisitEvent
 from connectors.store.visits import Visit, write_visits
-from flows.retention_run import BATCH
+from flows.retention_run import BATCH, REST
 from flows.visit_stats import run_days
 from tests.dashboards.stats_data import make_chain
 
@@ -61,7 +61,7 @@ engine = make_engine(sys.argv[1])
 start = time.perf_counter()  # CLOCK_MONOTONIC: the parent's clock too
 outcome = run_retention(
     engine, datetime.fromisoformat(sys.argv[2]), ZoneInfo("Europe/Stockholm"),
-    batch=int(sys.argv[3]),
+    batch=int(sys.argv[3]), rest=float(sys.argv[4]),
 )
 seconds = time.perf_counter() - start
 deleted = outcome.counts.rows.get(("visit_event", "delete"), 0)
@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--tenants", type=int, default=3)
     parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--rest", type=float, default=REST, help="pause/batch time ratio")
     parser.add_argument("--beacon-every-ms", type=float, default=20)
     parser.add_argument("--store", help="a PostgreSQL store URL (default: a new database)")
     args = parser.parse_args()
@@ -233,7 +234,7 @@ def main() -> None:
         # The run in a process of its own, as a Prefect worker runs it: the beacons'
         # process (the app's stand-in) shares no interpreter lock with it.
         child = subprocess.run(
-            [sys.executable, "-c", RUN, url, now.isoformat(), str(args.batch)],
+            [sys.executable, "-c", RUN, url, now.isoformat(), str(args.batch), str(args.rest)],
             check=True,
             capture_output=True,
             text=True,
@@ -253,6 +254,7 @@ def main() -> None:
             "events": args.events,
             "days": args.days,
             "batch": args.batch,
+            "rest": args.rest,
             "store": "postgresql",
             "deleted": deleted,
             "older_events_left": left,

@@ -30,6 +30,8 @@ from connectors.store.visits import forget_old_salts
 BATCH = 5000
 """Rows per batch (one short transaction): on PostgreSQL a batch of visit events is
 some tens of milliseconds, so nothing waits long behind one (bench.retention)."""
+REST = 0.0
+"""Visit events: the pause after each batch, as a fraction of its time (Batches.rest)."""
 
 
 @dataclass
@@ -97,6 +99,7 @@ def run_retention(
     *,
     batch: int = BATCH,
     hook: BatchHook | None = None,
+    rest: float = REST,
 ) -> Outcome:
     """Apply every tenant's retention as of ``now``."""
     counts = Counts()
@@ -106,7 +109,7 @@ def run_retention(
         with session_scope(engine) as session:
             policies = retention_rules.policies(session)
         cut = retention_rules.cutoffs(policies, now, tz)
-        batches = Batches(engine, counts, size=batch, hook=hook)
+        batches = Batches(engine, counts, size=batch, hook=hook, rest=rest)
         outcome = Outcome(ran=True, counts=counts)
 
         if cut.visit_events:

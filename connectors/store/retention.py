@@ -30,6 +30,7 @@ PostgreSQL; nothing depends on it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,10 +82,14 @@ class Batches:
     counts: Counts
     size: int = 5000
     hook: BatchHook | None = None
+    rest: float = 0.0
+    """After a batch of visit events, wait this fraction of the batch's own time: the
+    deletion's WAL then comes in bursts with gaps, in which other transactions' commits
+    flush theirs at once (bench.retention measures what it buys and costs)."""
 
-    @property
-    def postgresql(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+    def pause(self, began: float) -> None:
+        if self.rest > 0:
+            time.sleep((time.perf_counter() - began) * self.rest)
 
     def repeat(self, table: str, action: str, one: Callable[[Session], int]) -> int:
         """Run ``one`` (which changes at most :attr:`size` rows and returns how many)
@@ -121,6 +126,7 @@ def delete_visit_events(batches: Batches, before: datetime, tenants: list[int]) 
     tenants in the range stay, passed over once per run."""
     after, total = BEGINNING, 0
     while True:
+        began = time.perf_counter()
         with write_session_scope(batches.engine) as session:
             edge = session.scalar(
                 select(VisitEvent.at)
@@ -147,6 +153,7 @@ def delete_visit_events(batches: Batches, before: datetime, tenants: list[int]) 
         if until >= before:
             return total
         after = until
+        batches.pause(began)
 
 
 def oldest_visit_event(engine: Engine) -> datetime | None:
