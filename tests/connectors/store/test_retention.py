@@ -138,3 +138,13 @@ def test_a_second_worker_stands_aside_while_one_runs(postgres_store: Engine) -> 
 def test_months_before_keeps_the_day_within_the_month(day, months, expected) -> None:
     earlier = retention_rules.months_before(date.fromisoformat(day), months)
     assert earlier == date.fromisoformat(expected)
+
+
+def test_a_cleared_failed_message_cannot_be_sent_again(sqlite_store: Engine) -> None:
+    from connectors.store import outbox
+    from connectors.store.db import session_scope
+
+    world = build(sqlite_store)
+    run_retention(sqlite_store, NOW, TZ)
+    with session_scope(sqlite_store) as session:  # it has no recipient left
+        assert not outbox.retry_message(session, world.a.tenant_id, world.id("msg_failed_old"), NOW)
