@@ -1,6 +1,6 @@
 """Retention benchmark: removing a year of visit events while page views go on.
 
-    python -m bench.retention [--events 10000000] [--days 365] [--batch 5000]
+    python -m bench.retention [--events 10000000] [--days 365] [--batch 2000]
 
 Fills a fresh PostgreSQL store (``--store``, default a new database on the local
 server, dropped at the end) with N visit events over ``--days`` days, as the visit

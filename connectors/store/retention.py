@@ -80,7 +80,7 @@ class Counts:
 class Batches:
     engine: Engine
     counts: Counts
-    size: int = 5000
+    size: int = 2000
     hook: BatchHook | None = None
     rest: float = 0.0
     """After a batch of visit events, wait this fraction of the batch's own time: the
