@@ -29,10 +29,10 @@ from connectors.store.visits import forget_old_salts
 
 BATCH = 2000
 """Rows per batch (one short transaction). Each batch's commit flushes its WAL, and a
-page view's insert that commits meanwhile waits for that flush: measured with
-bench.retention on 10 million events, batches of 2,000 kept those inserts under 50 ms
-(p99 26 ms) and took 29 s; batches of 5,000 took 21 to 25 s with p99 33 ms and 2 in
-1,000 inserts over 50 ms."""
+page view's insert that commits meanwhile waits for that flush: smaller batches, shorter
+waits. Measured with bench.retention on 10 million events (2 loaded cores): batches of
+2,000 took 29 to 54 s, p99 of those inserts 26 to 40 ms; batches of 5,000 took 21 to
+25 s at a lower load, p99 33 ms."""
 REST = 0.0
 """Visit events: the pause after each batch, as a fraction of its time (Batches.rest)."""
 
