@@ -15,6 +15,7 @@ from __future__ import annotations
 from booking_app.api_key_messages import API_KEY_MESSAGES
 from booking_app.patient_data_messages import PATIENT_DATA_MESSAGES
 from booking_app.reminder_messages import REMINDER_MESSAGES
+from booking_app.retention_messages import RETENTION_MESSAGES
 from booking_app.texts.admin import ADMIN_TEXTS
 from booking_app.texts.booking_steps import BOOKING_STEP_TEXTS
 from booking_app.texts.details import DETAILS_TEXTS
@@ -58,6 +59,7 @@ _merge(API_KEY_MESSAGES)
 _merge(PATIENT_DATA_MESSAGES)
 _merge(REMINDER_MESSAGES)
 _merge(WAITLIST_MESSAGES)
+_merge(RETENTION_MESSAGES)
 
 
 def language(value: str | None) -> str:

@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from prefect import deploy, serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 from flows.fleet import sync_shard
 from flows.marketplace import sync_boka_vard
 from flows.notifications import send_notifications
 from flows.reminders import plan_and_queue_reminders
+from flows.retention import retention_flow
 from flows.sync_schedules import sync_all_tenants, sync_schedules
 from flows.visit_stats import visit_stats
 from flows.waitlist import waitlist_flow
@@ -114,6 +116,19 @@ def deployments(
             interval=timedelta(hours=1),
             description="Visit and booking statistics: the daily tables of yesterday and today.",
             tags=["statistics"],
+            **to,
+        ),
+        retention_flow.to_deployment(
+            name="daily",
+            # At night, when few patients book: after the hour's statistics are made.
+            schedule=Cron("30 3 * * *", timezone=settings.timezone),
+            description=(
+                "Gallring: every tenant's retention (Avancerat → Gallring) applied in short "
+                "batches: old visit events deleted, bookings' personal data pseudonymised, "
+                "sent messages cleared, ended sessions and logins deleted. The artifact "
+                "retention counts rows per table."
+            ),
+            tags=["retention"],
             **to,
         ),
     ]

@@ -12,6 +12,7 @@ from booking_app.admin import (
     patient_data,
     practitioners,
     reminders_tab,
+    retention,
     tabs,
     templates_tab,
     todo,
@@ -24,6 +25,7 @@ router.include_router(auth.router)
 router.include_router(tabs.router)
 router.include_router(api_keys.router)  # Avancerat → API-nycklar
 router.include_router(patient_data.router)  # Avancerat → Patientdata
+router.include_router(retention.router)  # Avancerat → Gallring
 router.include_router(todo.router)  # Att hantera
 router.include_router(practitioners.router)  # Behandlare, the logo
 router.include_router(reminders_tab.router)  # E-post/SMS → Påminnelser

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from booking_app.admin import forms
+from booking_app.admin import forms, retention
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
@@ -419,7 +419,12 @@ def move_in_clinics(
 def advanced(request: Request, grant: GrantDep, session: SessionDep) -> Response:
     settings = tenant_settings(session, grant)
     return tab_page(
-        request, "advanced.html", grant, "avancerat", script=settings.analytics_script or ""
+        request,
+        "advanced.html",
+        grant,
+        "avancerat",
+        script=settings.analytics_script or "",
+        **retention.context(settings),
     )
 
 
@@ -444,6 +449,7 @@ def save_advanced(
             errors=parsed.errors,
             status_code=400,
             script=parsed.values["analytics_script"] or "",
+            **retention.context(tenant_settings(session, grant)),
         )
     _save(session, grant, tenant_settings(session, grant), parsed.values, now)
     return saved(grant, "avancerat")

@@ -116,6 +116,19 @@ class OpusDatabase(Base):
     tenant: Mapped[Tenant] = relationship(back_populates="databases")
 
 
+RETENTION_RANGES = {
+    "retention_visit_event_days": (7, 400),
+    "retention_booking_months": (1, 24),
+    "retention_message_days": (1, 30),
+}
+"""The retention settings' bounds (*Avancerat* → *Gallring*): never forever, and never
+so short that the statistics flow or a patient's complaint about a visit finds nothing."""
+RETENTION_CHECKS = tuple(
+    CheckConstraint(f"{name} BETWEEN {low} AND {high}", name=f"{name}_range")
+    for name, (low, high) in RETENTION_RANGES.items()
+)
+
+
 class TenantSettings(Base):
     """Every setting of the manual's *Flexibilitet*, *Media*, *E-post*, *SMS* and
     *Avancerat* tabs, one row per tenant. The manual gives no defaults; ours are the
@@ -151,6 +164,7 @@ class TenantSettings(Base):
         # The waiting list (migration 0016_waitlist; SQLite has them on the columns).
         CheckConstraint("waitlist_hold_minutes BETWEEN 5 AND 240", name="waitlist_hold_range"),
         CheckConstraint("waitlist_offers_per_day BETWEEN 1 AND 20", name="waitlist_offers_range"),
+        *RETENTION_CHECKS,
     )
 
     tenant_id: Mapped[int] = mapped_column(
@@ -250,6 +264,11 @@ class TenantSettings(Base):
 
     # Avancerat
     analytics_script: Mapped[str | None] = mapped_column(Text)
+    # Avancerat → Gallring (connectors.store.retention; migration 0016): how long
+    # personal data is kept. The defaults are the longest allowed; a tenant may shorten.
+    retention_visit_event_days: Mapped[int] = mapped_column(default=400, server_default="400")
+    retention_booking_months: Mapped[int] = mapped_column(default=24, server_default="24")
+    retention_message_days: Mapped[int] = mapped_column(default=30, server_default="30")
 
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -631,6 +650,13 @@ class Booking(Base):
         Index("ix_booking_client_cookie_key", "client_cookie_key", "hold_expires_at"),
         # A patient's bookings: Mina bokningar, and the operators' export and erasure.
         Index("ix_booking_tenant_personal_number", "tenant_id", "personal_number"),
+        # Retention finds the bookings whose data is still there, by visit time.
+        Index(
+            "ix_booking_not_pseudonymised",
+            "ends_at",
+            sqlite_where=text("pseudonymised_at IS NULL"),
+            postgresql_where=text("pseudonymised_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -702,6 +728,10 @@ class Booking(Base):
     confirmed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When retention removed the patient's data (connectors.store.retention): what
+    # statistics need (tenant, clinic, practitioner, treatment, channel, status, times,
+    # campaign code) stays.
+    pseudonymised_at: Mapped[datetime | None]
 
 
 class WorkerLease(Base):
@@ -738,6 +768,13 @@ class OutboxMessage(Base):
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
         Index("ix_outbox_message_kind_recipient", "kind", "recipient", "created_at"),
+        # Retention finds the messages it has not cleared yet (the last month's).
+        Index(
+            "ix_outbox_message_not_cleared",
+            "created_at",
+            sqlite_where=text("recipient <> ''"),
+            postgresql_where=text("recipient <> ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

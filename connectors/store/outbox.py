@@ -356,6 +356,8 @@ def retry_message(session: Session, tenant_id: int, message_id: int, now: dateti
             OutboxMessage.id == message_id,
             OutboxMessage.tenant_id == tenant_id,
             OutboxMessage.status == "failed",
+            # Retention has cleared it (connectors.store.retention): nothing to send.
+            OutboxMessage.recipient != "",
         )
         .values(status="pending", attempts=0, next_attempt_at=now, dismissed_at=None)
         .execution_options(synchronize_session=False)

@@ -253,3 +253,5 @@ def test_deploy_registers_every_deployment_with_the_work_pool(prefect_harness, f
     # Workers import the installed package: module paths, nothing to pull.
     assert registered["shard"].entrypoint == "flows.fleet.sync_shard"
     assert registered["every-tenant"].schedules  # the cycle's interval
+    assert registered["daily"].entrypoint == "flows.retention.retention_flow"
+    assert registered["daily"].schedules  # retention, once a day
