@@ -51,6 +51,7 @@ from connectors.store.models import (
     PatientSession,
     VisitEvent,
 )
+from connectors.store.personal_data import erased_values
 from connectors.store.retention_rules import (
     BEGINNING,
     CLIENT_KEYS_KEPT,
@@ -174,23 +175,9 @@ def visit_days_with_events(engine: Engine, bounds: list[tuple[date, datetime, da
 
 # -- bookings ----------------------------------------------------------------------------------
 
-PSEUDONYMISED = {
-    "personal_number": None,
-    "first_name": None,
-    "last_name": None,
-    "email": None,
-    "mobile": None,
-    "address1": None,
-    "postal_code": None,
-    "city": None,
-    "message": None,
-    "code_hash": None,
-    "client_address_key": None,
-    "client_cookie_key": None,
-    "opus_patient_id": None,
-    "write_back_error": None,
-}
-"""What pseudonymisation writes over a booking's personal data."""
+PSEUDONYMISED = {**erased_values("booking"), "code_hash": None}
+"""What pseudonymisation writes over a booking: every personal column the register
+(:mod:`connectors.store.personal_data`) names, as erasure does, and a code's hash."""
 
 
 def pseudonymise_bookings(
@@ -376,13 +363,18 @@ def delete_bankid_orders(batches: Batches, now: datetime) -> int:
     )
 
 
+# The copy's personal columns, as the register names them (the number, and the mobile
+# number and names kept for reminders).
+_OPUS_PERSONAL = tuple(erased_values("opus_appointment"))
+
+
 def clear_opus_appointments(batches: Batches, now: datetime) -> int:
     def one(session: Session) -> int:
         ids = session.scalars(
             batches.pick(
                 select(OpusAppointment.id)
                 .where(
-                    OpusAppointment.personal_number.is_not(None),
+                    or_(*(getattr(OpusAppointment, c).is_not(None) for c in _OPUS_PERSONAL)),
                     OpusAppointment.ends_at < now - ONE_DAY,
                 )
                 .order_by(OpusAppointment.id)
@@ -392,7 +384,7 @@ def clear_opus_appointments(batches: Batches, now: datetime) -> int:
             session.execute(
                 update(OpusAppointment)
                 .where(OpusAppointment.id.in_(ids))
-                .values(personal_number=None)
+                .values(**erased_values("opus_appointment"))
                 .execution_options(synchronize_session=False)
             )
         return len(ids)

@@ -88,7 +88,7 @@ RULES: tuple[Rule, ...] = (
     Rule("bankid_order", ("order_ref", "browser_hash"), "delete", "a day after it ended"),
     Rule(
         "opus_appointment",
-        ("personal_number",),
+        ("personal_number", "mobile", "first_name", "last_name"),
         "clear",
         "a day after the appointment (only coming ones are listed in Mina bokningar)",
     ),
