@@ -71,6 +71,6 @@ def test_an_english_patients_link_opens_in_english_and_cancels(site, page, booki
     assert page.locator("html").get_attribute("lang") == "en"
     page.get_by_role("link", name="Cancel the appointment").click()
     page.get_by_role("button", name="Yes, cancel").click()
-    assert "Your appointment is cancelled." in page.get_by_role("status").first.inner_text()
+    assert "Your appointment has been cancelled." in page.get_by_role("status").first.inner_text()
     assert status_of(booking_store, booking.id) == "cancelled"
     assert page.problems == []
