@@ -7,6 +7,7 @@ Tenant-written text (welcome text, clinic texts) is not here: it is shown as wri
 from __future__ import annotations
 
 from booking_app.api_key_messages import API_KEY_MESSAGES
+from booking_app.opus_connection_messages import OPUS_CONNECTION_MESSAGES
 from booking_app.patient_data_messages import PATIENT_DATA_MESSAGES
 
 LANGUAGES = ("sv", "en")
@@ -1119,6 +1120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 MESSAGES.update(API_KEY_MESSAGES)
 MESSAGES.update(PATIENT_DATA_MESSAGES)
+MESSAGES.update(OPUS_CONNECTION_MESSAGES)
 
 
 def language(value: str | None) -> str:
