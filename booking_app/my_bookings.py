@@ -11,7 +11,7 @@ patient's reference is 404.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -25,6 +25,9 @@ from booking_app.forms import PostedForm
 from booking_app.patients import MY_BOOKINGS_PATH, LoggedInPatient, PatientDep, login_href
 from connectors.store.bookings import NotActive, NotFound, TimeTaken
 from connectors.store.models import Booking, Practitioner, Tenant
+
+if TYPE_CHECKING:
+    from booking_app.api.snapshots import TenantAvailability
 from connectors.store.my_bookings import (
     Refused,
     Verdict,
@@ -184,8 +187,19 @@ def _search(tenant: Tenant, booking: Booking) -> times.TimeSearch:
     return times.TimeSearch(tenant.id, (booking.clinic_id,), (booking.treatment_id,), None)
 
 
+def _snapshot(request: Request, tenant: Tenant) -> TenantAvailability | None:
+    """The tenant's free times in memory, as the booking time step's (``None``: the
+    store answers)."""
+    return request.app.state.availability.for_tenant(tenant.id)
+
+
 def _opening_week(
-    request: Request, tenant: Tenant, session: Session, booking: Booking, now: datetime
+    request: Request,
+    tenant: Tenant,
+    session: Session,
+    booking: Booking,
+    now: datetime,
+    snapshot: TenantAvailability | None,
 ) -> date:
     """The week asked for, else the week of the first free time: a patient who opens
     the page on a Sunday, or whose clinic is full this week, should not land on a week
@@ -193,7 +207,7 @@ def _opening_week(
     if "vecka" in request.query_params:
         return _week_of(request, now)
     tz = timezone(request)
-    first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz)
+    first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz, snapshot)
     if first is None:
         return _week_of(request, now)
     return times.monday_of(formatting.local_day(first.starts_at, tz))
@@ -210,7 +224,11 @@ def rebook_page(
     *,
     error_key: str | None = None,
     status: int = 200,
+    snapshot: TenantAvailability | None = None,
 ) -> Response:
+    """The week's free times for the booking, from ``snapshot`` when given (the page
+    the patient opens), else from the store (after a time was just taken: as the
+    booking steps' nearest times, fresh)."""
     tz = timezone(request)
     slots = times.find_slots(
         session,
@@ -219,6 +237,7 @@ def rebook_page(
         times.day_start(monday, tz),
         times.day_start(monday + timedelta(days=7), tz),
         now,
+        snapshot,
     )
     names = {
         p.id: p.display_name
@@ -278,8 +297,9 @@ def rebook_form(
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         return refused_page(request, tenant, verdict, lang)
-    monday = _opening_week(request, tenant, session, booking, now)
-    return rebook_page(request, tenant, session, booking, now, lang, monday)
+    snapshot = _snapshot(request, tenant)  # one per page, so that its questions agree
+    monday = _opening_week(request, tenant, session, booking, now, snapshot)
+    return rebook_page(request, tenant, session, booking, now, lang, monday, snapshot=snapshot)
 
 
 @router.post(MY_BOOKINGS_PATH + "/{reference}/omboka")
