@@ -92,7 +92,8 @@ class TimeStep:
     monday: date
     days: list[tuple[date, list[Option]]]
     month: date
-    month_rows: list[list[tuple[date, str | None] | None]]
+    month_rows: list[list[tuple[date, str | None, str] | None]]
+    """Calendar rows: (day, link to its week or None, its label), None pads."""
     previous_week: str | None
     next_week: str | None
     previous_month: str | None
@@ -409,12 +410,7 @@ class Steps:
         )
         bookable_days = times.days_with_times(month_slots, self.tz)
         rows = [
-            [
-                (d, self._week_link(r, d, month) if d in bookable_days else None)
-                if d is not None
-                else None
-                for d in row
-            ]
+            [self._calendar_cell(r, d, month, d in bookable_days) if d else None for d in row]
             for row in times.month_weeks(month)
         ]
         horizon = times.horizon_end(self.settings, self.now, self.tz).date()
@@ -452,6 +448,15 @@ class Steps:
             self.now,
             self.snapshot(),
         )
+
+    def _calendar_cell(
+        self, r: Resolved, day: date, month: date, bookable: bool
+    ) -> tuple[date, str | None, str]:
+        """A day of the month: the link to its week when it has times, and what a
+        screen reader says of it (made here: a template call per day costs more)."""
+        key = "day_has_times" if bookable else "day_has_no_times"
+        label = self.t(key).format(day=formatting.format_day(day, self.lang))
+        return day, self._week_link(r, day, month) if bookable else None, label
 
     def _week_link(self, r: Resolved, day: date, month: date | None = None) -> str:
         return step_url(
