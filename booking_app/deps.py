@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from booking_app.api.cache import after_write
 from booking_app.body import body_received
@@ -103,16 +104,27 @@ async def get_language(request: Request) -> str:
 LangDep = Annotated[str, Depends(get_language)]
 
 
-def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> Tenant:
+async def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> Tenant:
     """The tenant of the request's ``Host`` header; 404 for any other host.
     ``X-Forwarded-Host`` is ignored on purpose (see :mod:`booking_app.tenancy`).
-    From memory while the tenant's reference counter stands (polling mode), else
-    from the store."""
+    From memory while the tenant's reference counter stands (polling mode: on the
+    event loop, no worker thread), else from the store (in a worker thread)."""
     host = request.headers.get("host")
     subdomain = subdomain_from_host(host, settings.base_domain)
     availability = getattr(request.app.state, "availability", None)
     if subdomain is not None and availability is not None:
-        kept = availability.tenant(subdomain)
+        kept = availability.tenant(subdomain, read=False)
+        if kept is not None:
+            return kept
+    return await run_in_threadpool(_tenant_from_store, request, session, settings)
+
+
+def _tenant_from_store(request: Request, session: Session, settings: Settings) -> Tenant:
+    host = request.headers.get("host")
+    subdomain = subdomain_from_host(host, settings.base_domain)
+    availability = getattr(request.app.state, "availability", None)
+    if subdomain is not None and availability is not None:
+        kept = availability.tenant(subdomain)  # read into memory, for the next request
         if kept is not None:
             return kept
     tenant = tenant_for_host(session, host, settings.base_domain)

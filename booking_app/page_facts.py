@@ -157,10 +157,14 @@ class TenantCache:
         self._tenants: dict[int, tuple[int, Tenant]] = {}
         self._lock = threading.Lock()
 
-    def get(self, tenant_id: int, version: int) -> Tenant | None:
+    def get(self, tenant_id: int, version: int, read: bool = True) -> Tenant | None:
+        """The tenant at ``version``; read from the store if it is not in memory (and
+        ``read``: else ``None``)."""
         found = self._tenants.get(tenant_id)
         if found is not None and found[0] == version:
             return found[1]
+        if not read:
+            return None
         with session_scope(engine_for(self.store_url)) as session:
             tenant = session.scalars(
                 select(Tenant).where(Tenant.id == tenant_id).options(joinedload(Tenant.settings))

@@ -205,16 +205,17 @@ class Availability:
             return None
         return self.in_memory(tenant_id)
 
-    def tenant(self, subdomain: str) -> Tenant | None:
+    def tenant(self, subdomain: str, read: bool = True) -> Tenant | None:
         """The tenant of ``subdomain`` with its settings, as of the counters last seen
-        (polling mode: as current as the snapshots); ``None``: ask the store."""
+        (polling mode: as current as the snapshots); ``None``: ask the store. Without
+        ``read``, only what is in memory (no query: for the event loop)."""
         if self.checks_each_question:
             return None
         tenant_id = self._subdomains.get(subdomain)
         version = None if tenant_id is None else self._seen.get((tenant_id, "reference"))
         if tenant_id is None or version is None:
             return None
-        tenant = self.tenant_rows.get(tenant_id, version)
+        tenant = self.tenant_rows.get(tenant_id, version, read=read)
         # Renamed since the last poll: the store knows (and redirects the old name).
         return tenant if tenant is not None and tenant.subdomain == subdomain else None
 
