@@ -161,6 +161,7 @@ def make_steps(
         lambda k: t(k, lang),
         # The time step's free times: from the tenant's snapshot, as the API's.
         snapshot=lambda: availability.for_tenant(tenant.id),
+        page_facts=availability.page_facts,  # the lookups, once per reference version
     )
 
 

@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from booking_app.api.cache import after_write
 from booking_app.body import body_received
 from booking_app.messages import language
-from booking_app.tenancy import check_moved, tenant_for_host
+from booking_app.tenancy import check_moved, subdomain_from_host, tenant_for_host
 from connectors.store.db import engine_for, session_scope, write_session_scope
 from connectors.store.models import Tenant
 from opus_online.config import Settings
@@ -31,7 +32,11 @@ class UnderMaintenance(Exception):
         self.tenant_name = tenant_name
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies without I/O are async: run on the event loop, each spares a request
+# a trip to a worker thread (a page has several).
+
+
+async def get_settings(request: Request) -> Settings:
     # The app factory's settings, not the process-wide ones: tests and a second app
     # in one process each keep their own store.
     return request.app.state.settings
@@ -82,7 +87,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
@@ -90,7 +95,7 @@ def get_now(request: Request) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_language(request: Request) -> str:
+async def get_language(request: Request) -> str:
     # Read by hand rather than as a Query parameter: an odd ?lang= gives Swedish,
     # never a 422.
     return language(request.query_params.get("lang"))
@@ -99,10 +104,30 @@ def get_language(request: Request) -> str:
 LangDep = Annotated[str, Depends(get_language)]
 
 
-def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> Tenant:
+async def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> Tenant:
     """The tenant of the request's ``Host`` header; 404 for any other host.
-    ``X-Forwarded-Host`` is ignored on purpose (see :mod:`booking_app.tenancy`)."""
-    tenant = tenant_for_host(session, request.headers.get("host"), settings.base_domain)
+    ``X-Forwarded-Host`` is ignored on purpose (see :mod:`booking_app.tenancy`).
+    From memory while the tenant's reference counter stands (polling mode: on the
+    event loop, no worker thread), else from the store (in a worker thread)."""
+    host = request.headers.get("host")
+    subdomain = subdomain_from_host(host, settings.base_domain)
+    availability = getattr(request.app.state, "availability", None)
+    if subdomain is not None and availability is not None:
+        kept = availability.tenant(subdomain, read=False)
+        if kept is not None:
+            return kept
+    return await run_in_threadpool(_tenant_from_store, request, session, settings)
+
+
+def _tenant_from_store(request: Request, session: Session, settings: Settings) -> Tenant:
+    host = request.headers.get("host")
+    subdomain = subdomain_from_host(host, settings.base_domain)
+    availability = getattr(request.app.state, "availability", None)
+    if subdomain is not None and availability is not None:
+        kept = availability.tenant(subdomain)  # read into memory, for the next request
+        if kept is not None:
+            return kept
+    tenant = tenant_for_host(session, host, settings.base_domain)
     if tenant is None:
         check_moved(session, request.scope, settings.base_domain, request.app.state.clock())
         raise HTTPException(status_code=404)
@@ -112,7 +137,7 @@ def get_tenant(request: Request, session: SessionDep, settings: SettingsDep) -> 
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def get_open_tenant(tenant: TenantDep) -> Tenant:
+async def get_open_tenant(tenant: TenantDep) -> Tenant:
     """The tenant, unless its booking page is closed for maintenance (503)."""
     if tenant.settings is not None and tenant.settings.maintenance_mode:
         raise UnderMaintenance(tenant.name)

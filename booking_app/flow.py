@@ -16,8 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from booking_app.messages import DEFAULT_LANGUAGE
 
@@ -184,8 +185,16 @@ def with_lang(params: Mapping[str, str], lang: str) -> dict[str, str]:
 
 
 def url(path: str, lang: str, params: Mapping[str, str] | None = None) -> str:
-    query = urlencode(with_lang(params or {}, lang))
+    # urlencode's own encoding, each name and value quoted once per process rather
+    # than once per link (a time step page has dozens, of the same few values).
+    pairs = with_lang(params or {}, lang).items()
+    query = "&".join(f"{_quoted(str(k))}={_quoted(str(v))}" for k, v in pairs)
     return f"{path}?{query}" if query else path
+
+
+@lru_cache(maxsize=65536)
+def _quoted(text: str) -> str:
+    return quote_plus(text)
 
 
 def step_url(selection: Selection, lang: str) -> str:

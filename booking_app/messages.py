@@ -13,6 +13,7 @@ its own and merges it here with ``_merge``; a key defined twice is an error at i
 from __future__ import annotations
 
 from booking_app.api_key_messages import API_KEY_MESSAGES
+from booking_app.opus_connection_messages import OPUS_CONNECTION_MESSAGES
 from booking_app.patient_data_messages import PATIENT_DATA_MESSAGES
 from booking_app.reminder_messages import REMINDER_MESSAGES
 from booking_app.retention_messages import RETENTION_MESSAGES
@@ -60,6 +61,7 @@ _merge(PATIENT_DATA_MESSAGES)
 _merge(REMINDER_MESSAGES)
 _merge(WAITLIST_MESSAGES)
 _merge(RETENTION_MESSAGES)
+_merge(OPUS_CONNECTION_MESSAGES)
 
 
 def language(value: str | None) -> str:

@@ -11,7 +11,7 @@ patient's reference is 404.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -26,6 +26,7 @@ from booking_app.patients import MY_BOOKINGS_PATH, LoggedInPatient, PatientDep, 
 from booking_app.waitlist import invitations
 from connectors.store.bookings import NotActive, NotFound, TimeTaken
 from connectors.store.models import Booking, Practitioner, Tenant
+
 from connectors.store.my_bookings import (
     Refused,
     Verdict,
@@ -36,6 +37,9 @@ from connectors.store.my_bookings import (
     own_booking,
     rebook_own,
 )
+
+if TYPE_CHECKING:
+    from booking_app.api.snapshots import TenantAvailability
 
 router = APIRouter()
 
@@ -188,8 +192,19 @@ def _search(tenant: Tenant, booking: Booking) -> times.TimeSearch:
     return times.TimeSearch(tenant.id, (booking.clinic_id,), (booking.treatment_id,), None)
 
 
+def _snapshot(request: Request, tenant: Tenant) -> TenantAvailability | None:
+    """The tenant's free times in memory, as the booking time step's (``None``: the
+    store answers)."""
+    return request.app.state.availability.for_tenant(tenant.id)
+
+
 def _opening_week(
-    request: Request, tenant: Tenant, session: Session, booking: Booking, now: datetime
+    request: Request,
+    tenant: Tenant,
+    session: Session,
+    booking: Booking,
+    now: datetime,
+    snapshot: TenantAvailability | None,
 ) -> date:
     """The week asked for, else the week of the first free time: a patient who opens
     the page on a Sunday, or whose clinic is full this week, should not land on a week
@@ -197,7 +212,7 @@ def _opening_week(
     if "vecka" in request.query_params:
         return _week_of(request, now)
     tz = timezone(request)
-    first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz)
+    first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz, snapshot)
     if first is None:
         return _week_of(request, now)
     return times.monday_of(formatting.local_day(first.starts_at, tz))
@@ -217,8 +232,11 @@ def rebook_page(
     path: str | None = None,
     back_href: str | None = None,
     back_key: str = "to_my_bookings",
+    snapshot: TenantAvailability | None = None,
 ) -> Response:
-    """The week of new times for ``booking``; ``path`` is where it posts (and pages),
+    """The week of new times for ``booking``, from ``snapshot`` when given (the page
+    the patient opens), else from the store (after a time was just taken: as the
+    booking steps' nearest times, fresh); ``path`` is where it posts (and pages),
     ``back_href`` where "back" leads (Mina bokningar, unless a reminder's page)."""
     tz = timezone(request)
     slots = times.find_slots(
@@ -228,6 +246,7 @@ def rebook_page(
         times.day_start(monday, tz),
         times.day_start(monday + timedelta(days=7), tz),
         now,
+        snapshot,
     )
     names = {
         p.id: p.display_name
@@ -288,8 +307,9 @@ def rebook_form(
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         return refused_page(request, tenant, verdict, lang)
-    monday = _opening_week(request, tenant, session, booking, now)
-    return rebook_page(request, tenant, session, booking, now, lang, monday)
+    snapshot = _snapshot(request, tenant)  # one per page, so that its questions agree
+    monday = _opening_week(request, tenant, session, booking, now, snapshot)
+    return rebook_page(request, tenant, session, booking, now, lang, monday, snapshot=snapshot)
 
 
 @router.post(MY_BOOKINGS_PATH + "/{reference}/omboka")

@@ -61,7 +61,7 @@ class PractitionerOption:
     image_id: int | None
 
 
-def _clinic_option(clinic: Clinic) -> ClinicOption:
+def clinic_option(clinic: Clinic) -> ClinicOption:
     return ClinicOption(
         id=clinic.id,
         name=clinic.name,
@@ -74,7 +74,7 @@ def _clinic_option(clinic: Clinic) -> ClinicOption:
     )
 
 
-def _treatment_option(treatment: Treatment) -> TreatmentOption:
+def treatment_option(treatment: Treatment) -> TreatmentOption:
     return TreatmentOption(
         id=treatment.id,
         name=treatment.name,
@@ -84,7 +84,7 @@ def _treatment_option(treatment: Treatment) -> TreatmentOption:
     )
 
 
-def _practitioner_option(practitioner: Practitioner) -> PractitionerOption:
+def practitioner_option(practitioner: Practitioner) -> PractitionerOption:
     return PractitionerOption(
         id=practitioner.id,
         name=practitioner.display_name,
@@ -101,21 +101,21 @@ def clinics(session: Session, tenant_id: int) -> list[ClinicOption]:
         .where(Clinic.tenant_id == tenant_id, Clinic.in_opus)
         .order_by(Clinic.display_order, Clinic.id)
     )
-    return [_clinic_option(c) for c in rows]
+    return [clinic_option(c) for c in rows]
 
 
 def clinic(session: Session, tenant_id: int, clinic_id: int) -> ClinicOption | None:
     row = session.get(Clinic, clinic_id)
     if row is None or row.tenant_id != tenant_id or not row.in_opus:
         return None
-    return _clinic_option(row)
+    return clinic_option(row)
 
 
 def treatment(session: Session, tenant_id: int, treatment_id: int) -> TreatmentOption | None:
     row = session.get(Treatment, treatment_id)
     if row is None or row.tenant_id != tenant_id or not row.in_opus or not row.create_in_web:
         return None
-    return _treatment_option(row)
+    return treatment_option(row)
 
 
 def practitioner(
@@ -124,7 +124,7 @@ def practitioner(
     row = session.get(Practitioner, practitioner_id)
     if row is None or row.tenant_id != tenant_id or not row.in_opus:
         return None
-    return _practitioner_option(row)
+    return practitioner_option(row)
 
 
 def _offered_ranges(
@@ -182,7 +182,7 @@ def treatments_offered(
         )
         .order_by(Treatment.opus_database_id, Treatment.opus_treatment_id)
     )
-    return [_treatment_option(t) for t in rows]
+    return [treatment_option(t) for t in rows]
 
 
 def practitioners_offered(
@@ -216,7 +216,7 @@ def practitioners_offered(
             if row.id in seen or (able is not None and row.id not in able):
                 continue
             seen.add(row.id)
-            result.append(_practitioner_option(row))
+            result.append(practitioner_option(row))
     return result
 
 
@@ -261,9 +261,9 @@ def summary(session: Session, booking: Booking) -> BookingSummary:
         starts_at=booking.starts_at,
         ends_at=booking.ends_at,
         hold_expires_at=booking.hold_expires_at,
-        clinic=_clinic_option(clinic_row),
-        treatment=_treatment_option(treatment_row),
-        practitioner=_practitioner_option(practitioner_row),
+        clinic=clinic_option(clinic_row),
+        treatment=treatment_option(treatment_row),
+        practitioner=practitioner_option(practitioner_row),
         any_practitioner=booking.any_practitioner,
         any_clinic=booking.any_clinic,
     )

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from booking_app import cookies
 from booking_app.deps import NowDep, SettingsDep, TenantDep
@@ -103,15 +104,19 @@ def return_path(request: Request, fallback: str = "/") -> str:
     return request.url.path + ("?" + query if query else "")
 
 
-def current_patient(
+async def current_patient(
     request: Request, tenant: TenantDep, now: NowDep, settings: SettingsDep
 ) -> LoggedInPatient | None:
-    """The logged-in patient of this tenant's site, or ``None``."""
+    """The logged-in patient of this tenant's site, or ``None``. On the event loop
+    unless there is a session to look up (then in a worker thread): most visitors
+    are not logged in."""
     if not hasattr(request.state, "account"):  # once per request
         # A patient set by server code before us (a test's middleware) stands.
         preset = getattr(request.state, "patient", None)
         patient = preset if isinstance(preset, LoggedInPatient) else None
-        patient = patient or _find(request, tenant, now, settings)
+        logged_in = login_enabled(tenant.settings) and cookies.read(request, SESSION_COOKIE)
+        if patient is None and logged_in:
+            patient = await run_in_threadpool(_find, request, tenant, now, settings)
         request.state.patient = patient
         on = login_enabled(tenant.settings)
         request.state.account = (

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from booking_app import formatting, offer, times
 from booking_app.flow import ANY, Selection, format_at, step_url
 from booking_app.offer import ClinicOption, PractitionerOption, TreatmentOption
+from booking_app.page_facts import StoreLookups
 from booking_app.times import TimeChoice, TimeSearch
 from connectors.store.availability import Slot
 from connectors.store.bookings import Request, TimeTaken, hold
@@ -27,6 +28,7 @@ from connectors.store.models import Booking, TenantSettings
 
 if TYPE_CHECKING:
     from booking_app.api.snapshots import TenantAvailability
+    from booking_app.page_facts import PageFacts, PageFactsCache
 
 STEP_LABELS = {
     "clinic": "step_clinic",
@@ -90,7 +92,8 @@ class TimeStep:
     monday: date
     days: list[tuple[date, list[Option]]]
     month: date
-    month_rows: list[list[tuple[date, str | None] | None]]
+    month_rows: list[list[tuple[date, str | None, str] | None]]
+    """Calendar rows: (day, link to its week or None, its label), None pads."""
     previous_week: str | None
     next_week: str | None
     previous_month: str | None
@@ -126,6 +129,7 @@ class Steps:
         lang: str,
         text: Callable[..., str],
         snapshot: Callable[[], TenantAvailability | None] | None = None,
+        page_facts: PageFactsCache | None = None,
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
@@ -136,6 +140,7 @@ class Steps:
         self.t = text
         self._get_snapshot = snapshot
         self._snapshot: list[TenantAvailability | None] = []
+        self._page_facts = page_facts
 
     def snapshot(self) -> TenantAvailability | None:
         """The tenant's free times in memory, the API's (asked for once per page, so
@@ -146,19 +151,27 @@ class Steps:
 
     # -- looking up ---------------------------------------------------------------
 
+    def lookups(self) -> PageFacts | StoreLookups:
+        """The clinics, treatments and practitioners the pages look up: read once per
+        version of the snapshot's reference data, or from the store without one."""
+        snapshot = self.snapshot() if self._page_facts is not None else None
+        if snapshot is None or self._page_facts is None:
+            return StoreLookups(self.session, self.tenant_id)
+        return self._page_facts.get(self.tenant_id, snapshot.reference.version)
+
     def resolve(self, selection: Selection, past_choice: bool = False) -> Resolved:
-        session, tenant = self.session, self.tenant_id
+        look = self.lookups()
         clinic = treatment = practitioner = None
         if isinstance(selection.clinic, int):
-            clinic = offer.clinic(session, tenant, selection.clinic)
+            clinic = look.clinic(selection.clinic)
             if clinic is None:
                 raise UnknownChoice("clinic")
         if selection.treatment is not None:
-            treatment = offer.treatment(session, tenant, selection.treatment)
+            treatment = look.treatment(selection.treatment)
             if treatment is None:
                 raise UnknownChoice("treatment")
         if isinstance(selection.practitioner, int):
-            practitioner = offer.practitioner(session, tenant, selection.practitioner)
+            practitioner = look.practitioner(selection.practitioner)
             if practitioner is None:
                 raise UnknownChoice("practitioner")
         if clinic and treatment and clinic.opus_database_id != treatment.opus_database_id:
@@ -171,9 +184,7 @@ class Steps:
             and not self.settings.any_practitioner_option
         ):
             raise UnknownChoice("practitioner")
-        return Resolved(
-            selection, clinic, treatment, practitioner, tuple(offer.clinics(session, tenant))
-        )
+        return Resolved(selection, clinic, treatment, practitioner, look.all_clinics())
 
     def clinic_ids(self, r: Resolved) -> list[int]:
         """The clinics the choice so far allows, in the operator's order."""
@@ -185,7 +196,7 @@ class Steps:
             if r.treatment is None or c.opus_database_id == r.treatment.opus_database_id
         ]
         if r.practitioner:
-            works = set(offer.works_at(self.session, self.tenant_id, r.practitioner.id))
+            works = self.lookups().works_at(r.practitioner.id)
             ids = [c for c in ids if c in works]
         return ids
 
@@ -399,12 +410,7 @@ class Steps:
         )
         bookable_days = times.days_with_times(month_slots, self.tz)
         rows = [
-            [
-                (d, self._week_link(r, d, month) if d in bookable_days else None)
-                if d is not None
-                else None
-                for d in row
-            ]
+            [self._calendar_cell(r, d, month, d in bookable_days) if d else None for d in row]
             for row in times.month_weeks(month)
         ]
         horizon = times.horizon_end(self.settings, self.now, self.tz).date()
@@ -442,6 +448,15 @@ class Steps:
             self.now,
             self.snapshot(),
         )
+
+    def _calendar_cell(
+        self, r: Resolved, day: date, month: date, bookable: bool
+    ) -> tuple[date, str | None, str]:
+        """A day of the month: the link to its week when it has times, and what a
+        screen reader says of it (made here: a template call per day costs more)."""
+        key = "day_has_times" if bookable else "day_has_no_times"
+        label = self.t(key).format(day=formatting.format_day(day, self.lang))
+        return day, self._week_link(r, day, month) if bookable else None, label
 
     def _week_link(self, r: Resolved, day: date, month: date | None = None) -> str:
         return step_url(

@@ -66,6 +66,9 @@ templates = Jinja2Templates(
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no file check on every page (a stat
+        # of each template and its parents, a third of a time step page's wait).
+        auto_reload=False,
     ),
     context_processors=[_page_context],
 )

@@ -50,7 +50,13 @@ from connectors.store import sync_lease
 from connectors.store.db import engine_for, session_scope
 from connectors.store.types import utcnow
 from flows.opus_appointments import sync_appointments
-from flows.schedule_sync import Counts, extract_database, judge_database, publish_tenant
+from flows.schedule_sync import (
+    Counts,
+    extract_database,
+    judge_database,
+    limits_of,
+    publish_tenant,
+)
 from opus_online.config import Settings, get_settings
 
 
@@ -118,7 +124,7 @@ def sync_tenant_within(
                 engine,
                 database,
                 timezone=settings.timezone,
-                timeout_s=_connect_timeout(deadline, settings),
+                timeout_s=_connect_timeout(deadline, limits_of(database, settings).timeout_s),
             )
         except Exception as exc:  # logged; the published ranges stand
             _log().warning(
@@ -133,6 +139,8 @@ def _check(deadline: float, subdomain: str, settings: Settings) -> None:
 
 
 def _extract_with_retries(database, months: int, deadline: float, settings: Settings):
+    """The database's own timeout and retries (else the global ones), within the deadline."""
+    limits = limits_of(database, settings)
     attempt = 0
     while True:
         try:
@@ -140,18 +148,18 @@ def _extract_with_retries(database, months: int, deadline: float, settings: Sett
                 database,
                 months,
                 timezone=settings.timezone,
-                timeout_s=_connect_timeout(deadline, settings),
+                timeout_s=_connect_timeout(deadline, limits.timeout_s),
             )
         except OpusConnectionError:
             delay = settings.opus_retry_delay_s * 2**attempt
             attempt += 1
-            if attempt > settings.opus_retries or time.monotonic() + delay >= deadline:
+            if attempt > limits.retries or time.monotonic() + delay >= deadline:
                 raise
             time.sleep(delay)
 
 
-def _connect_timeout(deadline: float, settings: Settings) -> int:
-    return max(1, min(settings.opus_connect_timeout_s, int(deadline - time.monotonic())))
+def _connect_timeout(deadline: float, timeout_s: int) -> int:
+    return max(1, min(timeout_s, int(deadline - time.monotonic())))
 
 
 def record_failure(engine: Engine, databases, started, message: str) -> None:

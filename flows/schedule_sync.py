@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from connectors.opus.connection import OpusSource, opened
+from connectors.opus.connection import ConnectLimits, OpusSource, connect_limits, opened
 from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
 from connectors.store import schedules as store
 from connectors.store import waitlist_offers
@@ -32,6 +32,7 @@ from connectors.store.availability import months_later
 from connectors.store.db import session_scope
 from connectors.store.schedules import DatabasePlan, StoreIds, TenantPlan
 from connectors.store.types import utcnow
+from opus_online.config import Settings
 from validations.schedules import (
     Judged,
     JudgedReference,
@@ -90,6 +91,17 @@ def fingerprint(reference: ReferenceData, plan: DatabasePlan, months: int) -> st
     digest.update(repr(sorted(plan.added)).encode())
     digest.update(str(months).encode())
     return digest.hexdigest()
+
+
+def limits_of(plan: DatabasePlan, settings: Settings) -> ConnectLimits:
+    """The connect timeout and retry count for this Opus database: its own where the
+    operator set them, else ``OPUS_OPUS_CONNECT_TIMEOUT_S`` / ``OPUS_OPUS_RETRIES``."""
+    return connect_limits(
+        plan.connect_timeout_s,
+        plan.retries,
+        default_timeout_s=settings.opus_connect_timeout_s,
+        default_retries=settings.opus_retries,
+    )
 
 
 def extract_database(

@@ -30,6 +30,7 @@ from flows.schedule_sync import (
     Verdict,
     extract_database,
     judge_database,
+    limits_of,
     publish_tenant,
 )
 from opus_online.config import get_settings
@@ -48,7 +49,10 @@ def plan(store_url: str, subdomain: str) -> TenantPlan:
 def extract(database: DatabasePlan, months: int) -> Extract:
     settings = get_settings()
     result = extract_database(
-        database, months, timezone=settings.timezone, timeout_s=settings.opus_connect_timeout_s
+        database,
+        months,
+        timezone=settings.timezone,
+        timeout_s=limits_of(database, settings).timeout_s,
     )
     get_run_logger().info(
         "%s: read %d ranges (%s)",
@@ -77,7 +81,7 @@ def mirror_appointments(store_url: str, database: DatabasePlan) -> int:
         engine_for(store_url),
         database,
         timezone=settings.timezone,
-        timeout_s=settings.opus_connect_timeout_s,
+        timeout_s=limits_of(database, settings).timeout_s,
     )
 
 
@@ -117,13 +121,13 @@ def _sync_holding_lease(subdomain: str, holder: str, settings) -> list[Counts]:
     if not tenant.publishing:
         get_run_logger().info("%s publishes nowhere; nothing to sync", subdomain)
         return []
-    retrying_extract = extract.with_options(
-        retries=settings.opus_retries,
-        retry_delay_seconds=exponential_backoff(backoff_factor=settings.opus_retry_delay_s),
-    )
     verdicts = []
     for database in tenant.databases:
         started = utcnow()
+        retrying_extract = extract.with_options(
+            retries=limits_of(database, settings).retries,  # its own, or OPUS_OPUS_RETRIES
+            retry_delay_seconds=exponential_backoff(backoff_factor=settings.opus_retry_delay_s),
+        )
         try:
             verdicts.append(judge(retrying_extract(database, tenant.months_to_sync), store_url))
         except Exception as exc:

@@ -34,6 +34,7 @@ from connectors.opus.connection import (
     OpusConnectionError,
     OpusSource,
     connect,
+    connect_limits,
     redact,
 )
 from connectors.opus.writer import OpusWriter, Outcome
@@ -118,8 +119,13 @@ def _write_database(
     with session_scope(engine) as session:
         database = store.opus_database(session, lock.database_id)
         source = OpusSource(database.name, database.connection_ref)
-        timeout_s = database.connect_timeout_s or timeout_s
-        retries = retries if database.retries is None else database.retries
+        limits = connect_limits(
+            database.connect_timeout_s,
+            database.retries,
+            default_timeout_s=timeout_s,
+            default_retries=retries,
+        )
+        timeout_s, retries = limits.timeout_s, limits.retries
     connection: OpusConnection | None = None
     handled = 0
     try:

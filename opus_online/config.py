@@ -38,7 +38,9 @@ class Settings(BaseSettings):
 
     sync_interval_minutes: int = Field(5, ge=1)
     opus_connect_timeout_s: int = Field(15, ge=1)
-    opus_retries: int = Field(3, ge=0, description="Prefect retries of an Opus extract.")
+    opus_retries: int = Field(
+        3, ge=0, description="Retries of a failed Opus connect (an Opus database may set its own)."
+    )
     opus_retry_delay_s: float = Field(10.0, ge=0)
     timezone: str = "Europe/Stockholm"
     # The schedule sync fanned out over a Prefect work pool (flows/fleet.py).

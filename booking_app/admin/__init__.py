@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from booking_app.admin import (
     api_keys,
     auth,
+    opus_connections,
     patient_data,
     practitioners,
     reminders_tab,
@@ -23,6 +24,7 @@ from booking_app.admin.deps import NotLoggedIn
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(tabs.router)
+router.include_router(opus_connections.router)  # Kliniker → Anslutning till Opus
 router.include_router(api_keys.router)  # Avancerat → API-nycklar
 router.include_router(patient_data.router)  # Avancerat → Patientdata
 router.include_router(retention.router)  # Avancerat → Gallring

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from booking_app.admin import forms, retention
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
 from booking_app.admin.pages import saved, tab_page
-from booking_app.deps import NowDep, SessionDep, WriteSessionDep
+from booking_app.deps import NowDep, SessionDep, SettingsDep, WriteSessionDep
 from booking_app.tenancy import redirect_expiry
 from connectors.store import audit, client_limits
 from connectors.store.models import (
@@ -23,6 +23,7 @@ from connectors.store.models import (
     SubdomainRedirect,
     TenantSettings,
 )
+from opus_online.config import Settings
 
 router = APIRouter(prefix="/admin/{tenant_id}")
 
@@ -285,26 +286,52 @@ def save_media(
 # -- Kliniker ------------------------------------------------------------------------
 
 
-@router.get("/kliniker")
-def clinics(request: Request, grant: GrantDep, session: SessionDep) -> Response:
-    databases = session.scalars(
-        select(OpusDatabase)
-        .where(OpusDatabase.tenant_id == grant.tenant.id)
-        .order_by(OpusDatabase.id)
-    ).all()
+def opus_databases(session: Session, tenant_id: int) -> list[OpusDatabase]:
+    return list(
+        session.scalars(
+            select(OpusDatabase)
+            .where(OpusDatabase.tenant_id == tenant_id)
+            .order_by(OpusDatabase.id)
+        )
+    )
+
+
+def clinics_page(
+    request: Request,
+    grant: Grant,
+    session: Session,
+    settings: Settings,
+    *,
+    errors: list[str] | None = None,
+    **connection: object,
+) -> Response:
+    """The *Kliniker* tab; ``connection``: the posted values and the errors of its
+    *Anslutning till Opus* form (booking_app.admin.opus_connections), when refused."""
+    databases = opus_databases(session, grant.tenant.id)
     clinics = _clinics(session, grant.tenant.id)
     return tab_page(
         request,
         "clinics.html",
         grant,
         "kliniker",
+        errors=errors,
+        status_code=400 if errors else 200,
         # After an up/down move: that button gets the focus again (see move_in_clinics).
         moved=request.query_params.get("flyttad"),
         databases=databases,
         clinics_by_database={
             d.id: [c for c in clinics if c.opus_database_id == d.id] for d in databases
         },
+        connect_defaults=(settings.opus_connect_timeout_s, settings.opus_retries),
+        **connection,
     )
+
+
+@router.get("/kliniker")
+def clinics(
+    request: Request, grant: GrantDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return clinics_page(request, grant, session, settings)
 
 
 @router.post("/kliniker")

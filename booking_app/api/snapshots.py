@@ -35,6 +35,7 @@ from functools import cached_property
 from sqlalchemy import select
 
 from booking_app.metrics import snapshot_reloaded
+from booking_app.page_facts import PageFactsCache, TenantCache
 from booking_app.tenancy import subdomain_from_host
 from connectors.store.availability_version import (
     CounterListener,
@@ -153,6 +154,10 @@ class Availability:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._all_loaded = threading.Event()
+        self.page_facts = PageFactsCache(store_url)
+        """The booking steps' lookups per tenant, read once per reference version."""
+        self.tenant_rows = TenantCache(store_url)
+        """The pages' tenant and settings, read once per reference version."""
         self._failed: dict[int, str] = {}
         """Tenants whose last reload failed (the error's type): they are answered from
         the store until a reload succeeds."""
@@ -199,6 +204,20 @@ class Availability:
         if tenant_id is None:
             return None
         return self.in_memory(tenant_id)
+
+    def tenant(self, subdomain: str, read: bool = True) -> Tenant | None:
+        """The tenant of ``subdomain`` with its settings, as of the counters last seen
+        (polling mode: as current as the snapshots); ``None``: ask the store. Without
+        ``read``, only what is in memory (no query: for the event loop)."""
+        if self.checks_each_question:
+            return None
+        tenant_id = self._subdomains.get(subdomain)
+        version = None if tenant_id is None else self._seen.get((tenant_id, "reference"))
+        if tenant_id is None or version is None:
+            return None
+        tenant = self.tenant_rows.get(tenant_id, version, read=read)
+        # Renamed since the last poll: the store knows (and redirects the old name).
+        return tenant if tenant is not None and tenant.subdomain == subdomain else None
 
     def in_memory(self, tenant_id: int) -> TenantAvailability | None:
         """The tenant's snapshot if it is in memory (polling mode), else ``None`` and it
@@ -406,7 +425,7 @@ class Availability:
             return self._keep_locked(tenant_id, snapshot, size)
 
     def _keep_locked(self, tenant_id: int, snapshot: TenantAvailability, size: int) -> bool:
-        self._forget(tenant_id)
+        self._forget(tenant_id, page_facts=False)  # replaced: its facts know their version
         if size > self.max_bytes:
             self._left_out[tenant_id] = snapshot.versions
             log.warning(
@@ -427,6 +446,9 @@ class Availability:
         self._left_out.pop(tenant_id, None)
         return True
 
-    def _forget(self, tenant_id: int) -> None:
+    def _forget(self, tenant_id: int, page_facts: bool = True) -> None:
         self._tenants.pop(tenant_id, None)
         self._sizes.pop(tenant_id, None)
+        if page_facts:
+            self.page_facts.forget(tenant_id)
+            self.tenant_rows.forget(tenant_id)

@@ -118,6 +118,34 @@ class OpusConnection:
         self.dbapi.close()
 
 
+@dataclass(frozen=True)
+class ConnectLimits:
+    """How long one connect to an Opus database may take, and how often a failed one
+    is tried again."""
+
+    timeout_s: int
+    retries: int
+
+
+def connect_limits(
+    own_timeout_s: int | None,
+    own_retries: int | None,
+    *,
+    default_timeout_s: int,
+    default_retries: int,
+) -> ConnectLimits:
+    """An Opus database's own timeout and retry count (its columns ``connect_timeout_s``
+    and ``retries``, set on the *Kliniker* tab), each falling back to the global setting
+    (``OPUS_OPUS_CONNECT_TIMEOUT_S``, ``OPUS_OPUS_RETRIES``) when not set. Every path that
+    connects to Opus (schedule sync, appointment mirror, write-back) asks this."""
+    return ConnectLimits(
+        timeout_s=own_timeout_s
+        if own_timeout_s is not None and own_timeout_s > 0
+        else default_timeout_s,
+        retries=own_retries if own_retries is not None and own_retries >= 0 else default_retries,
+    )
+
+
 def connect(source: OpusSource, *, timeout_s: int = 15) -> OpusConnection:
     """Open a connection, or raise :class:`OpusConnectionError` with a safe message."""
     connection_string = resolve_connection_string(source.connection_ref)

@@ -52,6 +52,7 @@ CHANNEL = "opus_availability"
 """Where migration 0015's trigger announces a changed counter; the payload is the
 tenant's id (a tenant's counters were bumped, added or deleted)."""
 RECONNECT_S = 1.0
+APPLICATION_NAME = "opus-online availability listener"
 PING_EVERY_S = 10.0
 """A connection that the network dropped without a word raises nothing while it
 waits: a small query this often finds out."""
@@ -75,6 +76,11 @@ class CounterListener:
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
         """Set while the connection is LISTENing (tests wait for it)."""
+        self.backend_pid: int | None = None
+        """The PostgreSQL backend of the current connection (pg_stat_activity, where
+        its ``application_name`` is :data:`APPLICATION_NAME`)."""
+        self.heard = 0
+        """Notifications received so far, over every connection."""
 
     def start(self) -> None:
         if self._thread is None:
@@ -107,13 +113,17 @@ class CounterListener:
     def _listen(self) -> None:
         import psycopg
 
-        with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as connection:
+        with psycopg.connect(
+            self._conninfo, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME
+        ) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = connection.info.backend_pid
             self.listening.set()
             self._on_change(None)
             pinged = time.monotonic()
             while not self._stopped.is_set():
                 for notice in connection.notifies(timeout=1.0):
+                    self.heard += 1
                     self._on_change(_tenant_of(notice.payload))
                     if self._stopped.is_set():
                         break

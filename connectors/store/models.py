@@ -85,6 +85,12 @@ class Tenant(Base):
     )
 
 
+CONNECT_TIMEOUT_S_RANGE = (1, 300)
+"""An Opus database's own connect timeout, seconds (the *Kliniker* tab)."""
+RETRIES_RANGE = (0, 10)
+"""An Opus database's own count of retries after a failed connect."""
+
+
 class OpusDatabase(Base):
     """One Opus database of a tenant (*Välj databas*).
 
@@ -101,6 +107,12 @@ class OpusDatabase(Base):
             "OR connection_ref LIKE 'sqlite:///%'",
             name="connection_ref_is_a_reference",
         ),
+        # On SQLite triggers check these (migration 0017): no batch rebuild there.
+        CheckConstraint(
+            "connect_timeout_s BETWEEN {} AND {}".format(*CONNECT_TIMEOUT_S_RANGE),
+            name="connect_timeout_range",
+        ),
+        CheckConstraint("retries BETWEEN {} AND {}".format(*RETRIES_RANGE), name="retries_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

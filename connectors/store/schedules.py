@@ -54,6 +54,10 @@ class DatabasePlan:
     longest_range_s: int
     added: frozenset[tuple[str, int]]
     """(Opus ClinicID, Opus ClinicianID) of every practitioner the operator added."""
+    connect_timeout_s: int | None = None
+    retries: int | None = None
+    """This database's own Opus connect timeout and retry count; None: the global ones
+    (see :func:`connectors.opus.connection.connect_limits`)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def plan_tenant(session: Session, subdomain: str) -> TenantPlan:
                 ),
                 added=frozenset(_added_practitioners(session, database.id)),
                 longest_range_s=state.longest_range_s or 0,
+                connect_timeout_s=database.connect_timeout_s,
+                retries=database.retries,
             )
         )
     return TenantPlan(

@@ -7,12 +7,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, event, select, update
 
 from connectors.store import bookings
-from connectors.store.db import session_scope
+from connectors.store.db import engine_for, session_scope
 from connectors.store.models import Booking, Clinic, FreeRange, Treatment
-from tests.booking_app.booking_pages import change_settings
+from tests.booking_app.booking_pages import change_settings, store_url
 from tests.booking_app.booking_steps import get, press
 from tests.booking_app.login_steps import Clock, client_with_bankid, log_in
 from tests.helpers import first_slots, request_for
@@ -122,6 +122,28 @@ def test_the_rebook_page_opens_at_the_week_of_the_first_free_time(client, bookin
     this_week = (now().date() - timedelta(days=now().weekday())).isoformat()
     asked = get(client, f"/mina-bokningar/{reference}/omboka?vecka={this_week}")
     assert not [b for b in asked.buttons if b.name == "slot"]
+
+
+def test_the_rebook_page_takes_its_times_from_the_snapshot(client, booking_store):
+    """As the booking time step: the week's free times come from the tenant's snapshot
+    in memory, not from the store's free ranges (once the snapshot is read)."""
+    reference = book(booking_store)
+    path = f"/mina-bokningar/{reference}/omboka"
+    offered = get(client, path).buttons  # reads the snapshot, if not yet read
+    store = engine_for(store_url(booking_store))  # the app's engine
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(store, "before_cursor_execute", record)
+    try:
+        again = get(client, path).buttons
+    finally:
+        event.remove(store, "before_cursor_execute", record)
+    assert [b.value for b in again if b.name == "slot"]
+    assert [b.value for b in again] == [b.value for b in offered]
+    assert statements and not [s for s in statements if "free_range" in s]
 
 
 def test_rebook_to_a_time_someone_else_just_took(client, booking_store):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
@@ -75,7 +75,9 @@ def test_the_snapshot_finds_the_same_slots_as_the_store(synced_store: Engine):
 
 def test_the_time_step_reads_no_free_ranges_from_the_store(synced_store: Engine):
     """With the tenant's snapshot in memory, the time step page asks the store nothing
-    about free ranges or bookings' times (the page's own lookups remain)."""
+    about free ranges or bookings' times, and after the first page nothing at all: the
+    tenant, its clinics, treatments and practitioners are read once per version of its
+    reference counter."""
     settings = Settings(
         store_url=store_url(synced_store),
         base_domain=BASE_DOMAIN,
@@ -94,6 +96,10 @@ def test_the_time_step_reads_no_free_ranges_from_the_store(synced_store: Engine)
     def record(_connection, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
+    def page(client: TestClient, week: date):
+        params = {"clinic": clinic_id, "treatment": treatment_id, "week": week.isoformat()}
+        return client.get("/boka", params={**params, "practitioner": practitioner_id})
+
     with TestClient(create_app(settings), base_url=f"http://{TENANT_HOST}") as client:
         deadline = time.monotonic() + 60
         while client.get("/readyz").status_code != 200:
@@ -102,17 +108,26 @@ def test_the_time_step_reads_no_free_ranges_from_the_store(synced_store: Engine)
         assert client.app.state.availability._tenants
         event.listen(store, "before_cursor_execute", record)
         try:
-            page = client.get(
-                "/boka",
-                params={
-                    "clinic": clinic_id,
-                    "treatment": treatment_id,
-                    "practitioner": practitioner_id,
-                    "week": monday.isoformat(),
-                },
-            )
+            first = page(client, monday)
+            looked_up = len(statements)
+            second = page(client, monday + timedelta(days=7))
         finally:
             event.remove(store, "before_cursor_execute", record)
-    assert page.status_code == 200 and 'name="slot"' in page.text
-    assert statements  # the page's own lookups
+    assert first.status_code == second.status_code == 200 and 'name="slot"' in first.text
     assert not [s for s in statements if "free_range" in s]
+    assert statements[looked_up:] == []
+
+
+def test_the_pages_show_a_change_of_a_practitioner_at_once(booking_client, booking_store):
+    """The steps' lookups kept in memory follow the reference counter: a practitioner
+    renamed shows on the next page (each question checks the counters in tests)."""
+    with session_scope(booking_store) as session:
+        _, clinic, treatment, slots = first_slots(session)
+        path = (
+            f"/boka?clinic={clinic.id}&treatment={treatment.id}"
+            f"&practitioner={slots[0].practitioner_id}"
+        )
+    assert booking_client.get(path).status_code == 200
+    with session_scope(booking_store) as session:
+        session.get(Practitioner, slots[0].practitioner_id).last_name = "Nyttnamn"
+    assert "Nyttnamn" in booking_client.get(path).text

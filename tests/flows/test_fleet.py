@@ -26,26 +26,40 @@ from tests.helpers import odbc_connection_string
 pytestmark = pytest.mark.prefect
 
 
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A TCP server that accepts connections and never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
+class SilentServer:
+    """A TCP server that accepts connections and never says a word; counts them."""
 
-    def accept() -> None:
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.port: int = self.server.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
         while True:
             try:
-                held.append(server.accept()[0])
+                self.held.append(self.server.accept()[0])
             except OSError:  # closed at teardown
                 return
 
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1]
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
     server.close()
-    for connection in held:
-        connection.close()
+
+
+@pytest.fixture
+def silent_port(silent_server: SilentServer) -> int:
+    return silent_server.port
 
 
 @pytest.fixture
@@ -141,6 +155,40 @@ def test_a_cycle_syncs_every_other_tenant_when_one_opus_refuses_and_one_stays_si
     assert '"status": "failed"' in artifact.data and "timeout expired" in artifact.data
     assert '"status": "synced"' in synced.data
     assert lease_holders(postgres_store) == 0  # every run gave its lease back
+
+
+def test_the_sync_uses_each_opus_databases_own_connect_timeout_and_retries(
+    prefect_harness, fleet_settings, postgres_store, demo, opus_sqlite, odbc_driver, silent_server
+):
+    from flows.fleet import sync_tenants
+    from flows.sync_schedules import sync_schedules
+    from opus_online.config import get_settings
+
+    # Globally a login timeout longer than the tenant's deadline, and no retries; the
+    # database's own (Kliniker tab): 1 s and 1 retry.
+    fleet_settings.setenv("OPUS_OPUS_CONNECT_TIMEOUT_S", "60")
+    fleet_settings.setenv("OPUS_OPUS_RETRIES", "0")
+    fleet_settings.setenv("OPUS_SYNC_TENANT_TIMEOUT_S", "30")
+    get_settings.cache_clear()
+    seed(postgres_store, demo, opus_sqlite, "silent")
+    fleet_settings.setenv(
+        "OPUS_TEST_SILENT",
+        odbc_connection_string(f"postgresql://u:p@127.0.0.1:{silent_server.port}/o", odbc_driver),
+    )
+    point_at(postgres_store, "silent", "env:OPUS_TEST_SILENT")
+    with session_scope(postgres_store) as session:
+        session.execute(update(OpusDatabase).values(connect_timeout_s=1, retries=1))
+
+    # The cycle: each connect ends at its own 1 s (with the global 60 s the tenant
+    # would be given up at its deadline instead), tried twice.
+    (outcome,) = sync_tenants(postgres_store, ["silent"], get_settings())
+    assert outcome.status == "failed" and "timeout expired" in outcome.message
+    assert len(silent_server.held) == 2
+    # The one-tenant flow: its extract task is retried once as well.
+    state = sync_schedules("silent", return_state=True)
+    assert state.is_failed()
+    assert len(silent_server.held) == 4
+    assert [r.status for r in runs_of(postgres_store, "silent")] == ["failed", "failed"]
 
 
 def test_a_tenant_stuck_in_a_driver_call_is_given_up_at_its_deadline_and_publishes_nothing(

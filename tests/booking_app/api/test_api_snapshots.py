@@ -139,6 +139,23 @@ def test_unpublishing_shows_within_a_poll(polling: TestClient, synced_store):
     _eventually(lambda: _ask(polling).json() == [], "the times to go")
 
 
+def test_the_pages_tenant_kept_in_memory_follows_its_changes_within_a_poll(
+    polling: TestClient, synced_store
+):
+    """The patient pages read the tenant and its settings from memory while its
+    reference counter stands: maintenance mode, and a new subdomain, show within a poll."""
+    assert polling.get("/boka").status_code == 200
+    with session_scope(synced_store) as session:
+        session.execute(update(TenantSettings).values(maintenance_mode=True))
+    _eventually(lambda: polling.get("/boka").status_code == 503, "maintenance mode")
+    with session_scope(synced_store) as session:
+        session.execute(update(TenantSettings).values(maintenance_mode=False))
+        session.execute(update(Tenant).values(subdomain="nytt-namn"))
+    _eventually(lambda: polling.get("/boka").status_code == 404, "the old name to go")
+    renamed = polling.get("/boka", headers={"Host": f"nytt-namn.{BASE_DOMAIN}"})
+    assert renamed.status_code == 200
+
+
 def test_preloaded_tenants_are_read_before_ready(synced_store: Engine):
     settings = Settings(
         store_url=store_url(synced_store),

@@ -13,6 +13,7 @@ from connectors.opus.connection import (
     OpusConnectionError,
     OpusSource,
     connect,
+    connect_limits,
     describe,
     opened,
     redact,
@@ -182,3 +183,10 @@ def test_odbc_connection_to_postgresql_reports_its_dialect(
         cursor = connection.cursor()
         cursor.execute("SELECT current_database()")
         assert cursor.fetchone()[0] == url.rsplit("/", 1)[1]
+
+
+def test_an_opus_databases_own_limits_win_and_empty_ones_fall_back_to_the_global_settings():
+    own = connect_limits(40, 0, default_timeout_s=15, default_retries=3)
+    assert (own.timeout_s, own.retries) == (40, 0)  # 0 retries is a choice, kept
+    default = connect_limits(None, None, default_timeout_s=15, default_retries=3)
+    assert (default.timeout_s, default.retries) == (15, 3)

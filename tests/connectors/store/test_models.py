@@ -140,3 +140,15 @@ def test_bulk_rows_read_back_through_the_orm_as_the_same_utc_moments(store, demo
         assert deleted == 1
         session.expire_all()
         assert session.scalars(select(FreeRange.opus_range_id)).all() == [2]
+
+
+@pytest.mark.parametrize("values", [{"connect_timeout_s": 0}, {"retries": 11}])
+def test_an_opus_databases_own_connect_limits_out_of_range_are_refused(store, values):
+    with pytest.raises(IntegrityError), session_scope(store) as session:
+        tenant = make_tenant(session)
+        database = OpusDatabase(tenant_id=tenant.id, name="Opus", connection_ref="env:OPUS")
+        session.add(database)
+        session.flush()
+        for name, value in values.items():  # on update (SQLite: its own trigger)
+            setattr(database, name, value)
+        session.flush()
