@@ -26,7 +26,6 @@ from booking_app.patients import MY_BOOKINGS_PATH, LoggedInPatient, PatientDep, 
 from booking_app.waitlist import invitations
 from connectors.store.bookings import NotActive, NotFound, TimeTaken
 from connectors.store.models import Booking, Practitioner, Tenant
-
 from connectors.store.my_bookings import (
     Refused,
     Verdict,
