@@ -34,7 +34,7 @@ from booking_app.deps import NowDep, OpenTenantDep, SessionDep, WriteSessionDep
 from booking_app.flow import BadSelection, parse_at, url
 from booking_app.forms import PostedForm
 from booking_app.messages import language
-from booking_app.my_bookings import _opening_week, _week_of, rebook_page
+from booking_app.my_bookings import opening_week, rebook_page, tenant_snapshot, week_of
 from booking_app.patients import MY_BOOKINGS_PATH, login_href
 from connectors.notifications.fields import MANAGE_PATH
 from connectors.store import reminders
@@ -315,11 +315,12 @@ def rebook_form(
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         return _refused(request, tenant, verdict, token, lang)
-    monday = _opening_week(request, tenant, session, booking, now)
+    snapshot = tenant_snapshot(request, tenant)  # one per page, so that its questions agree
+    monday = opening_week(request, tenant, session, booking, now, snapshot)
     response = rebook_page(
         request, tenant, session, booking, now, lang, monday,
         path=_page_path(token, "omboka"), back_href=url(_page_path(token), lang),
-        back_key="manage_back",
+        back_key="manage_back", snapshot=snapshot,
     )  # fmt: skip
     response.headers.update(NO_STORE)
     return response
@@ -356,7 +357,7 @@ def rebook_booking(
     except TimeTaken:
         monday = times.monday_of(formatting.local_day(starts_at, timezone(request)))
         return rebook_page(
-            request, tenant, session, booking, now, lang, max(monday, _week_of(request, now)),
+            request, tenant, session, booking, now, lang, max(monday, week_of(request, now)),
             error_key="rebook_taken", status=409, path=_page_path(token, "omboka"),
             back_href=url(_page_path(token), lang), back_key="manage_back",
         )  # fmt: skip

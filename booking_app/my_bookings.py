@@ -177,7 +177,7 @@ def cancel_booking(
 # -- rebook ----------------------------------------------------------------------------
 
 
-def _week_of(request: Request, now: datetime) -> date:
+def week_of(request: Request, now: datetime) -> date:
     this_week = times.monday_of(formatting.local_day(now, timezone(request)))
     try:
         asked = date.fromisoformat(request.query_params.get("vecka", ""))
@@ -191,13 +191,13 @@ def _search(tenant: Tenant, booking: Booking) -> times.TimeSearch:
     return times.TimeSearch(tenant.id, (booking.clinic_id,), (booking.treatment_id,), None)
 
 
-def _snapshot(request: Request, tenant: Tenant) -> TenantAvailability | None:
+def tenant_snapshot(request: Request, tenant: Tenant) -> TenantAvailability | None:
     """The tenant's free times in memory, as the booking time step's (``None``: the
     store answers)."""
     return request.app.state.availability.for_tenant(tenant.id)
 
 
-def _opening_week(
+def opening_week(
     request: Request,
     tenant: Tenant,
     session: Session,
@@ -209,11 +209,11 @@ def _opening_week(
     the page on a Sunday, or whose clinic is full this week, should not land on a week
     of "no free times" and have to page forward to find one."""
     if "vecka" in request.query_params:
-        return _week_of(request, now)
+        return week_of(request, now)
     tz = timezone(request)
     first = times.first_free(session, tenant.settings, _search(tenant, booking), now, tz, snapshot)
     if first is None:
-        return _week_of(request, now)
+        return week_of(request, now)
     return times.monday_of(formatting.local_day(first.starts_at, tz))
 
 
@@ -306,8 +306,8 @@ def rebook_form(
     verdict = may_rebook(session, booking, now)
     if not verdict.allowed:
         return refused_page(request, tenant, verdict, lang)
-    snapshot = _snapshot(request, tenant)  # one per page, so that its questions agree
-    monday = _opening_week(request, tenant, session, booking, now, snapshot)
+    snapshot = tenant_snapshot(request, tenant)  # one per page, so that its questions agree
+    monday = opening_week(request, tenant, session, booking, now, snapshot)
     return rebook_page(request, tenant, session, booking, now, lang, monday, snapshot=snapshot)
 
 
@@ -358,7 +358,7 @@ def rebook_booking(
             booking,
             now,
             lang,
-            max(monday, _week_of(request, now)),
+            max(monday, week_of(request, now)),
             error_key="rebook_taken",
             status=409,
         )
