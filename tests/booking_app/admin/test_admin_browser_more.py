@@ -427,7 +427,9 @@ def test_advanced_tab_script_runs_on_the_patient_page_under_its_own_policy(
     _log_in(page, base)
     _open_tab(page, "Avancerat")
     page.get_by_label("Skript för webbstatistik").fill(ANALYTICS)
-    page.get_by_role("button", name="Spara", exact=True).click()
+    # The script's own form: Avancerat has others (Gallring) with their own Spara.
+    script_form = page.locator("form").filter(has=page.get_by_label("Skript för webbstatistik"))
+    script_form.get_by_role("button", name="Spara", exact=True).click()
     expect(page.get_by_role("status")).to_have_text(SAVED)
     expect(page.get_by_label("Skript för webbstatistik")).to_have_value(ANALYTICS)
 
