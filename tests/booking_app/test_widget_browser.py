@@ -52,6 +52,8 @@ def deep_link(engine: Engine) -> dict[str, str]:
 def test_a_patient_books_through_the_widget_on_the_clinics_own_website(
     chromium, site: str, booking_store: Engine
 ):
+    from playwright.sync_api import expect
+
     change_settings(booking_store, skip_confirmation=True)
     clinic_site = serve_in_thread("127.0.0.1", 0, handler_for(site, "unused"))
     try:
@@ -66,11 +68,12 @@ def test_a_patient_books_through_the_widget_on_the_clinics_own_website(
         frame = page.frame_locator("iframe[title='Boka tid']")
         # The deep link chose the clinic and the treatment: the practitioner is next.
         frame.get_by_role("link", name=re.compile("^Märta Karlsson")).click()
-        assert frame.get_by_role("heading", level=1).inner_text() == "Välj tid"
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Välj tid")
         pick_first_time(frame)
         fill_details(frame)
         frame.get_by_role("button", name="Fortsätt").click()
-        assert frame.get_by_role("heading", level=1).inner_text() == "Din tid är bokad"
+        # Waits for the framed page to change (inner_text() would read the old one).
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Din tid är bokad")
         summary = frame.locator(".summary").inner_text()
         assert "Tandmottagningen Centrum" in summary and "Märta Karlsson" in summary
 
