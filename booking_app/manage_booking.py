@@ -44,9 +44,9 @@ from connectors.store.my_bookings import (
     MyBooking,
     Refused,
     Verdict,
-    _from_opus,
-    _mine,
+    as_my_booking,
     cancel_checked,
+    from_opus,
     may_cancel,
     may_rebook,
     rebook_checked,
@@ -159,7 +159,7 @@ def _show(
     item: MyBooking | None = None
     state = "active"
     if link.booking is not None:
-        item = _mine(session, link.booking, now)
+        item = as_my_booking(session, link.booking, now)
         if link.booking.status == "cancelled":
             state = "cancelled"
         elif link.booking.status != "confirmed":
@@ -168,7 +168,7 @@ def _show(
             state = "passed"
     else:
         assert link.appointment is not None
-        item = _from_opus(session, link.appointment)
+        item = from_opus(session, link.appointment)
         if link.appointment.status != "booked":
             state = "gone"
         elif link.appointment.starts_at <= now:

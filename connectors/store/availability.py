@@ -113,8 +113,8 @@ def bookable_times(
     )
     if not ranges:
         return []
-    taken = _taken(session, {r[0] for r in ranges}, start - margin, end + margin, now)
-    return _slots(ranges, taken, rules, start, end, clinic_id)
+    taken = taken_intervals(session, {r[0] for r in ranges}, start - margin, end + margin, now)
+    return bookable_slots(ranges, taken, rules, start, end, clinic_id)
 
 
 Span = tuple[int, datetime, datetime]
@@ -186,7 +186,7 @@ def _free_ranges(
     return [tuple(row) for row in session.execute(_FREE_RANGES_OF, params)]
 
 
-def _taken(
+def taken_intervals(
     session: Session, practitioners: set[int], start: datetime, end: datetime, now: datetime
 ) -> list[Span]:
     """The time active bookings occupy; a hold past its expiry no longer counts."""
@@ -194,7 +194,7 @@ def _taken(
     return [tuple(row) for row in session.execute(_TAKEN, params)]
 
 
-def _slots(
+def bookable_slots(
     ranges: list[Span],
     taken: list[Span],
     rules: Rules,

@@ -151,8 +151,8 @@ def hold(
             language=request.language,
         )
         if replaces is not None:
-            _carry_patient_over(replaces, booking)
-        if _take(session, booking, now):
+            carry_patient_over(replaces, booking)
+        if take_time(session, booking, now):
             return booking
     raise TimeTaken()
 
@@ -176,7 +176,7 @@ def lock_practitioners(session: Session, practitioner_ids: Iterable[int]) -> Non
         )
 
 
-def _take(session: Session, booking: Booking, now: datetime) -> bool:
+def take_time(session: Session, booking: Booking, now: datetime) -> bool:
     """Insert ``booking`` (held), after letting lapsed holds on its time go. False if
     the database says the time is taken."""
     try:
@@ -251,7 +251,7 @@ _PATIENT_FIELDS = (
 )
 
 
-def _carry_patient_over(old: Booking, new: Booking) -> None:
+def carry_patient_over(old: Booking, new: Booking) -> None:
     for field in _PATIENT_FIELDS:
         setattr(new, field, getattr(old, field))
 

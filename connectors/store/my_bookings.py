@@ -155,7 +155,7 @@ def coming_bookings(
         )
         .order_by(Booking.starts_at, Booking.id)
     ).all()
-    result = [_mine(session, b, now) for b in bookings]
+    result = [as_my_booking(session, b, now) for b in bookings]
     ours = {
         key
         for (key,) in session.execute(
@@ -177,11 +177,11 @@ def coming_bookings(
     for appointment in appointments:
         if appointment.idempotency_key and appointment.idempotency_key in ours:
             continue
-        result.append(_from_opus(session, appointment))
+        result.append(from_opus(session, appointment))
     return sorted(result, key=lambda m: m.starts_at)
 
 
-def _mine(session: Session, booking: Booking, now: datetime) -> MyBooking:
+def as_my_booking(session: Session, booking: Booking, now: datetime) -> MyBooking:
     clinic = session.get(Clinic, booking.clinic_id)
     treatment = session.get(Treatment, booking.treatment_id)
     practitioner = session.get(Practitioner, booking.practitioner_id)
@@ -199,7 +199,7 @@ def _mine(session: Session, booking: Booking, now: datetime) -> MyBooking:
     )
 
 
-def _from_opus(session: Session, appointment: OpusAppointment) -> MyBooking:
+def from_opus(session: Session, appointment: OpusAppointment) -> MyBooking:
     clinic = session.get(Clinic, appointment.clinic_id) if appointment.clinic_id else None
     treatment = (
         session.get(Treatment, appointment.treatment_id) if appointment.treatment_id else None

@@ -40,15 +40,15 @@ from connectors.store.availability import (
     STOCKHOLM,
     Rules,
     Slot,
-    _slots,
-    _taken,
+    bookable_slots,
     bookable_times,
     rules_for,
+    taken_intervals,
 )
 from connectors.store.bookings import (
-    _carry_patient_over,
-    _take,
+    carry_patient_over,
     lock_practitioners,
+    take_time,
 )
 from connectors.store.models import (
     Booking,
@@ -297,11 +297,11 @@ def _starts(
     if start >= end:
         return []
     margin = rules.warm_up + rules.duration + rules.cool_down
-    taken = _taken(
+    taken = taken_intervals(
         session, {practitioner}, opening.starts_at - margin, opening.ends_at + margin, now
     )
     free = [(practitioner, opening.starts_at, opening.ends_at)]
-    return _slots(free, taken, rules, start, end, opening.clinic_id)
+    return bookable_slots(free, taken, rules, start, end, opening.clinic_id)
 
 
 def _fits(entry, starts_at: datetime) -> bool:
@@ -347,7 +347,7 @@ def _make_offer(
         with session.begin_nested():
             lock_practitioners(session, [slot.practitioner_id])
             held = _held(booking, entry, slot, rules, now + lasts)
-            if not _take(session, held, now):
+            if not take_time(session, held, now):
                 raise _Skip()
             if not _count_offer(session, entry, today, settings.waitlist_offers_per_day):
                 raise _Skip()
@@ -413,7 +413,7 @@ def _held(
         any_clinic=False,
         language=booking.language,
     )
-    _carry_patient_over(booking, held)
+    carry_patient_over(booking, held)
     return held
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.store.availability import Rules, _slots, is_public_holiday, months_later
+from connectors.store.availability import Rules, bookable_slots, is_public_holiday, months_later
 
 MONDAY = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm
 
@@ -38,7 +38,7 @@ def starts(slots) -> list[str]:
 
 
 def test_starts_fill_the_range_on_the_grid():
-    slots = _slots(
+    slots = bookable_slots(
         ranges((MONDAY, MONDAY + timedelta(hours=1))),
         NONE_TAKEN,
         rules(),
@@ -51,7 +51,7 @@ def test_starts_fill_the_range_on_the_grid():
 
 
 def test_warm_up_and_cool_down_must_fit_in_the_range_too():
-    slots = _slots(
+    slots = bookable_slots(
         ranges((MONDAY, MONDAY + timedelta(hours=1))),
         NONE_TAKEN,
         rules(warm_up=timedelta(minutes=5), cool_down=timedelta(minutes=10)),
@@ -63,7 +63,7 @@ def test_warm_up_and_cool_down_must_fit_in_the_range_too():
 
 
 def test_an_unaligned_range_starts_at_the_next_grid_line():
-    slots = _slots(
+    slots = bookable_slots(
         ranges((MONDAY + timedelta(minutes=7), MONDAY + timedelta(minutes=60))),
         NONE_TAKEN,
         rules(grid_minutes=10),
@@ -79,7 +79,7 @@ def test_taken_time_is_cut_out_per_practitioner():
     both = ranges((MONDAY, MONDAY + timedelta(hours=2))) + ranges(
         (MONDAY, MONDAY + timedelta(hours=1)), practitioner=2
     )
-    slots = _slots(both, taken, rules(), MONDAY, MONDAY + timedelta(days=1), 1)
+    slots = bookable_slots(both, taken, rules(), MONDAY, MONDAY + timedelta(days=1), 1)
     mine = [s for s in slots if s.practitioner_id == 1]
     theirs = [s for s in slots if s.practitioner_id == 2]
     assert starts(mine) == ["07:00", "08:00", "08:15", "08:30"]
@@ -88,7 +88,7 @@ def test_taken_time_is_cut_out_per_practitioner():
 
 
 def test_earliest_and_the_asked_window_clip_the_starts():
-    slots = _slots(
+    slots = bookable_slots(
         ranges((MONDAY, MONDAY + timedelta(hours=2))),
         NONE_TAKEN,
         rules(),
@@ -111,7 +111,7 @@ def test_earliest_and_the_asked_window_clip_the_starts():
     ],
 )
 def test_weekends_and_holidays_only_with_helgbokning(day, weekends, offered):
-    slots = _slots(
+    slots = bookable_slots(
         ranges((day, day + timedelta(hours=1))),
         NONE_TAKEN,
         rules(
@@ -133,7 +133,7 @@ def test_swedish_holidays_include_the_eves_kept_as_holidays():
 def test_the_local_day_decides_weekends_across_midnight_utc():
     # Sunday 23:30 UTC is Monday 00:30 in Stockholm: a weekday.
     late = datetime(2026, 12, 13, 23, 30, tzinfo=UTC)
-    slots = _slots(
+    slots = bookable_slots(
         ranges((late, late + timedelta(hours=1))),
         NONE_TAKEN,
         rules(),
