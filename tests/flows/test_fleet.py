@@ -62,16 +62,6 @@ def silent_port(silent_server: SilentServer) -> int:
     return silent_server.port
 
 
-@pytest.fixture
-def fleet_settings(monkeypatch, flow_settings, postgres_store: Engine):
-    """The flows' settings on this test's PostgreSQL store."""
-    from opus_online.config import get_settings
-
-    monkeypatch.setenv("OPUS_STORE_URL", postgres_store.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    return monkeypatch
-
-
 def seed(store: Engine, demo, opus: Path, *subdomains: str) -> None:
     with session_scope(store) as session:
         for subdomain in subdomains:
