@@ -23,9 +23,10 @@ the benchmark starts the cycles). Then, in one run:
   duplicates and losses counted in the Opus databases at the end.
 
 The last line is one JSON object with those keys, ``tenants``, ``ranges``, ``workers``,
-``cycle_timings`` (every cycle, for the growth from 100 to 1,000 tenants) and
-``peak_rss_mb`` per process kind. Settings of the run: shards 2 per worker, 4 threads
-a shard, tenant deadline 30 s, Opus connect timeout 5 s and one retry, workers polling
+``cycle_timings`` (every cycle, for the growth from 100 to 1,000 tenants),
+``peak_rss_mb`` and ``cpu_s`` per process kind. Settings of the run: ``--shards`` (one
+per worker by default: the cycle's own run syncs the first), ``--threads`` a shard
+(4), tenant deadline 30 s, Opus connect timeout 5 s and one retry, workers polling
 every 2 s (Prefect's default is 10 s).
 """
 
@@ -59,6 +60,7 @@ CYCLE = "sync-all-tenants/every-tenant"
 POOL = "bench-fleet"
 TENANT_TIMEOUT_S = 30
 PREFECT = [sys.executable, "-m", "prefect"]
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -66,11 +68,13 @@ PREFECT = [sys.executable, "-m", "prefect"]
 
 class Processes:
     """The children, each in its own process group (a kill takes its flow runs too),
-    and the peak resident memory of every kind, sampled from /proc."""
+    and the peak resident memory and the CPU seconds of every kind, sampled from /proc
+    (a flow run's CPU as of its last sample, at most half a second before it ended)."""
 
     def __init__(self) -> None:
         self.children: dict[str, subprocess.Popen] = {}
         self.peak_mb: dict[str, float] = {}
+        self._cpu_s: dict[int, tuple[str, float]] = {}  # pid: (kind, CPU seconds so far)
         self.stop = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -99,7 +103,7 @@ class Processes:
     def _sample(self) -> None:
         while not self.stop.wait(0.5):
             roots = {child.pid: name for name, child in list(self.children.items())}
-            for pid, parent, rss_mb in _processes():
+            for pid, parent, rss_mb, cpu_s in _processes():
                 if pid in roots:
                     kind = roots[pid].rstrip("0123456789")
                 elif parent in roots and roots[parent].startswith("pool-worker"):
@@ -107,6 +111,14 @@ class Processes:
                 else:
                     continue
                 self.peak_mb[kind] = max(self.peak_mb.get(kind, 0.0), rss_mb)
+                self._cpu_s[pid] = (kind, cpu_s)
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds spent so far, per kind of process."""
+        totals: dict[str, float] = {}
+        for kind, seconds in list(self._cpu_s.values()):
+            totals[kind] = totals.get(kind, 0.0) + seconds
+        return {kind: round(seconds, 1) for kind, seconds in sorted(totals.items())}
 
 
 def _processes():
@@ -119,7 +131,12 @@ def _processes():
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         rss = fields.get("VmRSS", "0 kB").split()[0]
-        yield int(entry.name), int(fields.get("PPid", "0")), int(rss) / 1024
+        try:  # utime and stime, in clock ticks: fields 14 and 15, after the ')' of comm
+            ticks = (entry / "stat").read_text().rsplit(")", 1)[1].split()[11:13]
+        except (OSError, IndexError):
+            continue
+        cpu_s = sum(int(t) for t in ticks) / TICKS_PER_S
+        yield int(entry.name), int(fields.get("PPid", "0")), int(rss) / 1024, cpu_s
 
 
 def wait_http(url: str, seconds: float = 180) -> None:
@@ -341,8 +358,8 @@ def run(args: argparse.Namespace) -> dict:
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "OPUS_DATA_DIR": str(folder),
         "OPUS_STORE_URL": store_url,
-        "OPUS_SYNC_SHARDS": str(2 * args.workers),
-        "OPUS_SYNC_THREADS": "4",
+        "OPUS_SYNC_SHARDS": str(args.shards or args.workers),
+        "OPUS_SYNC_THREADS": str(args.threads),
         "OPUS_SYNC_TENANT_TIMEOUT_S": str(TENANT_TIMEOUT_S),
         "OPUS_OPUS_CONNECT_TIMEOUT_S": "5",
         "OPUS_OPUS_RETRIES": "1",
@@ -416,6 +433,7 @@ def run(args: argparse.Namespace) -> dict:
             "writeback_lost": writeback.get("writeback_lost"),
             "cycle_timings": cycles | writeback,
             "peak_rss_mb": {k: round(v) for k, v in sorted(processes.peak_mb.items())},
+            "cpu_s": processes.cpu_s(),
             "targets": {
                 "incremental_cycle_s": 60,
                 "full_cycle_s": 300,
@@ -438,11 +456,13 @@ def cycles_part(engine, paths: list[Path], processes: Processes, args, env, fold
     Opus silent, and one that loses a worker (then the next, which must miss none)."""
     print("full cycle")
     full_s, full_synced = run_cycle(engine, args.tenants)
+    print(f"  CPU seconds so far: {processes.cpu_s()}")
     rng = np.random.default_rng(7)
     for path in paths:
         mutate_opus(path, args.ranges, rng)
     print("incremental cycle")
     incremental_s, incremental_synced = run_cycle(engine, args.tenants)
+    print(f"  CPU seconds so far: {processes.cpu_s()}")
 
     for path in paths:
         mutate_opus(path, args.ranges, rng)
@@ -522,6 +542,8 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--ranges", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--shards", type=int, help="shards of a cycle (default: --workers)")
+    parser.add_argument("--threads", type=int, default=4, help="tenants a shard syncs at once")
     parser.add_argument("--writeback-rate", type=float, default=4.0, help="bookings per second")
     parser.add_argument("--skip-writeback", action="store_true")
     parser.add_argument(
