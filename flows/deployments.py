@@ -12,7 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prefect import deploy, serve
+from prefect.automations import Automation
+from prefect.client.schemas.objects import StateType
 from prefect.deployments.runner import RunnerDeployment
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
@@ -140,7 +145,9 @@ def serve_deployments() -> None:
 
 def deploy_to_work_pool(work_pool: str | None = None) -> list:
     """Register every deployment with the work pool (which must exist: `prefect
-    work-pool create opus-online --type process`); returns their ids."""
+    work-pool create opus-online --type process`), and the automation that marks its
+    runs Crashed when their worker dies; returns the deployments' ids."""
+    ensure_zombie_runs_automation()
     return deploy(
         *deployments(EntrypointType.MODULE_PATH),
         work_pool_name=work_pool or get_settings().sync_work_pool,
@@ -149,3 +156,48 @@ def deploy_to_work_pool(work_pool: str | None = None) -> list:
         print_next_steps_message=False,
         ignore_warnings=True,
     )
+
+
+ZOMBIE_AUTOMATION = "opus-online: crash unresponsive flow runs"
+ZOMBIE_AFTER = timedelta(minutes=9)
+"""Three missed heartbeats at Prefect's default PREFECT_FLOWS_HEARTBEAT_FREQUENCY (180 s),
+as Prefect's guide on zombie flow runs recommends."""
+
+
+def zombie_runs_automation() -> Automation:
+    """Prefect's recommended automation for a self-hosted server: a flow run that stops
+    sending heartbeats (its worker's machine died, or its process was SIGKILLed) is
+    marked Crashed, so the UI stops showing it running. (Its tenants need nothing of
+    it: their store leases expire, and the next cycle syncs them.)"""
+    return Automation(
+        name=ZOMBIE_AUTOMATION,
+        description="Flow runs without a heartbeat for 9 minutes are marked Crashed.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.*"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=ZOMBIE_AFTER,
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message="No heartbeat for 9 minutes: its worker or process died.",
+            )
+        ],
+    )
+
+
+def ensure_zombie_runs_automation() -> None:
+    """Create the automation, or bring it up to date (``opus-online deploy`` runs
+    again after every upgrade: one automation, never a copy per deploy)."""
+    wanted = zombie_runs_automation()
+    try:
+        found = Automation.read(name=ZOMBIE_AUTOMATION)
+    except ValueError:  # none by that name yet
+        wanted.create()
+        return
+    wanted.id = found.id
+    wanted.update()

@@ -293,3 +293,24 @@ def test_deploy_registers_every_deployment_with_the_work_pool(prefect_harness, f
     assert registered["every-tenant"].schedules  # the cycle's interval
     assert registered["daily"].entrypoint == "flows.retention.retention_flow"
     assert registered["daily"].schedules  # retention, once a day
+
+
+def test_deploy_leaves_one_automation_that_crashes_runs_without_heartbeats(
+    prefect_harness, flow_settings
+):
+    from prefect.client.schemas.objects import StateType
+
+    from flows.deployments import (
+        ZOMBIE_AFTER,
+        ZOMBIE_AUTOMATION,
+        ensure_zombie_runs_automation,
+    )
+
+    ensure_zombie_runs_automation()
+    ensure_zombie_runs_automation()  # deploy again after an upgrade: still one
+    with get_client(sync_client=True) as client:
+        (automation,) = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    assert automation.enabled
+    assert automation.trigger.after == {"prefect.flow-run.heartbeat"}
+    assert automation.trigger.within == ZOMBIE_AFTER
+    assert [action.state for action in automation.actions] == [StateType.CRASHED]
