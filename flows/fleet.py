@@ -271,7 +271,8 @@ def sync_shard(subdomains: list[str]) -> dict[str, str]:
     # No warm-up of Great Expectations: it judges only frames of GX_FROM_ROWS rows and
     # more (a large tenant's full sync, which imports it within its own deadline); the
     # other tenants are judged directly, and a shard of them never pays its seconds.
-    outcomes = sync_tenants(engine, subdomains, settings, on_outcome=tenant_artifact)
+    with InBackground(tenant_artifact) as leave_artifact:
+        outcomes = sync_tenants(engine, subdomains, settings, on_outcome=leave_artifact)
     create_table_artifact(
         table=[
             {"tenant": o.subdomain, "status": o.status, "seconds": round(o.seconds, 2)}
@@ -284,6 +285,41 @@ def sync_shard(subdomains: list[str]) -> dict[str, str]:
     if failed:
         raise RuntimeError(f"schedule sync failed for {', '.join(failed)}")
     return {o.subdomain: o.status for o in outcomes}
+
+
+class InBackground:
+    """Calls ``act`` on each item put in, one after another in a thread of its own (in
+    a copy of this run's context, so artifacts still belong to the run): the shard's
+    loop, which starts the next tenant as one ends, never waits on the Prefect API.
+    Leaving the ``with`` block waits for what was put in (at most ``patience_s``)."""
+
+    _DONE = object()
+
+    def __init__(self, act: Callable[[TenantOutcome], None], patience_s: float = 60) -> None:
+        self.act = act
+        self.patience_s = patience_s
+        self.items: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._drain,),
+            name="tenant-artifacts",
+            daemon=True,
+        )
+
+    def __enter__(self) -> Callable[[TenantOutcome], None]:
+        self.thread.start()
+        return self.items.put
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.items.put(self._DONE)
+        self.thread.join(timeout=self.patience_s)
+
+    def _drain(self) -> None:
+        while (item := self.items.get()) is not self._DONE:
+            try:
+                self.act(item)
+            except Exception as exc:  # an artifact lost is no tenant's failure
+                _log().warning("artifact not written: %s", scrub(str(exc)))
 
 
 def tenant_artifact(outcome: TenantOutcome) -> None:
