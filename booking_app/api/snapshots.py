@@ -319,7 +319,8 @@ class Availability:
                 else:
                     self.refresh_named(named)
             except Exception:  # the store may be away for a moment; answers fall back
-                self._wake_for(None)
+                with self._round_lock:
+                    self._everything = True  # at the next poll or notification, not at once
                 log.exception("could not refresh the availability snapshots")
             if not self._wake.wait(self.poll_s):
                 self._wake_for(None)  # the poll: every tenant's counters
