@@ -31,12 +31,13 @@ def logged_errors(data_dir: Path) -> list[str]:
 
 
 # Not in `make test`: it takes ~45 s of both cores. (Its 500 instead of 409 in one CI
-# run: the practitioner locks of a booking shared their advisory-lock space with the
-# write-back's database locks, and a write-back test running beside it, which then
-# terminated the holders of "its" lock in every database, killed the second app's
-# booking transaction. The spaces are apart now: tests/connectors/store/
-# test_advisory_locks.py.) tests/booking_app/test_app_processes.py checks the same
-# refusal across processes in CI.
+# run, whose log is lost, most likely: a booking's practitioner locks shared their
+# advisory-lock space with the write-back's database locks, and a write-back test
+# running beside it, which then terminated the holders of "its" lock in every database,
+# killed the second app's booking transaction. The spaces are apart now, and that test
+# keeps to its own database: tests/connectors/store/test_advisory_locks.py. Any error
+# the apps log is in the failure message.) tests/booking_app/test_app_processes.py
+# checks the same refusal across processes in CI.
 @pytest.mark.topology
 def test_two_app_processes_book_on_one_store(synced_postgres_store: Engine, tmp_path: Path):
     url = synced_postgres_store.url.render_as_string(hide_password=False)
