@@ -4,8 +4,9 @@
 #
 #   docker build -t opus-online .
 #
-# Stage 1 installs the locked dependencies (requirements/demo.txt: exact versions with
-# hashes; the runtime lock, which the dev lock extends) into a virtual environment, with
+# Stage 1 installs the locked dependencies (requirements/prod.txt: the runtime
+# dependencies alone, exact versions with hashes, the same versions as the dev lock's;
+# no test tools, no demo stand-ins) into a virtual environment, with
 # the compilers some wheels may need. Stage 2 copies only that environment onto a slim
 # base with the ODBC driver manager and FreeTDS for Opus on SQL Server, and runs as an
 # unprivileged user. Nothing here reaches a service: settings come from the environment.
@@ -18,8 +19,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/opus
-COPY requirements/demo.txt /src/requirements/demo.txt
-RUN /opt/opus/bin/pip install --require-hashes --no-deps -r /src/requirements/demo.txt
+COPY requirements/prod.txt /src/requirements/prod.txt
+RUN /opt/opus/bin/pip install --require-hashes --no-deps -r /src/requirements/prod.txt
 COPY pyproject.toml README.md /src/
 COPY opus_online /src/opus_online
 COPY connectors /src/connectors

@@ -2,9 +2,11 @@
 # project into it, and run. Only Python 3.11+ is needed for the demo.
 #
 # Installs come from the lock files in requirements/ (exact versions, with hashes):
-# dev.txt for `make test` (the dev and demo extras), demo.txt for `make demo`. uv, pinned
-# below, is bootstrapped into .venv with pip. `make lock` regenerates both lock files from
-# pyproject.toml (`make lock LOCK_FLAGS=--upgrade` to move to the newest allowed versions).
+# dev.txt for `make test` (the dev and demo extras), demo.txt for `make demo`, prod.txt for
+# the image (the runtime dependencies alone: no test tools, no demo stand-ins). uv, pinned
+# below, is bootstrapped into .venv with pip. `make lock` regenerates the three lock files
+# from pyproject.toml (`make lock LOCK_FLAGS=--upgrade` to move to the newest allowed
+# versions); demo.txt and prod.txt are constrained by dev.txt, so all three agree.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 # Let Python keep the bytecode it compiles (an environment may say not to): the tests
 # start dozens of processes (xdist workers, Prefect's server, app and worker processes,
@@ -20,6 +22,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 LOCK := requirements/dev.txt
 DEMO_LOCK := requirements/demo.txt
+PROD_LOCK := requirements/prod.txt
 LOCK_FLAGS ?=
 # Resolve and download from the index pip uses: PyPI, or PIP_INDEX_URL where that is set.
 ifdef PIP_INDEX_URL
@@ -95,6 +98,7 @@ COMPILE = $(UV) pip compile --quiet --python $(BIN)/python pyproject.toml --univ
 lock: $(UV_STAMP)
 	$(COMPILE) --extra dev -o $(LOCK)
 	$(COMPILE) --extra demo -c $(LOCK) -o $(DEMO_LOCK)
+	$(COMPILE) -c $(LOCK) -o $(PROD_LOCK)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

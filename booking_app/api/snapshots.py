@@ -10,8 +10,10 @@ The store's triggers count every change that bears on free times, per tenant and
   ``availability_notify``) the store also pushes each changed counter (LISTEN/NOTIFY,
   :class:`~connectors.store.availability_version.CounterListener`, one connection per
   process) and wakes the thread at once, so a booking made through any process shows
-  in every other within milliseconds; the poll stays as the safety net (and is all
-  there is on SQLite). A write through this app wakes the thread too.
+  in every other within milliseconds; such a round reads only the counters of the
+  tenants the notifications named (and reloads them if they are kept here). The poll
+  stays as the safety net, reading every tenant's counters (and is all there is on
+  SQLite). A write through this app wakes the thread too.
 - 0: every question reads its tenant's counters first (one small query, in a worker
   thread) and reloads what moved. Exact across processes; the tests run so.
 
@@ -42,6 +44,7 @@ from connectors.store.availability_version import (
     can_listen,
     versions,
     versions_of,
+    versions_of_some,
 )
 from connectors.store.db import engine_for, session_scope
 from connectors.store.models import Tenant
@@ -150,6 +153,13 @@ class Availability:
         self._seen: dict[tuple[int, str], int] = {}
         self._wanted: set[int] = set()
         self._wake = threading.Event()
+        self._round_lock = threading.Lock()
+        self._named: set[int] = set()
+        """Tenants that notifications named since the last round began."""
+        self._everything = True
+        """The next round reads every tenant's counters: the first round, a poll, a
+        (re)connected listener, a write through this app, a tenant asked for, a failed
+        round. Otherwise it reads only the counters of the tenants named."""
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -245,7 +255,7 @@ class Availability:
         # A failed or a dropped tenant is tried again at the next poll, not at once on
         # every question (a dropped one would push out another, and that one it).
         if tenant_id not in self._failed and tenant_id not in self._left_out:
-            self._wake.set()
+            self._wake_for(None)
 
     def for_tenant(self, tenant_id: int) -> TenantAvailability | None:
         """The tenant's snapshot for a question asked in a worker thread (the patient
@@ -257,12 +267,21 @@ class Availability:
 
     def nudge(self) -> None:
         """Something was just written through this app: read the counters now."""
-        self._wake.set()
+        self._wake_for(None)
 
     def _notified(self, tenant_id: int | None) -> None:
-        """The store announced a changed counter (``None``: the listener has just
-        (re)connected, and may have missed some): read the counters now. Tenants not
-        in memory cost nothing then: only those kept here are reloaded."""
+        """The store announced a changed counter of ``tenant_id`` (``None``: the
+        listener has just (re)connected, and may have missed some): read its counters
+        now, and reload its snapshot if it is kept here."""
+        self._wake_for(tenant_id)
+
+    def _wake_for(self, tenant_id: int | None) -> None:
+        """Start a round now: for ``tenant_id`` alone, or (``None``) for every tenant."""
+        with self._round_lock:
+            if tenant_id is None:
+                self._everything = True
+            else:
+                self._named.add(tenant_id)
         self._wake.set()
 
     def start(self) -> None:
@@ -289,11 +308,22 @@ class Availability:
 
     def _follow(self) -> None:
         while not self._stopped.is_set():
+            # Taken after the wake was cleared: a notification that comes meanwhile is
+            # either in this round or wakes the next one.
+            with self._round_lock:
+                named, self._named = self._named, set()
+                everything, self._everything = self._everything, False
             try:
-                self.refresh()
+                if everything:
+                    self.refresh()
+                else:
+                    self.refresh_named(named)
             except Exception:  # the store may be away for a moment; answers fall back
+                with self._round_lock:
+                    self._everything = True  # at the next poll or notification, not at once
                 log.exception("could not refresh the availability snapshots")
-            self._wake.wait(self.poll_s)
+            if not self._wake.wait(self.poll_s):
+                self._wake_for(None)  # the poll: every tenant's counters
             self._wake.clear()
 
     def refresh(self) -> None:
@@ -320,6 +350,30 @@ class Availability:
                 continue  # dropped for room in this round: read again when asked
             self._bring_up_to_date_or_fall_back(tenant_id, counters)
         self._all_loaded.set()
+
+    def refresh_named(self, tenant_ids: set[int]) -> None:
+        """Follow notifications that named ``tenant_ids``: read their counters alone
+        (a booking anywhere in the country does not make every process read every
+        tenant's), and reload those of them kept here. A tenant added or deleted, or
+        whose reference moved (its subdomain may be new), takes a whole round
+        (:meth:`refresh`)."""
+        if not tenant_ids:
+            return
+        with session_scope(engine_for(self.store_url)) as session:
+            counters = versions_of_some(session, tenant_ids)
+        seen = {key: version for key, version in self._seen.items() if key[0] in tenant_ids}
+        if counters.keys() != seen.keys() or any(
+            counters[key] != seen[key] for key in counters if key[1] == "reference"
+        ):
+            self.refresh()
+            return
+        self._seen = {**self._seen, **counters}
+        for tenant_id in sorted(tenant_ids):
+            if tenant_id in self._left_out or (
+                tenant_id not in self._tenants and tenant_id not in self._failed
+            ):
+                continue  # not kept here: nothing to reload
+            self._bring_up_to_date_or_fall_back(tenant_id, counters)
 
     def _bring_up_to_date_or_fall_back(
         self, tenant_id: int, counters: dict[tuple[int, str], int]

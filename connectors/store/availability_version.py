@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import make_url
@@ -43,6 +43,18 @@ _VERSIONS_OF = _VERSIONS.where(AvailabilityVersion.tenant_id == bindparam("tenan
 def versions_of(session: Session, tenant_id: int) -> dict[tuple[int, str], int]:
     """One tenant's counters, keyed as :func:`versions` keys them."""
     rows = session.execute(_VERSIONS_OF, {"tenant_id": tenant_id})
+    return {(tenant, topic): version for tenant, topic, version in rows}
+
+
+_VERSIONS_OF_SOME = _VERSIONS.where(
+    AvailabilityVersion.tenant_id.in_(bindparam("tenant_ids", expanding=True))
+)
+
+
+def versions_of_some(session: Session, tenant_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """These tenants' counters, keyed as :func:`versions` keys them (a notification
+    names its tenant: a process need not read the whole country's to follow it)."""
+    rows = session.execute(_VERSIONS_OF_SOME, {"tenant_ids": sorted(set(tenant_ids))})
     return {(tenant, topic): version for tenant, topic, version in rows}
 
 

@@ -39,9 +39,12 @@ CODE_RESEND_AFTER = timedelta(seconds=60)
 MAX_CODE_ATTEMPTS = 5
 FAIRNESS_HORIZON = timedelta(days=30)
 OVERLAP_CONSTRAINT = "ex_booking_practitioner_time"
-ADVISORY_LOCK_SPACE = 0x0B0C
+ADVISORY_LOCK_SPACE = 0x0B10
 """First key of the PostgreSQL advisory locks on a practitioner's time (second: the
-practitioner's store id)."""
+practitioner's store id). Its own: it once shared 0x0B0C with the write-back's lock
+on an Opus database, so a booking of practitioner N queued behind the write-back of
+database N (and write-back saw database N busy while N's time was being booked).
+Every space is listed in tests/connectors/store/test_advisory_locks.py."""
 
 
 class BookingError(Exception):

@@ -404,9 +404,11 @@ def delete_login_counters(engine: Engine, counts: Counts, now: datetime) -> int:
 
 # -- one run at a time (advice) ----------------------------------------------------------------
 
-LOCK_SPACE = 0x0B0D
+LOCK_SPACE = 0x0B11
 """First key of the PostgreSQL advisory lock of a retention run (second: 0). The
-two-integer form, like the write-back's (0x0B0C), so the two never meet."""
+two-integer form, in a space of its own (0x0B0D..0x0B0F are the client limits', whose
+second key is a hash that may be 0); every space is listed in
+tests/connectors/store/test_advisory_locks.py."""
 
 
 @contextmanager

@@ -1,12 +1,14 @@
 """The Dockerfile and compose.yaml cannot be run here (no registry), so they are read:
 every command they run is a real `opus-online` (the CLI's own parser) or `prefect`
 command (Prefect's own parser), every OPUS_ variable they set is a setting, and the
-image is built the way the README says (multi-stage, from the lock, non-root)."""
+image is built the way the README says (multi-stage, from the production lock, non-root),
+and that lock holds the runtime dependencies and nothing of the test or demo tools."""
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from opus_online.cli import build_parser
 from opus_online.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+PROD_LOCK = "requirements/prod.txt"
 
 
 def _compose() -> dict:
@@ -114,3 +117,51 @@ def test_the_image_is_multi_stage_from_the_lock_and_not_root() -> None:
     assert users and users[-1] not in ("root", "0")
     build = " ".join(a for i, a in instructions[: stages[-1]] if i == "RUN")
     assert "--require-hashes" in build and "requirements/" in build
+
+
+def _canonical(name: str) -> str:
+    """A distribution's name as the lock files spell it (PEP 503), without extras."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", name.strip(), maxsplit=1)[0]).lower()
+
+
+def _locked(lock: str) -> dict[str, str]:
+    """name -> version of every package pinned in ``lock``."""
+    text = (ROOT / lock).read_text()
+    return {_canonical(n): v for n, v in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.M)}
+
+
+def test_the_image_installs_the_production_lock() -> None:
+    instructions = _dockerfile()
+    stages = [i for i, (instruction, _) in enumerate(instructions) if instruction == "FROM"]
+    build = instructions[: stages[-1]]
+    copied = [a for i, a in build if i == "COPY" and "requirements/" in a]
+    installs = [a for i, a in build if i == "RUN" and "requirements/" in a]
+    assert copied and all(PROD_LOCK in a for a in copied), copied
+    assert len(installs) == 1 and f"-r /src/{PROD_LOCK}" in installs[0]
+    assert "--require-hashes" in installs[0] and "--no-deps" in installs[0]
+    # `make lock` writes it with the other two.
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"PROD_LOCK := {PROD_LOCK}" in makefile and "-o $(PROD_LOCK)" in makefile
+
+
+def test_the_production_lock_holds_the_runtime_and_no_test_or_demo_tools() -> None:
+    prod, demo, dev = (_locked(f"requirements/{n}.txt") for n in ("prod", "demo", "dev"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_canonical(r) for r in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    assert runtime <= prod.keys(), runtime - prod.keys()
+    # The test tools: the dev extra's own packages and whatever only they pull in.
+    test_tools = {_canonical(r) for r in extras["dev"]} - {"opus-online"}
+    test_tools |= dev.keys() - demo.keys()
+    assert {"pytest", "playwright", "schemathesis", "ruff", "hypothesis"} <= test_tools
+    assert prod.keys() & test_tools == set()
+    # The demo's stand-ins: its mail catcher is not in the image (its certificates'
+    # cryptography is: Prefect needs it); otherwise the demo's runtime.
+    assert "aiosmtpd" in {_canonical(r) for r in extras["demo"]} and "aiosmtpd" not in prod
+    assert prod.keys() < demo.keys()
+    # Compiled against the dev lock: the image runs the versions the tests ran.
+    assert {name: dev.get(name) for name in prod} == prod
+    hashed = re.findall(
+        r"^[A-Za-z0-9_.-]+==\S+ \\\n\s+--hash=sha256:", (ROOT / PROD_LOCK).read_text(), re.M
+    )
+    assert len(hashed) == len(prod)
