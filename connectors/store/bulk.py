@@ -88,7 +88,12 @@ def select_joined(
     insert_frame(connection, _BATCH_TABLE, frame)
     if postgres:  # a temporary table has no statistics: say it is small, or PostgreSQL
         connection.execute(text(f"ANALYZE {_BATCH_TABLE}"))  # may scan what it joins
-    return [tuple(row) for row in connection.execute(text(sql.format(batch=_BATCH_TABLE)), params)]
+    # The driver's own cursor: SQLAlchemy's result rows cost more than the query.
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(*_driver_sql(connection, sql.format(batch=_BATCH_TABLE), params))
+    rows = cursor.fetchall()
+    cursor.close()
+    return rows
 
 
 def _temp_type(series: pd.Series, postgres: bool) -> str:

@@ -333,21 +333,27 @@ class PublishedReference:
 
 def published_reference(session: Session, plan: DatabasePlan) -> PublishedReference:
     """What an incremental run judges ranges against: unchanged reference data means
-    the last full run's verdict on it still holds, and the store has that verdict."""
+    the last full run's verdict on it still holds, and the store has that verdict.
+    (Core rows, not ORM entities: a large chain has tens of thousands of memberships.)"""
+    connection = session.connection()
 
     def ids(model, key: str) -> dict:
-        rows = session.execute(
-            select(getattr(model, key), model.id).where(
-                model.opus_database_id == plan.id, model.in_opus
+        table = model.__table__
+        rows = connection.execute(
+            select(table.c[key], table.c.id).where(
+                table.c.opus_database_id == plan.id, table.c.in_opus
             )
         )
         return dict(rows.all())
 
-    memberships = session.execute(
-        select(Clinic.opus_clinic_id, Practitioner.opus_clinician_id)
-        .join(ClinicPractitioner, ClinicPractitioner.clinic_id == Clinic.id)
-        .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
-        .where(Clinic.opus_database_id == plan.id, ClinicPractitioner.in_opus)
+    clinic, practitioner = Clinic.__table__, Practitioner.__table__
+    membership = ClinicPractitioner.__table__
+    memberships = connection.execute(
+        select(clinic.c.opus_clinic_id, practitioner.c.opus_clinician_id)
+        .select_from(membership)
+        .join(clinic, clinic.c.id == membership.c.clinic_id)
+        .join(practitioner, practitioner.c.id == membership.c.practitioner_id)
+        .where(clinic.c.opus_database_id == plan.id, membership.c.in_opus)
     )
     return PublishedReference(
         ids=StoreIds(
