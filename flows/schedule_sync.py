@@ -14,7 +14,6 @@ a run compares every id as well, so a removal the log missed is still found.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +24,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from connectors.opus.connection import ConnectLimits, OpusSource, connect_limits, opened
-from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
+from connectors.opus.reader import (
+    FreeRangeExtract,
+    OpusReader,
+    ReferenceData,
+    ReferenceRows,
+    Window,
+)
 from connectors.store import schedules as store
 from connectors.store import waitlist_offers
 from connectors.store.availability import months_later
@@ -57,7 +62,9 @@ STREAM_IDS = {
 @dataclass
 class Extract:
     plan: DatabasePlan
-    reference: ReferenceData
+    reference: ReferenceData | None
+    """Opus's reference data, read on full runs (an incremental run's is unchanged
+    and judged against the store's)."""
     ranges: FreeRangeExtract
     fingerprint: str
     started_at: datetime
@@ -76,18 +83,11 @@ def publishing_window(now: datetime, months: int, timezone: str) -> Window:
     return Window(start=start, end=end)
 
 
-def fingerprint(reference: ReferenceData, plan: DatabasePlan, months: int) -> str:
+def fingerprint(reference: ReferenceRows, plan: DatabasePlan, months: int) -> str:
     """A digest of everything besides the ranges themselves that decides whether a
-    range may be published."""
-    digest = hashlib.sha256()
-    for frame in (
-        reference.clinics,
-        reference.clinicians,
-        reference.clinician_clinics,
-        reference.treatments,
-    ):
-        ordered = frame.sort_values(list(frame.columns[:1])).reset_index(drop=True)
-        digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+    range may be published. Of the rows as the driver gives them, so that a run
+    whose reference data is unchanged (most runs) never types it into frames."""
+    digest = reference.digest()
     digest.update(repr(sorted(plan.added)).encode())
     digest.update(str(months).encode())
     return digest.hexdigest()
@@ -112,9 +112,10 @@ def extract_database(
     with opened(OpusSource(plan.name, plan.connection_ref), timeout_s=timeout_s) as connection:
         reader = OpusReader(connection, timezone)
         reader.check_schema()
-        reference = reader.reference_data()
-        digest = fingerprint(reference, plan, months)
+        rows = reader.reference_rows()
+        digest = fingerprint(rows, plan, months)
         incremental = plan.fingerprint == digest and plan.window_end_local is not None
+        reference = None if incremental else rows.frames()
         new_day = plan.window_start_local is None or plan.window_start_local != window.start
         ranges = reader.free_ranges(
             window,

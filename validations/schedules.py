@@ -230,12 +230,24 @@ def _in_window(ranges: pd.DataFrame, window: Window) -> np.ndarray:
 
 def _practitioner_added(ranges: pd.DataFrame, context: RangeContext) -> np.ndarray:
     """True when added, and also when clinic or clinician is missing or unknown: those
-    rows already fail for that reason, and "not added" would only add noise."""
-    pairs = pd.MultiIndex.from_arrays([ranges["ClinicID"], ranges["ClinicianID"]])
-    added = pairs.isin(list(context.added)) if context.added else np.zeros(len(ranges), bool)
-    judgeable = ranges["ClinicID"].isin(context.clinic_ids).fillna(False).to_numpy(bool) & ranges[
-        "ClinicianID"
-    ].isin(context.clinician_ids).fillna(False).to_numpy(bool)
+    rows already fail for that reason, and "not added" would only add noise.
+
+    Each (clinic, clinician) pair becomes one integer (the clinic's position among the
+    added pairs' clinics, and the clinician id), so that the lookup is one ``np.isin``
+    rather than a MultiIndex of tuples (a tenth of a second for ten thousand pairs)."""
+    clinic, clinician = ranges["ClinicID"], ranges["ClinicianID"]
+    judgeable = clinic.isin(context.clinic_ids).fillna(False).to_numpy(bool) & clinician.isin(
+        context.clinician_ids
+    ).fillna(False).to_numpy(bool)
+    if not context.added:
+        return ~judgeable
+    numbers = {c: i for i, c in enumerate({c for c, _ in context.added})}
+    wanted = [numbers[c] << 32 | int(p) & 0xFFFFFFFF for c, p in context.added]
+    codes, distinct = pd.factorize(clinic)  # a few clinics: look each up once
+    numbered = np.array([numbers.get(c, -1) for c in distinct] + [-1], dtype=np.int64)
+    position = numbered[codes]  # a missing clinic's code is -1: the -1 at the end
+    keys = position << 32 | clinician.fillna(-1).to_numpy("int64") & 0xFFFFFFFF
+    added = (position >= 0) & np.isin(keys, wanted)
     return added | ~judgeable
 
 
