@@ -365,6 +365,13 @@ def test_opus_edits_to_reference_data_are_written_and_a_clinic_that_returns_is_s
     [
         ([(1, 3), (1, 1), (2, 1), (2, 3), (3, 2)], ["1,3", "1,3", "2", None]),
         ([], [None, None, None, None]),
+        # a link listed twice counts once; a link of a range not asked about is ignored
+        ([(1, 3), (1, 3), (2, 3), (9, 1), (4, 70), (4, 5), (3, 70)], ["3", "3", "70", "5,70"]),
+        # more than 64 distinct treatments: the bit masks take a second word
+        (
+            [(r, t) for r in (1, 3) for t in range(1, 71)] + [(2, 70)],
+            [",".join(map(str, range(1, 71))), "70", ",".join(map(str, range(1, 71))), None],
+        ),
     ],
 )
 def test_treatment_set_keys(links, expected):
