@@ -4,8 +4,10 @@
 
 Builds a demo Opus database (SQLite) with N free ranges, then for each store:
 a full sync into an empty store, and an incremental sync after 1% of the ranges
-changed and 0.1% were removed. Each is timed per step (extract, judge, publish),
-without Prefect (whose start-up costs seconds and is not the sync's work).
+changed and 0.1% were removed, then one with nothing changed (most runs of most
+tenants), then one comparing every id. Each is timed per step (extract, judge,
+publish) and in CPU time, without Prefect (whose start-up costs seconds and is not
+the sync's work).
 In the same run, a naive baseline merges ranges into the store row by row with the
 ORM, on the first ``--baseline-rows`` of the same ranges; and a ceiling: plain
 ``sqlite3`` reading every range (and its treatment links) from the Opus database and
@@ -119,9 +121,10 @@ def fresh_store(kind: str, folder: Path, postgres_url: str) -> tuple[str, callab
 
 
 def sync_once(engine, subdomain: str) -> dict[str, float]:
-    """One sync of one tenant, timed per step."""
+    """One sync of one tenant, timed per step; ``cpu_s`` is this process's CPU time
+    (the store's and Opus's work too, on SQLite), which a busy machine moves less."""
     timings: dict[str, float] = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with session_scope(engine) as session:
         plan = store.plan_tenant(session, subdomain)
     verdicts = []
@@ -136,6 +139,7 @@ def sync_once(engine, subdomain: str) -> dict[str, float]:
     counts = publish_tenant(engine, plan, verdicts)
     timings["publish_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
+    timings["cpu_s"] = time.process_time() - cpu
     timings["counts"] = counts[0].__dict__
     return timings
 
@@ -253,11 +257,18 @@ def one_repeat(kind: str, args, folder: Path, opus_master: Path, demo: DemoOpus,
             assert incremental["counts"]["changed"] == changed
             assert incremental["counts"]["removed"] == removed
             assert not incremental["counts"]["count_mismatch"]
+            unchanged = sync_once(engine, subdomain)  # most runs of most tenants
+            assert unchanged["counts"]["extracted"] == 0
             with session_scope(engine) as session:  # as if the last comparison were long ago
                 session.execute(update(SyncState).values(ids_compared_at=None))
             comparing = sync_once(engine, subdomain)
             assert comparing["counts"]["removed"] == 0
-        return {"full": full, "incremental": incremental, "comparing": comparing}
+        return {
+            "full": full,
+            "incremental": incremental,
+            "unchanged": unchanged,
+            "comparing": comparing,
+        }
     finally:
         opus_path.unlink(missing_ok=True)
 
@@ -267,13 +278,16 @@ def measure_baseline(kind: str, args, folder: Path, opus_master: Path, demo: Dem
         return baseline(engine, subdomain, args.baseline_rows)
 
 
+MODES = ("full", "incremental", "unchanged", "comparing")
+
+
 def describe_run(kind: str, repeat: int, run: dict) -> str:
     parts = []
-    for mode in ("full", "incremental", "comparing"):
+    for mode in MODES:
         r = run[mode]
         parts.append(
             f"{mode} {r['total_s']:.3f} s (extract {r['extract_s']:.3f}, "
-            f"judge {r['judge_s']:.3f}, publish {r['publish_s']:.3f})"
+            f"judge {r['judge_s']:.3f}, publish {r['publish_s']:.3f}; cpu {r['cpu_s']:.3f})"
         )
     return f"{kind} #{repeat + 1}: " + "; ".join(parts)
 
@@ -319,6 +333,8 @@ def summarise(
         "full_s": {},
         "incremental_s": {},
         "incremental_comparing_ids_s": {},
+        "incremental_unchanged_s": {},
+        "cpu_s": {},
         "steps_s": {},
         "baseline_rows_per_s": round(baseline_rate),
         "baseline_rows": args.baseline_rows,
@@ -335,6 +351,12 @@ def summarise(
         summary["incremental_comparing_ids_s"][kind] = median(
             [r["comparing"]["total_s"] for r in repeats]
         )
+        summary["incremental_unchanged_s"][kind] = median(
+            [r["unchanged"]["total_s"] for r in repeats]
+        )
+        summary["cpu_s"][kind] = {
+            mode: median([r[mode]["cpu_s"] for r in repeats]) for mode in MODES
+        }
         summary["speedup_vs_baseline"][kind] = round(args.ranges / full_s / baseline_rate, 1)
         # Each run against the ceiling measured just before it, then the median.
         summary["full_share_of_raw_sqlite"][kind] = round(
@@ -349,7 +371,7 @@ def summarise(
                 step: median([r[mode][step] for r in repeats])
                 for step in ("extract_s", "judge_s", "publish_s")
             }
-            for mode in ("full", "incremental", "comparing")
+            for mode in MODES
         }
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return summary

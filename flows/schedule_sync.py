@@ -14,7 +14,6 @@ a run compares every id as well, so a removal the log missed is still found.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +24,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from connectors.opus.connection import ConnectLimits, OpusSource, connect_limits, opened
-from connectors.opus.reader import FreeRangeExtract, OpusReader, ReferenceData, Window
+from connectors.opus.reader import (
+    FreeRangeExtract,
+    OpusReader,
+    ReferenceData,
+    ReferenceRows,
+    Window,
+)
 from connectors.store import schedules as store
 from connectors.store import waitlist_offers
 from connectors.store.availability import months_later
@@ -57,7 +62,9 @@ STREAM_IDS = {
 @dataclass
 class Extract:
     plan: DatabasePlan
-    reference: ReferenceData
+    reference: ReferenceData | None
+    """Opus's reference data, read on full runs (an incremental run's is unchanged
+    and judged against the store's)."""
     ranges: FreeRangeExtract
     fingerprint: str
     started_at: datetime
@@ -76,18 +83,11 @@ def publishing_window(now: datetime, months: int, timezone: str) -> Window:
     return Window(start=start, end=end)
 
 
-def fingerprint(reference: ReferenceData, plan: DatabasePlan, months: int) -> str:
+def fingerprint(reference: ReferenceRows, plan: DatabasePlan, months: int) -> str:
     """A digest of everything besides the ranges themselves that decides whether a
-    range may be published."""
-    digest = hashlib.sha256()
-    for frame in (
-        reference.clinics,
-        reference.clinicians,
-        reference.clinician_clinics,
-        reference.treatments,
-    ):
-        ordered = frame.sort_values(list(frame.columns[:1])).reset_index(drop=True)
-        digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+    range may be published. Of the rows as the driver gives them, so that a run
+    whose reference data is unchanged (most runs) never types it into frames."""
+    digest = reference.digest()
     digest.update(repr(sorted(plan.added)).encode())
     digest.update(str(months).encode())
     return digest.hexdigest()
@@ -112,9 +112,10 @@ def extract_database(
     with opened(OpusSource(plan.name, plan.connection_ref), timeout_s=timeout_s) as connection:
         reader = OpusReader(connection, timezone)
         reader.check_schema()
-        reference = reader.reference_data()
-        digest = fingerprint(reference, plan, months)
+        rows = reader.reference_rows()
+        digest = fingerprint(rows, plan, months)
         incremental = plan.fingerprint == digest and plan.window_end_local is not None
+        reference = None if incremental else rows.frames()
         new_day = plan.window_start_local is None or plan.window_start_local != window.start
         ranges = reader.free_ranges(
             window,
@@ -135,6 +136,9 @@ class Verdict:
     ranges: Judged
     reference: JudgedReference | None
     """Judged reference data, on full runs; an incremental run's is unchanged."""
+    known: store.PublishedReference | None = None
+    """The store's reference data an incremental run judged against, which publishing
+    reuses (the tenant's sync lease keeps any other run from changing it meanwhile)."""
 
     @property
     def plan(self) -> DatabasePlan:
@@ -148,6 +152,7 @@ def judge_database(extract: Extract, engine: Engine) -> Verdict:
         # Nothing changed in Opus: nothing to judge, and no need to ask the store what
         # the changes would be judged against (most runs of most tenants).
         return Verdict(extract, nothing_judged(extract.ranges.ranges), None)
+    known = None
     if extract.ranges.incremental:
         with session_scope(engine) as session:
             known = store.published_reference(session, plan)
@@ -176,7 +181,7 @@ def judge_database(extract: Extract, engine: Engine) -> Verdict:
             added=set(plan.added) & set(members),
         )
     ranges = judge_free_ranges(extract.ranges.ranges, extract.ranges.treatments, context)
-    return Verdict(extract, ranges, reference)
+    return Verdict(extract, ranges, reference, known)
 
 
 def nothing_judged(ranges: pd.DataFrame) -> Judged:
@@ -233,7 +238,8 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
     if verdict.reference is not None:
         ids = _publish_reference(session, plan, verdict.reference)
     elif not ranges.valid.empty:
-        ids = store.published_reference(session, plan).ids
+        known = verdict.known or store.published_reference(session, plan)
+        ids = known.ids
     else:  # no range to write: no store ids needed
         ids = None
     counts = Counts(plan.name, "incremental" if batch.incremental else "full")
@@ -329,10 +335,10 @@ def _withdrawals(
     if not batch.incremental:
         gone = _missing_from(published_ids, np.sort(rows["opus_range_id"].to_numpy()))
         return gone, gone
-    gone = np.intersect1d(batch.deleted_ids, published_ids)
+    gone = _found_in(batch.deleted_ids, published_ids)
     if batch.ids_in_window is not None:
         gone = np.union1d(gone, _missing_from(published_ids, batch.ids_in_window))
-    return gone, np.union1d(gone, np.intersect1d(refused, published_ids))
+    return gone, np.union1d(gone, _found_in(refused, published_ids))
 
 
 def _record_quarantine(
@@ -445,29 +451,42 @@ _NO_ROWS = pd.DataFrame(
 
 
 def treatment_set_keys(range_ids: pd.Series, links: pd.DataFrame) -> pd.Series:
-    """For each range id, its allowed treatment ids as a sorted key "1,4,7".
+    """For each range id, its allowed treatment ids as a sorted key "1,4,7" (None for
+    a range without any).
 
-    A million ranges share a few distinct sets, so we number the distinct sets with
-    one grouping over a padded matrix (a row per range: its sorted treatment ids, -1
-    after) and build each text key once per set, not once per range.
+    A million ranges share a few distinct sets, so each range's set becomes a bit mask
+    over the distinct treatments (one 64-bit word per 64 of them), the masks are
+    numbered, and each text key is built once per set, not once per range. A set is a
+    set: a link listed twice counts once.
     """
     wanted = range_ids.astype("int64").to_numpy()
-    mine = links[links["FreeRangeID"].isin(wanted)].astype("int64")
-    mine = mine.sort_values(["FreeRangeID", "TreatmentID"])
-    if mine.empty:
+    ids, back = np.unique(wanted, return_inverse=True)
+    position = pd.Index(ids).get_indexer(links["FreeRangeID"].to_numpy("int64"))
+    mine = position >= 0  # links of other ranges (refused ones) are left out
+    owner, treatment = position[mine], links["TreatmentID"].to_numpy("int64")[mine]
+    if len(owner) == 0:
         return pd.Series([None] * len(range_ids), dtype=object, index=range_ids.index)
-    owner, row = np.unique(mine["FreeRangeID"].to_numpy(), return_inverse=True)
-    column = mine.groupby("FreeRangeID").cumcount().to_numpy()
-    matrix = np.full((len(owner), column.max() + 1), -1, dtype=np.int64)
-    matrix[row, column] = mine["TreatmentID"].to_numpy()
-    padded = pd.DataFrame(matrix)
-    set_number = padded.groupby(list(padded.columns), sort=False).ngroup().to_numpy()
+    code, distinct = pd.factorize(treatment, sort=True)
+    masks = np.zeros((len(ids), (len(distinct) + 63) // 64), dtype=np.uint64)
+    bit = np.left_shift(np.uint64(1), (code % 64).astype(np.uint64))
+    for word in range(masks.shape[1]):
+        here = code // 64 == word
+        np.bitwise_or.at(masks[:, word], owner[here], bit[here])
+    if masks.shape[1] == 1:
+        set_number = pd.factorize(masks[:, 0])[0]
+    else:
+        set_number = pd.DataFrame(masks).groupby(list(range(masks.shape[1]))).ngroup().to_numpy()
     first_of_set = np.unique(set_number, return_index=True)[1]
-    keys = np.array(
-        [",".join(str(t) for t in matrix[i] if t >= 0) for i in first_of_set], dtype=object
-    )
-    by_range = pd.Series(keys[set_number], index=owner)
-    return pd.Series(by_range.reindex(wanted).to_numpy(), index=range_ids.index)
+    keys = np.array([_set_key(masks[i], distinct) for i in first_of_set], dtype=object)
+    return pd.Series(keys[set_number][back], index=range_ids.index)
+
+
+def _set_key(mask: np.ndarray, treatments: np.ndarray) -> str | None:
+    """The text key of one bit mask over ``treatments`` (sorted): "1,4,7"."""
+    codes = [
+        64 * word + b for word, bits in enumerate(mask.tolist()) for b in range(64) if bits >> b & 1
+    ]
+    return ",".join(str(t) for t in treatments[codes]) if codes else None
 
 
 def _mapped(values: pd.Series, mapping: dict) -> np.ndarray:
@@ -475,6 +494,17 @@ def _mapped(values: pd.Series, mapping: dict) -> np.ndarray:
     map those once."""
     codes, distinct = pd.factorize(values)
     return np.array([mapping[v] for v in distinct], dtype=np.int64)[codes]
+
+
+def _found_in(ids: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """The ids also in ``sorted_pool`` (sorted, unique), sorted and unique: what
+    ``np.intersect1d`` gives, by binary search, without sorting a million published
+    ids again for a few deleted ones."""
+    if len(sorted_pool) == 0 or len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    ids = np.unique(ids)
+    at = np.searchsorted(sorted_pool, ids).clip(max=len(sorted_pool) - 1)
+    return ids[sorted_pool[at] == ids]
 
 
 def _missing_from(ids: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ Times come back as Opus keeps them: local wall-clock time, without a zone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -161,6 +162,32 @@ class ReferenceData:
     treatments: pd.DataFrame
 
 
+REFERENCE_TABLES = (CLINICS, CLINICIANS, CLINICIAN_CLINICS, TREATMENTS)
+
+
+@dataclass(frozen=True)
+class ReferenceRows:
+    """The reference tables' rows, untyped (see :meth:`OpusReader.reference_rows`)."""
+
+    rows: dict[str, list[tuple]]
+    """By table name."""
+
+    def digest(self) -> hashlib._Hash:
+        """A digest of every row, whatever their order: each row's text, sorted."""
+        digest = hashlib.sha256()
+        for name, rows in self.rows.items():
+            digest.update(f"{name}\0".encode())
+            for text in sorted(map(repr, rows)):
+                digest.update(f"{text}\n".encode())
+        return digest
+
+    def frames(self) -> ReferenceData:
+        clinics, clinicians, clinician_clinics, treatments = (
+            _frame_of([self.rows[table.name]], table.columns) for table in REFERENCE_TABLES
+        )
+        return ReferenceData(clinics, clinicians, clinician_clinics, treatments)
+
+
 @dataclass
 class FreeRangeExtract:
     """Free ranges read in one run, with the treatments each allows.
@@ -227,11 +254,20 @@ class OpusReader:
         return self._frame(sql, params, table.columns)
 
     def reference_data(self) -> ReferenceData:
-        return ReferenceData(
-            clinics=self.read(CLINICS),
-            clinicians=self.read(CLINICIANS),
-            clinician_clinics=self.read(CLINICIAN_CLINICS),
-            treatments=self.read(TREATMENTS),
+        return self.reference_rows().frames()
+
+    def reference_rows(self) -> ReferenceRows:
+        """The reference tables' rows as the driver gives them: enough to tell whether
+        anything changed, and typed into frames only when something did."""
+        return ReferenceRows(
+            {
+                table.name: [
+                    row
+                    for rows in self._chunks(f"SELECT {table.column_list} FROM {table.name}", ())
+                    for row in rows
+                ]
+                for table in REFERENCE_TABLES
+            }
         )
 
     def free_ranges(
@@ -332,16 +368,7 @@ class OpusReader:
     # -- plumbing ------------------------------------------------------------------
 
     def _frame(self, sql: str, params: tuple, columns: dict[str, Kind]) -> pd.DataFrame:
-        names = list(columns)
-        chunks = [
-            pd.DataFrame.from_records(rows, columns=names) for rows in self._chunks(sql, params)
-        ]
-        frame = (
-            pd.concat(chunks, ignore_index=True)
-            if chunks
-            else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        )
-        return _typed(frame, columns)
+        return _frame_of(self._chunks(sql, params), columns)
 
     def _ints(self, sql: str, params: tuple, width: int) -> np.ndarray:
         """A query of NOT NULL integer columns straight into an (n, width) array:
@@ -366,6 +393,18 @@ class OpusReader:
             ) from None
         finally:
             cursor.close()
+
+
+def _frame_of(chunks: Iterable[list[tuple]], columns: dict[str, Kind]) -> pd.DataFrame:
+    """Chunks of rows (converted as they come) as one typed frame."""
+    names = list(columns)
+    frames = [pd.DataFrame.from_records(rows, columns=names) for rows in chunks if rows]
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    )
+    return _typed(frame, columns)
 
 
 def local_to_utc(local: pd.Series, timezone: str) -> pd.Series:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.privacy import scrub
@@ -158,7 +158,13 @@ def upsert_reference(
 ) -> StoreIds:
     """Write Opus's fields of clinics, practitioners, memberships and treatments,
     keeping the operator's own fields (group, order, texts, *Lägg till*). Rows that left
-    Opus are kept with ``in_opus`` false: bookings and settings still point at them."""
+    Opus are kept with ``in_opus`` false: bookings and settings still point at them.
+
+    Core statements rather than ORM objects: a large chain has tens of thousands of
+    clinicians and memberships, and building an ORM object for each cost seconds of a
+    full run. As the ORM did, only rows whose values differ are written, so that an
+    unchanged row fires no availability counter trigger."""
+    connection = session.connection()
     clinic_rows = {
         str(r.ClinicID): {
             "name": r.Name,
@@ -171,7 +177,7 @@ def upsert_reference(
         }
         for r in clinics.itertuples()
     }
-    clinic_ids = _upsert(session, Clinic, plan, "opus_clinic_id", clinic_rows, ordered=True)
+    clinic_ids = _upsert(connection, Clinic, plan, "opus_clinic_id", clinic_rows, ordered=True)
     practitioner_rows = {
         int(r.ClinicianID): {
             "first_name": _text(r.FirstName),
@@ -181,7 +187,9 @@ def upsert_reference(
         }
         for r in clinicians.itertuples()
     }
-    practitioner_ids = _upsert(session, Practitioner, plan, "opus_clinician_id", practitioner_rows)
+    practitioner_ids = _upsert(
+        connection, Practitioner, plan, "opus_clinician_id", practitioner_rows
+    )
     treatment_rows = {
         int(r.TreatmentID): {
             "name": r.Name,
@@ -199,76 +207,119 @@ def upsert_reference(
         }
         for r in treatments.itertuples()
     }
-    treatment_ids = _upsert(session, Treatment, plan, "opus_treatment_id", treatment_rows)
-    _upsert_memberships(session, plan, memberships, clinic_ids, practitioner_ids)
+    treatment_ids = _upsert(connection, Treatment, plan, "opus_treatment_id", treatment_rows)
+    _upsert_memberships(connection, plan, memberships, clinic_ids, practitioner_ids)
     return StoreIds(clinic_ids, practitioner_ids, treatment_ids)
 
 
 def _upsert(
-    session: Session, model, plan: DatabasePlan, key: str, rows: dict, ordered: bool = False
+    connection: Connection, model, plan: DatabasePlan, key: str, rows: dict, ordered: bool = False
 ) -> dict:
+    """Insert new rows, update changed ones, mark those gone ``in_opus`` false; return
+    Opus id → store id of the rows in ``rows``."""
+    table = model.__table__
+    names = list(next(iter(rows.values()))) if rows else []
+    columns = [table.c[name] for name in names]
+    # (Opus id, id, in_opus, display_order or id, Opus's fields...) of every row.
+    order = table.c.display_order if ordered else table.c.id
     existing = {
-        getattr(obj, key): obj
-        for obj in session.scalars(select(model).where(model.opus_database_id == plan.id))
+        row[0]: row
+        for row in connection.execute(
+            select(table.c[key], table.c.id, table.c.in_opus, order, *columns).where(
+                table.c.opus_database_id == plan.id
+            )
+        )
     }
-    next_order = max((getattr(o, "display_order", 0) for o in existing.values()), default=0) + 1
+    next_order = max((row[3] for row in existing.values()), default=0) + 1 if ordered else 0
+    new, changed = [], []
     for opus_id, fields in rows.items():
-        obj = existing.get(opus_id)
-        if obj is None:
-            obj = model(tenant_id=plan.tenant_id, opus_database_id=plan.id, **{key: opus_id})
-            if ordered:
-                obj.display_order = next_order
-                next_order += 1
-            session.add(obj)
-            existing[opus_id] = obj
-        for name, value in fields.items():
-            setattr(obj, name, value)
-        obj.in_opus = True
-    for opus_id, obj in existing.items():
-        if opus_id not in rows:
-            obj.in_opus = False
-    session.flush()
-    return {opus_id: obj.id for opus_id, obj in existing.items() if opus_id in rows}
+        row = existing.get(opus_id)
+        if row is None:
+            extra = {"display_order": next_order + len(new)} if ordered else {}
+            new.append({key: opus_id, **fields, **extra})
+        elif not row[2] or tuple(row[4:]) != tuple(fields.values()):
+            changed.append({"_id": row[1], **fields})
+    gone = [row[1] for opus_id, row in existing.items() if opus_id not in rows and row[2]]
+    if new:
+        connection.execute(
+            insert(table).values(tenant_id=plan.tenant_id, opus_database_id=plan.id, in_opus=True),
+            new,
+        )
+    if changed:
+        connection.execute(
+            # The SET clause takes Opus's fields from the parameters' own keys.
+            update(table).where(table.c.id == bindparam("_id")).values(in_opus=True),
+            changed,
+        )
+    _set_in_opus_false(connection, table, gone)
+    ids = dict(
+        connection.execute(
+            select(table.c[key], table.c.id).where(table.c.opus_database_id == plan.id)
+        ).all()
+    )
+    return {opus_id: ids[opus_id] for opus_id in rows}
+
+
+def _set_in_opus_false(connection: Connection, table, ids: list) -> None:
+    for chunk in _chunks(sorted(ids), 500):
+        connection.execute(update(table).where(table.c.id.in_(chunk)).values(in_opus=False))
 
 
 def _upsert_memberships(
-    session: Session,
+    connection: Connection,
     plan: DatabasePlan,
     memberships: pd.DataFrame,
     clinic_ids: dict,
     practitioner_ids: dict,
 ) -> None:
+    table, clinic = ClinicPractitioner.__table__, Clinic.__table__
     wanted = {
-        (clinic_ids[str(r.ClinicID)], practitioner_ids[int(r.ClinicianID)])
-        for r in memberships.itertuples()
+        (clinic_ids[str(c)], practitioner_ids[int(p)])
+        for c, p in zip(memberships["ClinicID"], memberships["ClinicianID"], strict=True)
     }
     existing = {
-        (m.clinic_id, m.practitioner_id): m
-        for m in session.scalars(
-            select(ClinicPractitioner)
-            .join(Clinic, Clinic.id == ClinicPractitioner.clinic_id)
-            .where(Clinic.opus_database_id == plan.id)
+        (clinic_id, practitioner_id): (in_opus, order)
+        for clinic_id, practitioner_id, in_opus, order in connection.execute(
+            select(
+                table.c.clinic_id, table.c.practitioner_id, table.c.in_opus, table.c.display_order
+            )
+            .join(clinic, clinic.c.id == table.c.clinic_id)
+            .where(clinic.c.opus_database_id == plan.id)
         )
     }
     orders: dict[int, int] = {}
-    for (clinic_id, _), m in existing.items():
-        orders[clinic_id] = max(orders.get(clinic_id, 0), m.display_order)
+    for (clinic_id, _), (_, order) in existing.items():
+        orders[clinic_id] = max(orders.get(clinic_id, 0), order)
+    new, flips = [], []
     for pair in sorted(wanted):
-        membership = existing.get(pair)
-        if membership is None:
+        known = existing.get(pair)
+        if known is None:
             orders[pair[0]] = orders.get(pair[0], 0) + 1
-            membership = ClinicPractitioner(
-                clinic_id=pair[0],
-                practitioner_id=pair[1],
-                tenant_id=plan.tenant_id,
-                display_order=orders[pair[0]],
+            new.append(
+                {
+                    "clinic_id": pair[0],
+                    "practitioner_id": pair[1],
+                    "tenant_id": plan.tenant_id,
+                    "display_order": orders[pair[0]],
+                    "in_opus": True,
+                }
             )
-            session.add(membership)
-        membership.in_opus = True
-    for pair, membership in existing.items():
-        if pair not in wanted:
-            membership.in_opus = False
-    session.flush()
+        elif not known[0]:
+            flips.append({"c": pair[0], "p": pair[1], "v": True})
+    flips += [
+        {"c": pair[0], "p": pair[1], "v": False}
+        for pair, (in_opus, _) in existing.items()
+        if in_opus and pair not in wanted
+    ]
+    if new:
+        connection.execute(insert(table), new)
+    if flips:
+        connection.execute(
+            update(table)
+            .where(table.c.clinic_id == bindparam("c"), table.c.practitioner_id == bindparam("p"))
+            .values(in_opus=bindparam("v")),
+            flips,
+        )
 
 
 @dataclass(frozen=True)
@@ -282,21 +333,27 @@ class PublishedReference:
 
 def published_reference(session: Session, plan: DatabasePlan) -> PublishedReference:
     """What an incremental run judges ranges against: unchanged reference data means
-    the last full run's verdict on it still holds, and the store has that verdict."""
+    the last full run's verdict on it still holds, and the store has that verdict.
+    (Core rows, not ORM entities: a large chain has tens of thousands of memberships.)"""
+    connection = session.connection()
 
     def ids(model, key: str) -> dict:
-        rows = session.execute(
-            select(getattr(model, key), model.id).where(
-                model.opus_database_id == plan.id, model.in_opus
+        table = model.__table__
+        rows = connection.execute(
+            select(table.c[key], table.c.id).where(
+                table.c.opus_database_id == plan.id, table.c.in_opus
             )
         )
         return dict(rows.all())
 
-    memberships = session.execute(
-        select(Clinic.opus_clinic_id, Practitioner.opus_clinician_id)
-        .join(ClinicPractitioner, ClinicPractitioner.clinic_id == Clinic.id)
-        .join(Practitioner, Practitioner.id == ClinicPractitioner.practitioner_id)
-        .where(Clinic.opus_database_id == plan.id, ClinicPractitioner.in_opus)
+    clinic, practitioner = Clinic.__table__, Practitioner.__table__
+    membership = ClinicPractitioner.__table__
+    memberships = connection.execute(
+        select(clinic.c.opus_clinic_id, practitioner.c.opus_clinician_id)
+        .select_from(membership)
+        .join(clinic, clinic.c.id == membership.c.clinic_id)
+        .join(practitioner, practitioner.c.id == membership.c.practitioner_id)
+        .where(clinic.c.opus_database_id == plan.id, membership.c.in_opus)
     )
     return PublishedReference(
         ids=StoreIds(

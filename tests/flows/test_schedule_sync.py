@@ -323,11 +323,55 @@ def test_clinic_gone_from_opus_is_hidden_not_deleted(store, demo_tenant, opus_sq
     assert left == 0
 
 
+def test_opus_edits_to_reference_data_are_written_and_a_clinic_that_returns_is_shown(
+    store, demo_tenant, opus_sqlite
+):
+    """The reference upsert writes Opus's changed fields, keeps the operator's, and
+    marks a returning clinic and its memberships in Opus again."""
+    sync_tenant(store, demo_tenant)
+    with session_scope(store) as session:
+        session.execute(
+            update(Clinic).where(Clinic.opus_clinic_id == "ENK1").values(group_name="Norr")
+        )
+    with opus(opus_sqlite) as connection:
+        saved = connection.execute("SELECT * FROM OnlineClinic WHERE ClinicID = 'ENK1'").fetchone()
+        links = connection.execute(
+            "SELECT * FROM OnlineClinicianClinic WHERE ClinicID = 'ENK1'"
+        ).fetchall()
+        connection.execute("DELETE FROM OnlineClinicianClinic WHERE ClinicID = 'ENK1'")
+        connection.execute("DELETE FROM OnlineClinic WHERE ClinicID = 'ENK1'")
+    sync_tenant(store, demo_tenant)
+    with opus(opus_sqlite) as connection:
+        connection.execute(
+            f"INSERT INTO OnlineClinic VALUES ({', '.join('?' * len(saved))})", saved
+        )
+        connection.executemany("INSERT INTO OnlineClinicianClinic VALUES (?, ?)", links)
+        connection.execute("UPDATE OnlineClinic SET City = 'Kiruna' WHERE ClinicID = 'ENK1'")
+        connection.execute("UPDATE OnlineClinician SET Title = 'Tandhygienist'")
+
+    (counts,) = sync_tenant(store, demo_tenant)
+
+    assert counts.mode == "full"
+    with session_scope(store) as session:
+        clinic = session.scalars(select(Clinic).where(Clinic.opus_clinic_id == "ENK1")).one()
+        assert (clinic.in_opus, clinic.city, clinic.group_name) == (True, "Kiruna", "Norr")
+        assert {p.in_opus for p in clinic.practitioners} == {True}
+        assert len(clinic.practitioners) == len(links)
+        assert set(session.scalars(select(Practitioner.title))) == {"Tandhygienist"}
+
+
 @pytest.mark.parametrize(
     ("links", "expected"),
     [
         ([(1, 3), (1, 1), (2, 1), (2, 3), (3, 2)], ["1,3", "1,3", "2", None]),
         ([], [None, None, None, None]),
+        # a link listed twice counts once; a link of a range not asked about is ignored
+        ([(1, 3), (1, 3), (2, 3), (9, 1), (4, 70), (4, 5), (3, 70)], ["3", "3", "70", "5,70"]),
+        # more than 64 distinct treatments: the bit masks take a second word
+        (
+            [(r, t) for r in (1, 3) for t in range(1, 71)] + [(2, 70)],
+            [",".join(map(str, range(1, 71))), "70", ",".join(map(str, range(1, 71))), None],
+        ),
     ],
 )
 def test_treatment_set_keys(links, expected):
