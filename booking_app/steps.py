@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from booking_app import formatting, offer, times
 from booking_app.flow import ANY, Selection, format_at, step_url, url
+from booking_app.memory_only import NeedsStore, in_memory_only
 from booking_app.offer import ClinicOption, PractitionerOption, TreatmentOption
 from booking_app.page_facts import StoreLookups
 from booking_app.times import TimeChoice, TimeSearch
@@ -158,7 +159,11 @@ class Steps:
         snapshot = self.snapshot() if self._page_facts is not None else None
         if snapshot is None or self._page_facts is None:
             return StoreLookups(self.session, self.tenant_id)
-        return self._page_facts.get(self.tenant_id, snapshot.reference.version)
+        on_loop = in_memory_only(self.session)
+        facts = self._page_facts.get(self.tenant_id, snapshot.reference.version, read=not on_loop)
+        if facts is None:
+            raise NeedsStore("page facts")
+        return facts
 
     def resolve(self, selection: Selection, past_choice: bool = False) -> Resolved:
         look = self.lookups()
