@@ -420,16 +420,21 @@ class Steps:
         days = [(d.day, self.time_options(r, d.times, names)) for d in week]
 
         first_day, next_month_day = times.month_bounds(month)
-        month_slots = times.find_slots(
-            self.session,
-            self.settings,
-            search,
-            times.day_start(first_day, self.tz),
-            times.day_start(next_month_day, self.tz),
-            self.now,
-            self.snapshot(),
+        month_start = times.day_start(first_day, self.tz)
+        month_end = times.day_start(next_month_day, self.tz)
+        snapshot = self.snapshot()
+        bookable_days = (
+            times.days_in_snapshot(
+                snapshot, self.settings, search, month_start, month_end, self.now, self.tz
+            )
+            if snapshot is not None
+            else None
         )
-        bookable_days = times.days_with_times(month_slots, self.tz)
+        if bookable_days is None:  # the store's answer
+            month_slots = times.find_slots(
+                self.session, self.settings, search, month_start, month_end, self.now
+            )
+            bookable_days = times.days_with_times(month_slots, self.tz)
         rows = self._calendar_rows(r, month, bookable_days)
         horizon = times.horizon_end(self.settings, self.now, self.tz).date()
         previous_month = (first_day - timedelta(days=1)).replace(day=1)
