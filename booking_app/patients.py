@@ -10,6 +10,7 @@ out) in ``request.state.account``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -48,9 +49,14 @@ class Account:
     """The header's patient links."""
 
     patient: LoggedInPatient | None
-    login_href: str
+    login: Callable[[], str]
+    """Makes the login link (only a page that shows it: a kept page has it already)."""
     my_bookings_href: str | None
     logout_action: str
+
+    @property
+    def login_href(self) -> str:
+        return self.login()
 
 
 def login_enabled(settings: TenantSettings | None) -> bool:
@@ -123,8 +129,9 @@ async def current_patient(
             Account(
                 patient=patient,
                 # From the first page a login leads to Mina bokningar (no "next").
-                login_href=login_href(tenant.settings, return_path(request).rstrip("/") or None)
-                or "",
+                login=lambda: (
+                    login_href(tenant.settings, return_path(request).rstrip("/") or None) or ""
+                ),
                 my_bookings_href=MY_BOOKINGS_PATH
                 if patient and tenant.settings.view_bookings_enabled
                 else None,
