@@ -167,12 +167,10 @@ def make_steps(
     lang: str,
     in_memory: TenantAvailability | None = None,
 ) -> Steps:
-    """The tenant's steps; with ``in_memory``, that snapshot's free times."""
+    """The tenant's steps. Their free times come from ``in_memory`` when given (the
+    event loop's: see :func:`step_page`), else from the tenant's snapshot as the API's
+    (``for_tenant`` may ask the store for its counters: only in a worker thread)."""
     availability = request.app.state.availability
-    # On the event loop only what is in memory (``for_tenant`` may ask the store).
-    snapshot = availability.in_memory if in_memory_only(session) else availability.for_tenant
-    if in_memory is not None:
-        snapshot = lambda _tenant_id: in_memory  # noqa: E731
     return Steps(
         session,
         tenant.id,
@@ -181,8 +179,9 @@ def make_steps(
         timezone(request),
         lang,
         lambda k: t(k, lang),
-        # The time step's free times: from the tenant's snapshot, as the API's.
-        snapshot=lambda: snapshot(tenant.id),
+        snapshot=(lambda: in_memory)
+        if in_memory is not None
+        else (lambda: availability.for_tenant(tenant.id)),
         page_facts=availability.page_facts,  # the lookups, once per reference version
     )
 
