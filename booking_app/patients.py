@@ -10,7 +10,6 @@ out) in ``request.state.account``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -49,14 +48,9 @@ class Account:
     """The header's patient links."""
 
     patient: LoggedInPatient | None
-    login: Callable[[], str]
-    """Makes the login link (only a page that shows it: a kept page has it already)."""
+    login_href: str
     my_bookings_href: str | None
     logout_action: str
-
-    @property
-    def login_href(self) -> str:
-        return self.login()
 
 
 def login_enabled(settings: TenantSettings | None) -> bool:
@@ -129,9 +123,8 @@ async def current_patient(
             Account(
                 patient=patient,
                 # From the first page a login leads to Mina bokningar (no "next").
-                login=lambda: (
-                    login_href(tenant.settings, return_path(request).rstrip("/") or None) or ""
-                ),
+                login_href=login_href(tenant.settings, return_path(request).rstrip("/") or None)
+                or "",
                 my_bookings_href=MY_BOOKINGS_PATH
                 if patient and tenant.settings.view_bookings_enabled
                 else None,
