@@ -14,11 +14,20 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from booking_app import captcha, cookies, details, formatting, limits, offer, times
-from booking_app.deps import LangDep, NowDep, OpenTenantDep, SessionDep, WriteSessionDep
+from booking_app import captcha, cookies, csrf, details, formatting, limits, offer, times
+from booking_app.api.snapshots import TenantAvailability
+from booking_app.deps import (
+    LangDep,
+    NowDep,
+    OpenTenantDep,
+    SessionDep,
+    WriteSessionDep,
+    tenant_in_memory,
+)
 from booking_app.flow import (
     ANY,
     BadSelection,
@@ -31,10 +40,13 @@ from booking_app.flow import (
     url,
 )
 from booking_app.forms import PostedForm
+from booking_app.memory_only import NO_STORE, NeedsStore, in_memory_only
 from booking_app.messages import t
+from booking_app.page_cache import CSRF_MARK, VISIT_MARK
 from booking_app.patients import LoggedInPatient, PatientDep, login_href, prefilled, return_path
 from booking_app.steps import Resolved, Steps, UnknownChoice
 from booking_app.templating import templates
+from booking_app.tracking import visit_tags_for
 from connectors.store.bookings import (
     HOLD,
     CodeCheck,
@@ -148,8 +160,16 @@ def closed_notice(
 
 
 def make_steps(
-    request: Request, session: Session, tenant: Tenant, now: datetime, lang: str
+    request: Request,
+    session: Session,
+    tenant: Tenant,
+    now: datetime,
+    lang: str,
+    in_memory: TenantAvailability | None = None,
 ) -> Steps:
+    """The tenant's steps. Their free times come from ``in_memory`` when given (the
+    event loop's: see :func:`step_page`), else from the tenant's snapshot as the API's
+    (``for_tenant`` may ask the store for its counters: only in a worker thread)."""
     availability = request.app.state.availability
     return Steps(
         session,
@@ -159,8 +179,9 @@ def make_steps(
         timezone(request),
         lang,
         lambda k: t(k, lang),
-        # The time step's free times: from the tenant's snapshot, as the API's.
-        snapshot=lambda: availability.for_tenant(tenant.id),
+        snapshot=(lambda: in_memory)
+        if in_memory is not None
+        else (lambda: availability.for_tenant(tenant.id)),
         page_facts=availability.page_facts,  # the lookups, once per reference version
     )
 
@@ -190,7 +211,7 @@ def hold_url(selection: Selection, lang: str) -> str:
 
 
 @router.get("/boka")
-def booking_step(
+async def booking_step(
     request: Request,
     tenant: OpenTenantDep,
     session: SessionDep,
@@ -198,12 +219,42 @@ def booking_step(
     lang: LangDep,
     patient: PatientDep,
 ) -> Response:
+    """A booking step: on the event loop when memory can answer it (the time step from
+    the snapshot, as the API's free times), else in a worker thread with the store
+    (:mod:`booking_app.memory_only`)."""
+    if tenant_in_memory(request):
+        try:
+            return step_page(request, tenant, NO_STORE, now, lang, patient)
+        except NeedsStore:
+            pass
+    return await run_in_threadpool(step_page, request, tenant, session, now, lang, patient)
+
+
+def step_page(
+    request: Request,
+    tenant: Tenant,
+    session: Session,
+    now: datetime,
+    lang: str,
+    patient: LoggedInPatient | None,
+) -> Response:
     closed = closed_notice(request, tenant, patient)
     if closed:
         return closed
+    snapshot = kept = None
+    query = request.scope["query_string"].decode("latin-1")
+    if in_memory_only(session):
+        snapshot = request.app.state.availability.in_memory(tenant.id)
+        if snapshot is None:
+            raise NeedsStore("snapshot")
+        if patient is None:  # a logged-in patient's page has their name and forms
+            kept = request.app.state.page_cache
+            html = kept.get(tenant, query, snapshot, now)
+            if html is not None:
+                return kept_page(request, tenant, html)
     settings = tenant.settings
     selection = selection_from(request.query_params)
-    steps = make_steps(request, session, tenant, now, lang)
+    steps = make_steps(request, session, tenant, now, lang, snapshot)
     r = resolve(steps, selection)
     order = settings.step_order
     current = next_step(order, selection)
@@ -231,14 +282,37 @@ def booking_step(
     context.progress = steps.progress(r, order, current)
     if context.time is not None and selection.first_free:
         context.time.none_at_all = True
-    return render(
-        request,
-        tenant,
-        f"step_{current}.html",
-        page=context,
-        hold_url=hold_url(selection, lang),
-        back_href=_back(steps, r, order, current, lang),
-    )
+    page = {
+        "page": context,
+        "hold_url": hold_url(selection, lang),
+        "back_href": _back(steps, r, order, current, lang),
+    }
+    if kept is not None and snapshot is not None and current == "time":
+        html = render_marked(request, tenant, "step_time.html", **page)
+        kept.put(tenant, query, snapshot, now, html)
+        return kept_page(request, tenant, html)
+    return render(request, tenant, f"step_{current}.html", **page)
+
+
+def render_marked(request: Request, tenant: Tenant, template: str, **context: Any) -> str:
+    """``template`` as :func:`render` draws it, with markers where each request has its
+    own: the CSRF token and the visit tags (:mod:`booking_app.page_cache`)."""
+    values = {**site(tenant), **context, "request": request}
+    for processor in templates.context_processors:
+        values.update(processor(request))
+    values["csrf_token"] = lambda: CSRF_MARK
+    values["visit_tags"] = lambda _analytics=None: VISIT_MARK
+    return templates.env.get_template(template).render(values)
+
+
+def kept_page(request: Request, tenant: Tenant, html: str) -> Response:
+    """A time step page made by :func:`render_marked`, with this request's token (only
+    when it has a form: a token may set the browser id cookie) and visit tags."""
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, csrf.token(request))
+    analytics = tenant.settings.analytics_script if tenant.settings else None
+    tags = visit_tags_for(request, "step_time.html", analytics)
+    return HTMLResponse(html.replace(VISIT_MARK, tags))
 
 
 def _back(steps: Steps, r: Resolved, order: tuple[str, ...], current: str, lang: str) -> str:

@@ -115,8 +115,15 @@ async def get_tenant(request: Request, session: SessionDep, settings: SettingsDe
     if subdomain is not None and availability is not None:
         kept = availability.tenant(subdomain, read=False)
         if kept is not None:
+            request.state.tenant_in_memory = True  # detached: nothing left to load
             return kept
     return await run_in_threadpool(_tenant_from_store, request, session, settings)
+
+
+def tenant_in_memory(request: Request) -> bool:
+    """Whether the request's tenant came from memory (:func:`get_tenant`): a page may
+    then read it on the event loop."""
+    return getattr(request.state, "tenant_in_memory", False)
 
 
 def _tenant_from_store(request: Request, session: Session, settings: Settings) -> Tenant:

@@ -39,6 +39,7 @@ from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
 from booking_app.lifespan import at_shutdown, at_startup
 from booking_app.origins import OriginMiddleware
+from booking_app.page_cache import PageCache
 from booking_app.security import SecurityHeadersMiddleware
 from booking_app.tenancy import SubdomainMoved, moved_response
 from connectors.privacy import install_log_scrubbing
@@ -71,6 +72,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.answer_cache = AnswerCache(max_bytes=app.state.settings.answer_cache_max_bytes)
+    app.state.page_cache = PageCache()  # time step pages, while they stay right
     app.state.availability = Availability(
         app.state.settings.resolved_store_url,
         clock,

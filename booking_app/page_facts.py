@@ -122,11 +122,15 @@ class PageFactsCache:
         self._facts: dict[int, PageFacts] = {}
         self._lock = threading.Lock()
 
-    def get(self, tenant_id: int, version: int) -> PageFacts:
-        """The tenant's facts as of its reference counter ``version`` (or newer)."""
+    def get(self, tenant_id: int, version: int, read: bool = True) -> PageFacts | None:
+        """The tenant's facts as of its reference counter ``version`` (or newer).
+        Without ``read``, only what is in memory (``None``: no query, for the event
+        loop)."""
         found = self._facts.get(tenant_id)
         if found is not None and found.version == version:
             return found
+        if not read:
+            return None
         # In a transaction of its own, begun now, after ``version`` was read: a
         # request's transaction may have begun before it (SQLite keeps its view).
         with session_scope(engine_for(self.store_url)) as session:

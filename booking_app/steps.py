@@ -10,15 +10,17 @@ database; "any practitioner" at every added practitioner, and :func:`hold` picks
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from booking_app import formatting, offer, times
-from booking_app.flow import ANY, Selection, format_at, step_url
+from booking_app.flow import ANY, Selection, format_at, step_url, url
+from booking_app.memory_only import NeedsStore, in_memory_only
 from booking_app.offer import ClinicOption, PractitionerOption, TreatmentOption
 from booking_app.page_facts import StoreLookups
 from booking_app.times import TimeChoice, TimeSearch
@@ -157,7 +159,11 @@ class Steps:
         snapshot = self.snapshot() if self._page_facts is not None else None
         if snapshot is None or self._page_facts is None:
             return StoreLookups(self.session, self.tenant_id)
-        return self._page_facts.get(self.tenant_id, snapshot.reference.version)
+        on_loop = in_memory_only(self.session)
+        facts = self._page_facts.get(self.tenant_id, snapshot.reference.version, read=not on_loop)
+        if facts is None:
+            raise NeedsStore("page facts")
+        return facts
 
     def resolve(self, selection: Selection, past_choice: bool = False) -> Resolved:
         look = self.lookups()
@@ -345,29 +351,44 @@ class Steps:
 
     # -- the time step --------------------------------------------------------------
 
-    def time_label(self, r: Resolved, choice: TimeChoice, clinic_names: dict[int, str]) -> str:
-        label = formatting.format_long_datetime(choice.starts_at, self.lang, self.tz)
-        if r.practitioner:
-            label = self.t("time_with_practitioner").format(time=label, name=r.practitioner.name)
-        if choice.clinic_id is not None:
-            label = self.t("time_at_clinic").format(
-                time=label, clinic=clinic_names[choice.clinic_id]
+    def time_options(
+        self, r: Resolved, choices: Iterable[TimeChoice], clinic_names: dict[int, str]
+    ) -> list[Option]:
+        """A button (or link) per time. What every time of the page shares, the link's
+        query and the label's wording, is made once; each moment's texts come from
+        :func:`_moment_texts` (a busy week has dozens of times, each page the same)."""
+        plain = replace(r.selection, week=None, month=None, first_free=False).params()
+        with_practitioner = self.t("time_with_practitioner") if r.practitioner else None
+        own_clinic = r.clinic.id if r.clinic else 0
+        options = []
+        for choice in choices:
+            clock, long, at = _moment_texts(choice.starts_at, self.lang, self.tz)
+            label = long
+            if with_practitioner is not None:
+                label = with_practitioner.format(time=label, name=r.practitioner.name)  # type: ignore[union-attr]
+            if choice.clinic_id is None:
+                # "at" comes last in a step's query (before lang): appended, or in place.
+                href = url("/boka", self.lang, {**plain, "at": at})
+                clinic_id = own_clinic
+                detail = None
+            else:  # the patient chose "any clinic": this time settles it
+                href = self._link(r, at=choice.starts_at, clinic=choice.clinic_id, any_clinic=True)
+                clinic_id = choice.clinic_id
+                label = self.t("time_at_clinic").format(
+                    time=label, clinic=clinic_names[choice.clinic_id]
+                )
+                detail = clinic_names.get(choice.clinic_id)
+            options.append(
+                Option(
+                    href=href,
+                    name="slot",
+                    value=f"{clinic_id}|{at}",
+                    label=clock,
+                    aria_label=label,
+                    detail=detail,
+                )
             )
-        return label
-
-    def time_option(self, r: Resolved, choice: TimeChoice, clinic_names: dict[int, str]) -> Option:
-        changes: dict[str, object] = {"at": choice.starts_at}
-        if choice.clinic_id is not None:  # the patient chose "any clinic": this settles it
-            changes.update(clinic=choice.clinic_id, any_clinic=True)
-        clinic_id = choice.clinic_id or (r.clinic.id if r.clinic else 0)
-        return Option(
-            href=self._link(r, **changes),
-            name="slot",
-            value=f"{clinic_id}|{format_at(choice.starts_at)}",
-            label=formatting.format_clock(choice.starts_at, self.tz),
-            aria_label=self.time_label(r, choice, clinic_names),
-            detail=clinic_names.get(choice.clinic_id) if choice.clinic_id else None,
-        )
+        return options
 
     def first_free(self, r: Resolved) -> Slot | None:
         return times.first_free(
@@ -396,23 +417,25 @@ class Steps:
                 month = month or first_day.replace(day=1)
         month = month or monday.replace(day=1)
         week = times.week(times.choices(week_slots, by_clinic, False), monday, self.tz)
-        days = [(d.day, [self.time_option(r, c, names) for c in d.times]) for d in week]
+        days = [(d.day, self.time_options(r, d.times, names)) for d in week]
 
         first_day, next_month_day = times.month_bounds(month)
-        month_slots = times.find_slots(
-            self.session,
-            self.settings,
-            search,
-            times.day_start(first_day, self.tz),
-            times.day_start(next_month_day, self.tz),
-            self.now,
-            self.snapshot(),
+        month_start = times.day_start(first_day, self.tz)
+        month_end = times.day_start(next_month_day, self.tz)
+        snapshot = self.snapshot()
+        bookable_days = (
+            times.days_in_snapshot(
+                snapshot, self.settings, search, month_start, month_end, self.now, self.tz
+            )
+            if snapshot is not None
+            else None
         )
-        bookable_days = times.days_with_times(month_slots, self.tz)
-        rows = [
-            [self._calendar_cell(r, d, month, d in bookable_days) if d else None for d in row]
-            for row in times.month_weeks(month)
-        ]
+        if bookable_days is None:  # the store's answer
+            month_slots = times.find_slots(
+                self.session, self.settings, search, month_start, month_end, self.now
+            )
+            bookable_days = times.days_with_times(month_slots, self.tz)
+        rows = self._calendar_rows(r, month, bookable_days)
         horizon = times.horizon_end(self.settings, self.now, self.tz).date()
         previous_month = (first_day - timedelta(days=1)).replace(day=1)
         step = TimeStep(
@@ -449,14 +472,32 @@ class Steps:
             self.snapshot(),
         )
 
-    def _calendar_cell(
-        self, r: Resolved, day: date, month: date, bookable: bool
-    ) -> tuple[date, str | None, str]:
-        """A day of the month: the link to its week when it has times, and what a
-        screen reader says of it (made here: a template call per day costs more)."""
-        key = "day_has_times" if bookable else "day_has_no_times"
-        label = self.t(key).format(day=formatting.format_day(day, self.lang))
-        return day, self._week_link(r, day, month) if bookable else None, label
+    def _calendar_rows(
+        self, r: Resolved, month: date, bookable_days: set[date]
+    ) -> list[list[tuple[date, str | None, str] | None]]:
+        """The month's days: the link to its week when it has times, and what a screen
+        reader says of it (made here: a template call per day costs more). A week's
+        link is made once for its days."""
+        has_times, no_times = self.t("day_has_times"), self.t("day_has_no_times")
+        links: dict[date, str] = {}
+        rows = []
+        for row in times.month_weeks(month):
+            cells: list[tuple[date, str | None, str] | None] = []
+            for day in row:
+                if day is None:
+                    cells.append(None)
+                    continue
+                written = formatting.format_day(day, self.lang)
+                if day in bookable_days:
+                    monday = times.monday_of(day)
+                    link = links.get(monday)
+                    if link is None:
+                        link = links[monday] = self._week_link(r, day, month)
+                    cells.append((day, link, has_times.format(day=written)))
+                else:
+                    cells.append((day, None, no_times.format(day=written)))
+            rows.append(cells)
+        return rows
 
     def _week_link(self, r: Resolved, day: date, month: date | None = None) -> str:
         return step_url(
@@ -507,7 +548,7 @@ class Steps:
         slots = times.nearest(self.session, self.settings, self.search(r), at, self.now)
         names = {c.id: c.name for c in r.clinics}
         by_clinic = r.selection.clinic == ANY
-        return [self.time_option(r, c, names) for c in times.choices(slots, by_clinic, False)]
+        return self.time_options(r, times.choices(slots, by_clinic, False), names)
 
     def for_booking(self, booking: Booking) -> Resolved:
         """The choice that made ``booking``, to offer its nearest times again."""
@@ -518,6 +559,17 @@ class Steps:
         )
         # The tenant may have turned "any" off since: the booking's own choice stands.
         return self.resolve(selection, past_choice=True)
+
+
+@lru_cache(maxsize=65536)  # the same grid moments come back on every page
+def _moment_texts(moment: datetime, lang: str, tz: tzinfo) -> tuple[str, str, str]:
+    """A time's clock (the button), its long form (what a screen reader says) and its
+    form in a link."""
+    return (
+        formatting.format_clock(moment, tz),
+        formatting.format_long_datetime(moment, lang, tz),
+        format_at(moment),
+    )
 
 
 def _grouped(options: list[Option]) -> list[tuple[str | None, list[Option]]]:

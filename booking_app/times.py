@@ -126,11 +126,48 @@ def slots_in_snapshot(
     sort. ``None`` when the snapshot cannot say: a clinic or treatment it does not hold
     (not in Opus, not bookable on the web, another tenant's: the store decides), or a
     question reaching before the bookings it read."""
+    found = _starts_in_snapshot(snapshot, settings, search, start, end, now)
+    if found is None:
+        return None
+    order = {c: i for i, c in enumerate(search.clinic_ids)}
+    slots = [
+        Slot(_moment(moment), _moment(moment + duration), practitioner, clinic_id)
+        for moment, duration, practitioner, clinic_id in found
+    ]
+    return sorted(slots, key=lambda s: (s.starts_at, order[s.clinic_id], s.practitioner_id))
+
+
+def days_in_snapshot(
+    snapshot: TenantAvailability,
+    settings: TenantSettings,
+    search: TimeSearch,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    tz: tzinfo,
+) -> set[date] | None:
+    """The local days of :func:`slots_in_snapshot` (the month's calendar), without
+    making, sorting and converting a slot per start."""
+    found = _starts_in_snapshot(snapshot, settings, search, start, end, now)
+    if found is None:
+        return None
+    return {_local_day(moment, tz) for moment in {starts[0] for starts in found}}
+
+
+def _starts_in_snapshot(
+    snapshot: TenantAvailability,
+    settings: TenantSettings,
+    search: TimeSearch,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[tuple[int, int, int, int]] | None:
+    """(start, duration, practitioner, clinic) in seconds and ids, unsorted, for
+    :func:`slots_in_snapshot`; ``None`` when the snapshot cannot say."""
     clinics = [snapshot.clinics_by_id.get(c) for c in search.clinic_ids]
     treatments = [snapshot.treatments_by_id.get(t) for t in search.treatment_ids]
     if None in clinics or None in treatments:
         return None
-    order = {c: i for i, c in enumerate(search.clinic_ids)}
     # As rules_for: the minimum notice and the publishing horizon.
     first = max(start, now + timedelta(minutes=settings.min_notice_minutes))
     last = min(end, months_later(now.astimezone(STOCKHOLM), settings.months_to_sync))
@@ -140,7 +177,7 @@ def slots_in_snapshot(
     first_s, last_s = seconds_ceil(first), seconds_ceil(last)
     with_ranges = snapshot.practitioners_with_ranges
     wanted = None if search.practitioner_ids is None else sorted(set(search.practitioner_ids))
-    slots: list[Slot] = []
+    found: list[tuple[int, int, int, int]] = []
     try:
         for clinic in clinics:
             practitioners = with_ranges.get(clinic.id, ()) if wanted is None else wanted
@@ -154,8 +191,8 @@ def slots_in_snapshot(
                     grid=clinic.grid_minutes * 60,
                     weekends=settings.weekend_booking_enabled,
                 )
-                slots += (
-                    Slot(_moment(moment), _moment(moment + geometry.duration), p, clinic.id)
+                found += (
+                    (moment, geometry.duration, p, clinic.id)
                     for moment, p in free_starts(
                         snapshot.reference,
                         snapshot.taken,
@@ -170,7 +207,12 @@ def slots_in_snapshot(
                 )
     except OutsideSnapshot:
         return None
-    return sorted(slots, key=lambda s: (s.starts_at, order[s.clinic_id], s.practitioner_id))
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _local_day(moment: int, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(moment, tz).date()
 
 
 @lru_cache(maxsize=65536)  # the same grid moments come back on every page

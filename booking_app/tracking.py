@@ -343,8 +343,12 @@ def visit_tags(context: Context, analytics: str | None = None) -> Markup:
     """The beacon's script tag for this page; with a tenant's analytics script, it
     also names the analytics frame that ``visit.js`` opens (never on pages that show or
     take personal data, never for Do-Not-Track)."""
-    request: Request = context["request"]
-    template = context.name or ""
+    return visit_tags_for(context["request"], context.name or "", analytics)
+
+
+def visit_tags_for(request: Request, template: str, analytics: str | None = None) -> Markup:
+    """:func:`visit_tags` for ``template``'s page answered to ``request`` (a page kept
+    rendered, :mod:`booking_app.page_cache`, has its tags filled in per request)."""
     route = request.scope.get("route")
     if template in UNTRACKED_TEMPLATES or route is None:
         return Markup("")
