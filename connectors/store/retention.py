@@ -59,6 +59,7 @@ from connectors.store.retention_rules import (
     ONE_DAY,
     PURGED_RECIPIENT,
 )
+from connectors.store.waitlist_models import WaitlistOffer
 
 # -- running in batches ----------------------------------------------------------------------
 
@@ -244,6 +245,9 @@ def delete_expired_holds(batches: Batches, tenant_id: int, now: datetime) -> int
                     Booking.hold_expires_at < now - ONE_DAY,
                     ~exists().where(later.rebooked_from_id == Booking.id),
                     ~exists().where(MarketplaceAppointment.booking_id == Booking.id),
+                    # A lapsed or declined offer's time: its offer row (kept for the
+                    # refill statistics and "offered before") would go with it.
+                    ~exists().where(WaitlistOffer.held_booking_id == Booking.id),
                 )
                 .order_by(Booking.id),
                 of=Booking,

@@ -26,6 +26,7 @@ from connectors.store.models import (
     VisitEvent,
     VisitSalt,
 )
+from connectors.store.waitlist_models import WaitlistEntry, WaitlistOffer
 from tests.dashboards.stats_data import Chain, events, make_chain
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -176,6 +177,33 @@ def build(engine: Engine) -> World:
         ids["hold_code"] = _message(
             session, a, NOW - 2 * DAY, "sent", kind="code", booking_id=hold.id
         ).id
+        # A time offered from the återbudslista that lapsed two days ago: its offer
+        # row refers to it, so it stays (the refill statistics count the offer).
+        offered = _booking(
+            session, a, NOW + 8 * DAY, "expired", hold_expires_at=NOW - 2 * DAY,
+            created_at=NOW - 2 * DAY - timedelta(minutes=15),
+        )  # fmt: skip
+        entry = WaitlistEntry(
+            tenant_id=a.tenant_id,
+            booking_id=ids["recent"],
+            clinic_id=a.clinic_id,
+            treatment_id=a.treatment_id,
+        )
+        session.add(entry)
+        session.flush()
+        session.add(
+            WaitlistOffer(
+                tenant_id=a.tenant_id,
+                entry_id=entry.id,
+                held_booking_id=offered.id,
+                clinic_id=a.clinic_id,
+                practitioner_id=a.practitioner_id,
+                starts_at=offered.starts_at,
+                status="expired",
+                expires_at=NOW - 2 * DAY,
+            )
+        )
+        ids["offered_hold"] = offered.id
         ids["fresh_hold"] = _booking(
             session, a, NOW + 6 * DAY, "held", hold_expires_at=NOW - timedelta(hours=1),
             created_at=NOW - timedelta(hours=1, minutes=15),
@@ -258,6 +286,7 @@ def check_applied(engine: Engine, world: World) -> None:
         assert booking("coming").client_address_key is None  # made three days ago
         assert booking("fresh_hold").client_address_key == "a" * 64
         assert booking("expired_hold") is None
+        assert booking("offered_hold") is not None  # its lapsed offer refers to it
         assert session.get(OutboxMessage, world.id("hold_code")) is None
         assert booking("fresh_hold").personal_number == PERSONAL_NUMBER
 
