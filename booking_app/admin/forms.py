@@ -64,12 +64,24 @@ class Parsed:
     errors: list[str] = field(default_factory=list)
 
 
+_WHOLE = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes '²' too
+
+
+def whole_number(raw: str, bounds: tuple[int, int]) -> int | None:
+    """``raw`` as a whole number within ``bounds``; None for anything else (a sign,
+    a superscript digit, a number too long for any of our fields)."""
+    raw = raw.strip()
+    if not _WHOLE.fullmatch(raw) or not bounds[0] <= int(raw) <= bounds[1]:
+        return None
+    return int(raw)
+
+
 def _int(form: dict[str, str], name: str, bounds: tuple[int, int], parsed: Parsed) -> None:
-    raw = form.get(name, "").strip()
-    if not raw.isdigit() or not bounds[0] <= int(raw) <= bounds[1]:
+    number = whole_number(form.get(name, ""), bounds)
+    if number is None:
         parsed.errors.append(f"admin_error_{name}")
     else:
-        parsed.values[name] = int(raw)
+        parsed.values[name] = number
 
 
 def parse_flexibility(form: dict[str, str]) -> Parsed:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep
+from booking_app.admin.forms import whole_number
 from booking_app.admin.tabs import clinics_page, opus_databases
 from booking_app.deps import NowDep, SettingsDep, WriteSessionDep
 from connectors.store import audit
@@ -27,7 +28,6 @@ FIELDS: dict[str, tuple[int, int]] = {
     "retries": RETRIES_RANGE,
 }
 """Each field's range; a field is posted as ``<name>_<database id>``."""
-_WHOLE = re.compile(r"[0-9]{1,6}")  # ASCII digits only: str.isdigit() takes '²' too
 _POSTED = re.compile(rf"({'|'.join(FIELDS)})_(\d+)")
 
 
@@ -46,8 +46,8 @@ def parse(
             raw = raw.strip()
             if not raw:
                 values.setdefault(database.id, {})[name] = None
-            elif _WHOLE.fullmatch(raw) and low <= int(raw) <= high:
-                values.setdefault(database.id, {})[name] = int(raw)
+            elif (number := whole_number(raw, (low, high))) is not None:
+                values.setdefault(database.id, {})[name] = number
             else:
                 errors.setdefault(database.id, {})[name] = f"admin_error_opus_{name}"
     return values, errors

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep
-from booking_app.admin.forms import Parsed
+from booking_app.admin.forms import Parsed, _int
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, WriteSessionDep
 from connectors.store import audit
@@ -34,12 +34,8 @@ def context(settings: TenantSettings, shown: dict[str, Any] | None = None, error
 def parse(form: dict[str, str]) -> Parsed:
     """Whole numbers within the store's own bounds (its check constraints say the same)."""
     parsed = Parsed()
-    for name, (low, high) in RETENTION_RANGES.items():
-        raw = form.get(name, "").strip()
-        if raw.isdigit() and low <= int(raw) <= high:
-            parsed.values[name] = int(raw)
-        else:
-            parsed.errors.append(f"admin_error_{name}")
+    for name, bounds in RETENTION_RANGES.items():
+        _int(form, name, bounds, parsed)
     return parsed
 
 

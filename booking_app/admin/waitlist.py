@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep, Grant, GrantDep
+from booking_app.admin.forms import whole_number
 from booking_app.admin.pages import saved, tab_page
 from booking_app.admin.tabs import tenant_settings
 from booking_app.deps import NowDep, SessionDep, WriteSessionDep
@@ -28,13 +29,14 @@ def parse(form: dict[str, str]) -> tuple[dict[str, object], list[str]]:
     """The posted settings, and the message keys of what is wrong."""
     values: dict[str, object] = {"waitlist_enabled": form.get("waitlist_enabled") == "on"}
     errors = []
-    for name, (low, high), error in (
+    for name, bounds, error in (
         ("waitlist_hold_minutes", HOLD_RANGE, "admin_waitlist_hold_invalid"),
         ("waitlist_offers_per_day", OFFERS_RANGE, "admin_waitlist_offers_invalid"),
     ):
         text = form.get(name, "").strip()
-        if text.isdigit() and len(text) <= 4 and low <= int(text) <= high:
-            values[name] = int(text)
+        number = whole_number(text, bounds)
+        if number is not None:
+            values[name] = number
         else:
             errors.append(error)
             values[name] = text[:10]
