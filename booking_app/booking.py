@@ -242,18 +242,21 @@ def step_page(
     if closed:
         return closed
     snapshot = kept = None
+    selection = selection_from(request.query_params)
     query = request.scope["query_string"].decode("latin-1")
     if in_memory_only(session):
         snapshot = request.app.state.availability.in_memory(tenant.id)
         if snapshot is None:
             raise NeedsStore("snapshot")
-        if patient is None:  # a logged-in patient's page has their name and forms
+        # Kept only for the site's own links: a logged-in patient's page has their name
+        # and forms, and a query with anything more (utm_*, another order) would keep
+        # another copy of the same page for every variant.
+        if patient is None and step_url(selection, lang) == _boka(query):
             kept = request.app.state.page_cache
             html = kept.get(tenant, query, snapshot, now)
             if html is not None:
                 return kept_page(request, tenant, html)
     settings = tenant.settings
-    selection = selection_from(request.query_params)
     steps = make_steps(request, session, tenant, now, lang, snapshot)
     r = resolve(steps, selection)
     order = settings.step_order
@@ -292,6 +295,10 @@ def step_page(
         kept.put(tenant, query, snapshot, now, html)
         return kept_page(request, tenant, html)
     return render(request, tenant, f"step_{current}.html", **page)
+
+
+def _boka(query: str) -> str:
+    return f"/boka?{query}" if query else "/boka"
 
 
 def render_marked(request: Request, tenant: Tenant, template: str, **context: Any) -> str:

@@ -170,3 +170,16 @@ def test_a_kept_page_has_each_browsers_own_token_and_no_patients_header(site, sh
     assert cache.hits == hits
     assert LOGOUT_PATH not in page(site, path, "D")
     assert cache.hits == hits + 1
+
+
+def test_only_the_sites_own_link_is_kept_not_its_variants(site, shown):
+    path, slot, _ = shown
+    warm(site, path)
+    cache = site.app.state.page_cache
+    tagged = path + "&utm_source=nyhetsbrev"
+    for _ in range(3):  # the same page, asked with a campaign tag: made each time
+        assert button(slot) in page(site, tagged)
+    assert cache.hits == 0 and cache.bytes == 0
+    page(site, path)
+    page(site, path)
+    assert cache.hits == 1  # the site's own link is kept as before
