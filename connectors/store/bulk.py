@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import closing
 from itertools import chain
 
 import numpy as np
@@ -63,13 +64,12 @@ def delete_keys(
 
 def read_int_columns(connection: Connection, sql: str, params: dict, width: int = 1) -> np.ndarray:
     """Integer columns of a query, straight into an (n, width) numpy array."""
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(*_driver_sql(connection, sql, params))
     chunks = []
-    while rows := cursor.fetchmany(200_000):
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
-        chunks.append(flat.reshape(len(rows), width))
-    cursor.close()
+    with _driver_cursor(connection) as cursor:
+        cursor.execute(*_driver_sql(connection, sql, params))
+        while rows := cursor.fetchmany(200_000):
+            flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+            chunks.append(flat.reshape(len(rows), width))
     return np.concatenate(chunks) if chunks else np.empty((0, width), dtype=np.int64)
 
 
@@ -93,12 +93,9 @@ def select_joined(
     insert_frame(connection, _BATCH_TABLE, frame)
     if postgres:  # a temporary table has no statistics: say it is small, or PostgreSQL
         connection.execute(text(f"ANALYZE {_BATCH_TABLE}"))  # may scan what it joins
-    # The driver's own cursor: SQLAlchemy's result rows cost more than the query.
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(*_driver_sql(connection, sql.format(batch=_BATCH_TABLE), params))
-    rows = cursor.fetchall()
-    cursor.close()
-    return rows
+    with _driver_cursor(connection) as cursor:
+        cursor.execute(*_driver_sql(connection, sql.format(batch=_BATCH_TABLE), params))
+        return cursor.fetchall()
 
 
 _INLINE_ROWS = 200
@@ -128,14 +125,18 @@ def _select_inline(connection: Connection, frame: pd.DataFrame, sql: str, params
         lists = [arrow.column(c).to_pylist() for c in columns]
     bound = [value for row in zip(*lists, strict=True) for value in row]
     query, tail = _driver_sql(connection, sql.format(batch=_BATCH_TABLE), params)
-    cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(
-        f"WITH {_BATCH_TABLE} ({', '.join(columns)}) AS (VALUES {values}) {query}",
-        (*bound, *tail),
-    )
-    rows = cursor.fetchall()
-    cursor.close()
-    return rows
+    with _driver_cursor(connection) as cursor:
+        cursor.execute(
+            f"WITH {_BATCH_TABLE} ({', '.join(columns)}) AS (VALUES {values}) {query}",
+            (*bound, *tail),
+        )
+        return cursor.fetchall()
+
+
+def _driver_cursor(connection: Connection) -> closing:
+    """The driver's own cursor, closed however its query ends: SQLAlchemy's result
+    rows cost more than these queries."""
+    return closing(connection.connection.driver_connection.cursor())
 
 
 def _temp_type(series: pd.Series, postgres: bool) -> str:
