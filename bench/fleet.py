@@ -330,6 +330,8 @@ def writeback_part(engine, store_url, paths, env, processes, folder, args) -> di
     keys = opus_keys(paths[:tenants])
     return {
         "writeback_bookings": len(confirmed),
+        # Not written within the patience: outside the percentiles, so said apart.
+        "writeback_unwritten": len(confirmed) - len(written),
         "writeback_p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         "writeback_p95_s": round(float(np.percentile(latencies, 95)), 2) if latencies else None,
         "writeback_duplicates": len(keys) - len(set(keys)),

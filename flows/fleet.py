@@ -313,6 +313,8 @@ class InBackground:
     def __exit__(self, *exc_info: object) -> None:
         self.items.put(self._DONE)
         self.thread.join(timeout=self.patience_s)
+        if self.thread.is_alive():  # the Prefect API too slow: say what was left
+            _log().warning("%d tenant artifacts not written in time", self.items.qsize())
 
     def _drain(self) -> None:
         while (item := self.items.get()) is not self._DONE:
