@@ -5,6 +5,7 @@ passing ``now``: nothing waits for a retry."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from demo.mail_catcher import MailCatcher, free_port
 from demo.sms_gateway import SmsGatewayStandIn
 from flows.notifications import Delivered, deliver_due
 from opus_online.config import Settings
+from tests.connectors.notifications.test_offer_message import offer_payload
 from tests.flows.write_back_helpers import book, cancel, free_slots, rebook
 from tests.helpers import apart, app_on_loopback, sync_tenant
 
@@ -345,6 +347,27 @@ def test_the_code_goes_out_and_an_expired_one_does_not(harness):
     assert mail.last_error == "the code expired before it could be sent"
     assert mail.payload == "{}"
     assert harness.catcher.messages == []
+
+
+def test_an_offer_whose_hold_ended_before_it_could_go_is_not_sent(harness):
+    held = held_booking(harness)
+    queued = datetime.now(UTC)
+    with write_session_scope(harness.engine) as session:
+        session.add(
+            OutboxMessage(
+                tenant_id=held.tenant_id,
+                booking_id=held.id,
+                channel="sms",
+                kind="offer",
+                recipient="+46700000001",
+                payload=json.dumps(offer_payload(queued + timedelta(minutes=1))),
+                created_at=queued,
+            )
+        )
+    assert harness.deliver(later(120)) == Delivered(failed=1)
+    offer = harness.messages()[-1]
+    assert offer.last_error == "the offer's hold ended before it could be sent"
+    assert harness.gateway.received == []
 
 
 def test_a_conflict_tells_the_patient_and_gives_the_clinics_phone(harness):
