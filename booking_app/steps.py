@@ -401,8 +401,8 @@ class Steps:
         monday = max(r.selection.week or this_week, this_week)
         month = r.selection.month
         search = self.search(r)
-        names = {c.id: c.name for c in r.clinics}
         by_clinic = r.selection.clinic == ANY
+        names = _clinic_names(r, by_clinic)
         week_slots = self._week_slots(search, monday)
         if not week_slots and r.selection.week is None:
             # No week asked for and none free this one (a Sunday, a full week): open on
@@ -546,9 +546,10 @@ class Steps:
                 r, clinic=None, selection=replace(r.selection, clinic=ANY, any_clinic=False)
             )
         slots = times.nearest(self.session, self.settings, self.search(r), at, self.now)
-        names = {c.id: c.name for c in r.clinics}
         by_clinic = r.selection.clinic == ANY
-        return self.time_options(r, times.choices(slots, by_clinic, False), names)
+        return self.time_options(
+            r, times.choices(slots, by_clinic, False), _clinic_names(r, by_clinic)
+        )
 
     def for_booking(self, booking: Booking) -> Resolved:
         """The choice that made ``booking``, to offer its nearest times again."""
@@ -559,6 +560,12 @@ class Steps:
         )
         # The tenant may have turned "any" off since: the booking's own choice stands.
         return self.resolve(selection, past_choice=True)
+
+
+def _clinic_names(r: Resolved, by_clinic: bool) -> dict[int, str]:
+    """The clinics' names, which a time shows only when the patient asked for any clinic:
+    a chain has up to thousands of clinics, not looked through for every other page."""
+    return {c.id: c.name for c in r.clinics} if by_clinic else {}
 
 
 @lru_cache(maxsize=65536)  # the same grid moments come back on every page

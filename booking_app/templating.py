@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from booking_app import csrf, formatting
 from booking_app.messages import DEFAULT_LANGUAGE, language, t
+from booking_app.time_buttons import times_html
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -72,3 +73,4 @@ templates = Jinja2Templates(
     ),
     context_processors=[_page_context],
 )
+templates.env.globals["times_html"] = times_html  # the time step's buttons, made in Python
