@@ -102,7 +102,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """
     with new_session(engine) as session:
         yield session
-        if session.in_transaction():
+        # As session.begin() ends one: a transaction that a failed flush deactivated
+        # (its error caught inside) is rolled back by closing, not committed.
+        transaction = session.get_transaction()
+        if transaction is not None and transaction.is_active:
             session.commit()
 
 
