@@ -23,6 +23,7 @@ from booking_app.flow import ANY, Selection, format_at, step_url, url
 from booking_app.memory_only import NeedsStore, in_memory_only
 from booking_app.offer import ClinicOption, PractitionerOption, TreatmentOption
 from booking_app.page_facts import StoreLookups
+from booking_app.time_step_html import CalendarCell
 from booking_app.times import TimeChoice, TimeSearch
 from connectors.store.availability import Slot
 from connectors.store.bookings import Request, TimeTaken, hold
@@ -94,8 +95,8 @@ class TimeStep:
     monday: date
     days: list[tuple[date, list[Option]]]
     month: date
-    month_rows: list[list[tuple[date, str | None, str] | None]]
-    """Calendar rows: (day, link to its week or None, its label), None pads."""
+    month_rows: list[list[CalendarCell]]
+    """Calendar rows (:func:`booking_app.time_step_html.calendar_html`)."""
     previous_week: str | None
     next_week: str | None
     previous_month: str | None
@@ -474,7 +475,7 @@ class Steps:
 
     def _calendar_rows(
         self, r: Resolved, month: date, bookable_days: set[date]
-    ) -> list[list[tuple[date, str | None, str] | None]]:
+    ) -> list[list[CalendarCell]]:
         """The month's days: the link to its week when it has times, and what a screen
         reader says of it (made here: a template call per day costs more). A week's
         link is made once for its days."""

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from booking_app import csrf, formatting
 from booking_app.messages import DEFAULT_LANGUAGE, language, t
-from booking_app.time_buttons import times_html
+from booking_app.time_step_html import calendar_html, times_html
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -73,4 +73,5 @@ templates = Jinja2Templates(
     ),
     context_processors=[_page_context],
 )
-templates.env.globals["times_html"] = times_html  # the time step's buttons, made in Python
+# The time step's times and month, made in Python (booking_app.time_step_html).
+templates.env.globals.update(times_html=times_html, calendar_html=calendar_html)
