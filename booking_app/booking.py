@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +44,7 @@ from booking_app.memory_only import NO_STORE, NeedsStore, in_memory_only
 from booking_app.messages import t
 from booking_app.page_cache import CSRF_MARK, VISIT_MARK
 from booking_app.patients import LoggedInPatient, PatientDep, login_href, prefilled, return_path
+from booking_app.routing import PrefixRouter
 from booking_app.steps import Resolved, Steps, UnknownChoice
 from booking_app.templating import templates
 from booking_app.tracking import visit_tags_for
@@ -64,7 +65,7 @@ from connectors.store.bookings import (
 from connectors.store.client_limits import LimitReached, check_new_hold, mark_holder
 from connectors.store.models import Booking, Tenant, TenantSettings
 
-router = APIRouter()
+router = PrefixRouter("/boka")
 HOLD_COOKIE = cookies.HOLD
 
 
