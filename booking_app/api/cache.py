@@ -24,7 +24,6 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from urllib.parse import urlencode
 
 from fastapi import Request
 
@@ -116,8 +115,9 @@ def question(request: Request, key_headers: tuple[str, ...], asked: type[QueryMo
     answer), a digest of the API key, and the language errors are told in."""
     headers = request.headers
     key = next((headers[h] for h in key_headers if headers.get(h)), "")
-    digest = hashlib.sha256(key.strip().encode()).hexdigest()
     told_in = language(headers.get("accept-language"))
     host = headers.get("host", "").lower()
-    query = urlencode(sorted(asked.supplied(request).items()))
-    return f"{host}|{request.url.path}|{query}|{digest}|{told_in}"
+    # repr, not a query string: as unambiguous (quoted), and a tenth of the time.
+    query = repr(sorted(asked.supplied(request).items()))
+    digest = hashlib.sha256(key.strip().encode()).hexdigest()
+    return f"{host}|{request.scope['path']}|{query}|{digest}|{told_in}"
