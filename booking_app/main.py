@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from booking_app import (
     admin,
@@ -52,6 +53,15 @@ from opus_online.production import refuse_unsafe_start
 STATIC = Path(__file__).with_name("static")
 
 
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
 ) -> FastAPI:
@@ -68,6 +78,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # FastAPI's own OpenTelemetry spans, metrics and logs stay off, whatever
+        # provider the process has: they carry request paths (personal numbers in the
+        # API's) and exception messages. /metrics and the scrubbed logs tell instead.
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.settings = settings
     app.state.clock = clock

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.trace import NoOpTracer, Tracer, TracerProvider
 from sqlalchemy import Engine
 
 from booking_app.main import create_app
@@ -191,3 +193,31 @@ def test_route_families_come_from_templates_not_paths() -> None:
     assert route_family({"route": Route("/boka/{step}"), "path": "/x"}) == "pages"
     assert route_family({"path": f"/{PERSONAL_NUMBER}"}) == "unmatched"
     assert route_family({"path": "/static/app.css"}) == "static"
+
+
+class _RecordingTracerProvider(TracerProvider):
+    """An OpenTelemetry provider as an operator's instrumentation would install: it
+    notes every tracer asked of it (a tracer is asked for before any span)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get_tracer(self, name: str, *args, **kwargs) -> Tracer:
+        self.asked.append(name)
+        return NoOpTracer()
+
+
+def test_fastapi_traces_nothing_even_with_a_tracer_provider_installed(
+    synced_sqlite_store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI's own telemetry would put the API's paths, personal numbers in them, in
+    spans as soon as the process had a provider: it stays off."""
+    provider = _RecordingTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    url = synced_sqlite_store.url.render_as_string(hide_password=False)
+    settings = Settings(_env_file=None, store_url=url, data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        host = {"host": "tandmottagningen.localhost", "apiKey": DEMO_API_KEY}
+        client.get(f"/api/public/v1/patients/{PERSONAL_NUMBER}/bookings", headers=host)
+        assert client.get("/healthz").status_code == 200
+    assert provider.asked == []
