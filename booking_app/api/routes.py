@@ -95,64 +95,8 @@ def _times(slots: list[dict[str, Any]]) -> Response:
     return Response(to_json(slots), media_type="application/json")
 
 
-# -- reference data ----------------------------------------------------------------------
-
-
-@router.get(
-    "/clinics",
-    operation_id="ClinicsV1_GetClinics",
-    tags=["Clinics"],
-    response_model=list[ClinicDTO],
-    responses=ERROR_RESPONSES,
-    openapi_extra=ClinicsQuery.openapi(),
-)
-def get_clinics(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = ClinicsQuery.bind(api.request)
-        return _json(_CLINICS, reference.clinics(session, tenant, query, api.now))
-
-
-@router.get(
-    "/clinics/{id}",
-    operation_id="ClinicsV1_GetClinic",
-    tags=["Clinics"],
-    response_model=ClinicDTO,
-    responses=ERROR_RESPONSES,
-)
-def get_clinic(id: str, api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        return _json(_CLINIC, reference.clinic(session, tenant, id))
-
-
-@router.get(
-    "/clinicians",
-    operation_id="CliniciansV1_GetClinicians",
-    tags=["Clinicians"],
-    response_model=list[ClinicianDTO],
-    responses=ERROR_RESPONSES,
-    openapi_extra=CliniciansQuery.openapi(),
-)
-def get_clinicians(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = CliniciansQuery.bind(api.request)
-        return _json(_CLINICIANS, reference.clinicians(session, tenant, query, api.now))
-
-
-@router.get(
-    "/treatments",
-    operation_id="TreatmentsV1_GetTreatments",
-    tags=["Treatments"],
-    response_model=list[TreatmentDTO],
-    responses=ERROR_RESPONSES,
-    openapi_extra=TreatmentsQuery.openapi(),
-)
-def get_treatments(api: ApiDep) -> Response:
-    with api.reading() as (session, tenant):
-        query = TreatmentsQuery.bind(api.request)
-        return _json(_TREATMENTS, reference.treatments(session, tenant, query, api.now))
-
-
 # -- availability ------------------------------------------------------------------------
+# First: most of the API's requests, and FastAPI tries the routes in order.
 
 
 COMPUTING_THREADS = 1
@@ -301,6 +245,63 @@ async def get_calendar(api: ApiDep) -> Response:
         lambda s, t: times.calendar(s, t, CalendarQuery.bind(api.request), api.now),
         lambda m: snapshot_times.calendar(m, CalendarQuery.bind(api.request), api.now),
     )
+
+
+# -- reference data ----------------------------------------------------------------------
+
+
+@router.get(
+    "/clinics",
+    operation_id="ClinicsV1_GetClinics",
+    tags=["Clinics"],
+    response_model=list[ClinicDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=ClinicsQuery.openapi(),
+)
+def get_clinics(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = ClinicsQuery.bind(api.request)
+        return _json(_CLINICS, reference.clinics(session, tenant, query, api.now))
+
+
+@router.get(
+    "/clinics/{id}",
+    operation_id="ClinicsV1_GetClinic",
+    tags=["Clinics"],
+    response_model=ClinicDTO,
+    responses=ERROR_RESPONSES,
+)
+def get_clinic(id: str, api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        return _json(_CLINIC, reference.clinic(session, tenant, id))
+
+
+@router.get(
+    "/clinicians",
+    operation_id="CliniciansV1_GetClinicians",
+    tags=["Clinicians"],
+    response_model=list[ClinicianDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=CliniciansQuery.openapi(),
+)
+def get_clinicians(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = CliniciansQuery.bind(api.request)
+        return _json(_CLINICIANS, reference.clinicians(session, tenant, query, api.now))
+
+
+@router.get(
+    "/treatments",
+    operation_id="TreatmentsV1_GetTreatments",
+    tags=["Treatments"],
+    response_model=list[TreatmentDTO],
+    responses=ERROR_RESPONSES,
+    openapi_extra=TreatmentsQuery.openapi(),
+)
+def get_treatments(api: ApiDep) -> Response:
+    with api.reading() as (session, tenant):
+        query = TreatmentsQuery.bind(api.request)
+        return _json(_TREATMENTS, reference.treatments(session, tenant, query, api.now))
 
 
 # -- reservations ------------------------------------------------------------------------
