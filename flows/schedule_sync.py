@@ -264,11 +264,14 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
 
     gone, withdrawn = _withdrawals(batch, published_ids, refused, rows)
     counts.removed = len(withdrawn)
+    # Changed ranges are rewritten in place rather than deleted and inserted again:
+    # a tenth of the pages written (and of SQLite's WAL to check back in).
     store.replace_ranges(
         connection,
         plan.id,
-        np.union1d(withdrawn, rows.loc[changed, "opus_range_id"].to_numpy()),
-        rows[~unchanged],
+        np.setdiff1d(withdrawn, rows.loc[changed, "opus_range_id"].to_numpy()),
+        rows[~was_published],
+        rows[changed],
     )
     # New free time for the waiting list (only where someone waits for an earlier one).
     waitlist_offers.record_sync_openings(session, rows[~unchanged], extract.started_at)
