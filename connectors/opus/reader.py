@@ -8,10 +8,10 @@ Times come back as Opus keeps them: local wall-clock time, without a zone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from operator import itemgetter
 from typing import Literal
@@ -284,10 +284,15 @@ class OpusReader:
         changed_since: int | None = None,
         previous_window_end: datetime | None = None,
         compare_ids: bool = False,
+        count: Callable[[], int] | None = None,
     ) -> FreeRangeExtract:
         """All ranges in the window, or (with ``changed_since``) only those changed
         since that row version plus those the window has grown over since the last
-        run, with the removals since."""
+        run, with the removals since.
+
+        ``count``: gives ``count_in_window`` of an incremental run that does not
+        compare ids (say, counted meanwhile on another connection); by default this
+        connection counts after the rest. Comparing ids counts them instead."""
         watermark = self.watermark()
         param = self.connection.param
         if changed_since is None:
@@ -314,9 +319,11 @@ class OpusReader:
                 (changed_since,),
                 width=1,
             ).ravel()
-            extract.count_in_window = self.count_in_window(window)
             if compare_ids:
                 extract.ids_in_window = self.free_range_ids(window)
+                extract.count_in_window = len(extract.ids_in_window)
+            else:
+                extract.count_in_window = (count or partial(self.count_in_window, window))()
         return extract
 
     def _links(self, range_ids: pd.Series, where: str, params: tuple) -> np.ndarray:
