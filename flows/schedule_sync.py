@@ -313,7 +313,7 @@ def _publish_database(session: Session, connection: Connection, verdict: Verdict
     gone, withdrawn = _withdrawals(batch, published_ids, refused, rows)
     counts.removed = len(withdrawn)
     # Changed ranges are rewritten in place rather than deleted and inserted again:
-    # a tenth of the pages written (and of SQLite's WAL to check back in).
+    # fewer pages written (a third less SQLite WAL to check back in at commit).
     store.replace_ranges(
         connection,
         plan.id,
