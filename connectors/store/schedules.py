@@ -490,32 +490,43 @@ def _neighbour_rows(connection: Connection, plan: DatabasePlan, batch: pd.DataFr
 
 
 def replace_ranges(
-    connection: Connection, database_id: int, remove: np.ndarray, insert: pd.DataFrame
+    connection: Connection,
+    database_id: int,
+    remove: np.ndarray,
+    insert: pd.DataFrame,
+    changed: pd.DataFrame | None = None,
 ) -> None:
-    """Delete the ranges with Opus ids in ``remove``, then insert ``insert``.
+    """Delete the ranges with Opus ids in ``remove``, insert ``insert``, and rewrite
+    ``changed`` (ranges already published) in place, by their key.
 
     Every change to ``free_range`` bumps its tenant's ``reference`` counter (triggers
     of migration 0010). PostgreSQL's triggers there are statement-level: one bump per
     statement. SQLite has only row triggers, and merely firing one per range cost a
-    third of a million-range sync's writing; so on SQLite these two statements run
+    third of a million-range sync's writing; so on SQLite these statements run
     with the counter triggers of ``free_range`` suspended, and the counter is bumped
     here once if they changed a row, as the triggers would have.
     """
     table = FreeRange.__tablename__
+    changed = changed if changed is not None else insert.iloc[:0]
+    key = ("opus_database_id", "opus_range_id")
     if connection.dialect.name != "sqlite":
         bulk.delete_keys(
             connection, table, {"opus_database_id": database_id}, "opus_range_id", remove
         )
+        bulk.update_frame(connection, table, changed, key)
         bulk.insert_frame(connection, table, insert)
         return
-    if len(remove) == 0 and insert.empty:
+    if len(remove) == 0 and insert.empty and changed.empty:
         return
     with _counter_triggers_suspended(connection, table):
         removed = bulk.delete_keys(
             connection, table, {"opus_database_id": database_id}, "opus_range_id", remove
         )
-        added = bulk.insert_frame(connection, table, insert)
-    tenants = set(insert["tenant_id"].unique().tolist()) if added else set()
+        written = bulk.update_frame(connection, table, changed, key, _INDEXED)
+        written += bulk.insert_frame(connection, table, insert)
+    tenants = set()
+    if written:
+        tenants = set(pd.concat([insert["tenant_id"], changed["tenant_id"]]).unique().tolist())
     if removed:
         tenants.add(
             connection.scalar(select(OpusDatabase.tenant_id).where(OpusDatabase.id == database_id))
@@ -528,6 +539,10 @@ def replace_ranges(
             )
             .values(version=AvailabilityVersion.version + 1)
         )
+
+
+_INDEXED = ("practitioner_id", "starts_at")
+"""``free_range``'s columns in its secondary index (ix_free_range_practitioner_start)."""
 
 
 @contextmanager

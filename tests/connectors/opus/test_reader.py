@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from connectors.opus import reader as reader_module
 from connectors.opus.connection import OpusConnection, OpusSchemaError, OpusSource, opened
 from connectors.opus.reader import (
     CLINICIANS,
@@ -150,7 +151,15 @@ def test_reference_data_has_opus_columns_and_the_demos_rows(
 # -- free ranges, full -----------------------------------------------------------------------
 
 
-def test_full_read_returns_the_ranges_in_the_window(reader: OpusReader, demo: DemoOpus) -> None:
+@pytest.mark.parametrize("links_read", ["joined", "by id span"])
+def test_full_read_returns_the_ranges_in_the_window(
+    reader: OpusReader, demo: DemoOpus, links_read: str, monkeypatch
+) -> None:
+    """Links either joined to the ranges in SQL, or read over the ranges' span of ids
+    and the other ranges' dropped (connectors.opus.reader.OpusReader._links)."""
+    if links_read == "by id span":
+        monkeypatch.setattr(reader_module, "_DENSE_FROM", 0)
+        monkeypatch.setattr(reader_module, "_DENSE_SHARE", 0.0)
     window = _window(demo)
     extract = reader.free_ranges(window)
     expected = _in_window(demo.free_ranges, window)
@@ -358,3 +367,36 @@ def test_unparseable_values_become_missing(tmp_path: Path) -> None:
     assert treatments.loc[2, "Duration"] == 60
     assert pd.isna(treatments.loc[1, "CreateInWeb"])
     assert treatments.loc[2, "CreateInWeb"] is False or not treatments.loc[2, "CreateInWeb"]
+
+
+TIME_TEXTS = [
+    "2026-12-08 09:00:00",
+    "2026-12-08T09:00:00",
+    "2026-12-08 09:00:00.5",
+    "2026-12-08 09:00",
+    "2026-12-08",
+    "2026-12-08 9:00:00",
+    "20261208",
+    "2026-12-08 09:00:00.1234567",
+    "2026-02-30 10:00:00",
+    "2026-12-08 24:00:00",
+    "inte en tid",
+    None,
+]
+
+
+@pytest.mark.parametrize("text", TIME_TEXTS)
+def test_rows_are_typed_as_the_general_path_types_them(text: str | None) -> None:
+    """The column-wise fast path (connectors.opus.reader._fast_column) gives what
+    pandas gives, or leaves the column to pandas: for each text alone, and among
+    ordinary rows."""
+    rows = [
+        (1, "UPP1", 7, "2026-12-08 08:00:00", text, 11),
+        (2, None, None, text, "2026-12-08 10:00:00", 12),
+    ]
+    general = reader_module._typed(
+        pd.DataFrame.from_records(rows, columns=list(FREE_RANGES.columns)),
+        dict(FREE_RANGES.columns),
+    )
+    typed = reader_module._frame_of([rows[:1], rows[1:]], FREE_RANGES.columns)
+    pd.testing.assert_frame_equal(typed, general)

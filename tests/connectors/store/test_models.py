@@ -142,6 +142,62 @@ def test_bulk_rows_read_back_through_the_orm_as_the_same_utc_moments(store, demo
         assert session.scalars(select(FreeRange.opus_range_id)).all() == [2]
 
 
+def test_bulk_update_rewrites_rows_in_place_whether_or_not_their_indexed_columns_changed(
+    store, demo_tenant
+):
+    with session_scope(store) as session:
+        tenant = session.scalars(select(Tenant)).one()
+        database = tenant.databases[0]
+        clinic = session.scalars(select(Clinic)).first()
+        practitioner = session.scalars(select(Practitioner)).first()
+        treatment_set = TreatmentSet(opus_database_id=database.id, opus_treatment_ids="1")
+        session.add(treatment_set)
+        session.flush()
+        starts = pd.Series(pd.to_datetime(["2026-03-29 08:00"] * 3).tz_localize("UTC"))
+        frame = pd.DataFrame(
+            {
+                "opus_database_id": database.id,
+                "opus_range_id": [1, 2, 3],
+                "tenant_id": tenant.id,
+                "clinic_id": clinic.id,
+                "practitioner_id": practitioner.id,
+                "treatment_set_id": treatment_set.id,
+                "starts_at": starts.astype("datetime64[us, UTC]"),
+                "ends_at": (starts + pd.Timedelta(hours=1)).astype("datetime64[us, UTC]"),
+                "row_version": [10, 11, 12],
+            }
+        )
+        connection = session.connection()
+        bulk.insert_frame(connection, "free_range", frame)
+        # Range 1 ends earlier (indexed columns as they were), range 2 starts later.
+        changed = frame.iloc[:2].copy()
+        changed["ends_at"] -= pd.Timedelta(minutes=15)
+        changed.loc[1, "starts_at"] += pd.Timedelta(minutes=15)
+        changed["row_version"] = [20, 21]
+        key = ("opus_database_id", "opus_range_id")
+        indexed = ("practitioner_id", "starts_at")
+        assert bulk.update_frame(connection, "free_range", changed, key, indexed) == 2
+        read = session.execute(
+            select(FreeRange.opus_range_id, FreeRange.starts_at, FreeRange.ends_at).order_by(
+                FreeRange.opus_range_id
+            )
+        ).all()
+        assert [(r.opus_range_id, r.starts_at.hour, r.starts_at.minute) for r in read] == [
+            (1, 8, 0),
+            (2, 8, 15),
+            (3, 8, 0),
+        ]
+        assert [(r.ends_at.hour, r.ends_at.minute) for r in read] == [(8, 45), (8, 45), (9, 0)]
+        # Found through the index by the new start, and not by the old one.
+        later = select(FreeRange.opus_range_id).where(
+            FreeRange.practitioner_id == practitioner.id,
+            FreeRange.starts_at >= datetime(2026, 3, 29, 8, 10, tzinfo=UTC),
+        )
+        assert session.scalars(later).all() == [2]
+        versions = session.scalars(select(FreeRange.row_version).order_by(FreeRange.opus_range_id))
+        assert versions.all() == [20, 21, 12]
+
+
 @pytest.mark.parametrize("values", [{"connect_timeout_s": 0}, {"retries": 11}])
 def test_an_opus_databases_own_connect_limits_out_of_range_are_refused(store, values):
     with pytest.raises(IntegrityError), session_scope(store) as session:

@@ -73,7 +73,7 @@ def test_an_incremental_sync_bumps_once_not_once_per_range(
 
     assert (counts.changed, counts.removed) == (20, 10)
     # SQLite: once. PostgreSQL: once per statement (statement triggers), the delete
-    # and the COPY.
+    # and the UPDATE of the changed ones in place.
     expected = 1 if store.dialect.name == "sqlite" else 2
     assert reference_counter(store) - before == expected
 
