@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,16 +134,7 @@ def extract_database(
     new_day = plan.window_start_local is None or plan.window_start_local != window.start
     # On a new day yesterday's ranges go: only comparing ids finds them.
     compare_ids = plan.compare_ids or new_day
-    with (
-        gc_paused(),
-        ThreadPoolExecutor(1, thread_name_prefix="opus-count") as pool,
-        opened(source, timeout_s=timeout_s) as connection,
-    ):
-        # Counted from the start, alongside everything else, whenever the run may be
-        # incremental (a run that turns out full ignores the count).
-        counted = None
-        if plan.fingerprint is not None and plan.window_end_local is not None and not compare_ids:
-            counted = pool.submit(_count_in_window, source, timeout_s, window)
+    with gc_paused(), opened(source, timeout_s=timeout_s) as connection:
         reader = OpusReader(connection, timezone)
         reader.check_schema()
         rows = reader.reference_rows()
@@ -156,18 +146,8 @@ def extract_database(
             changed_since=plan.row_version if incremental else None,
             previous_window_end=plan.window_end_local if incremental else None,
             compare_ids=compare_ids,
-            count=counted.result if counted else None,
         )
     return Extract(plan, reference, ranges, digest, started)
-
-
-def _count_in_window(source: OpusSource, timeout_s: int, window: Window) -> int:
-    """Opus's count of the window's ranges, on a connection of its own, so that it
-    runs while the first connection reads the changes (an incremental run's longest
-    query: it scans the window, a sixth of a second for a million ranges, in every
-    run of a large tenant; the driver leaves the interpreter free meanwhile)."""
-    with opened(source, timeout_s=timeout_s) as connection:
-        return OpusReader(connection).count_in_window(window)
 
 
 # -- judge ---------------------------------------------------------------------------------

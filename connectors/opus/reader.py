@@ -8,10 +8,10 @@ Times come back as Opus keeps them: local wall-clock time, without a zone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, partial
+from functools import cache
 from itertools import chain
 from operator import itemgetter
 from typing import Literal
@@ -284,15 +284,11 @@ class OpusReader:
         changed_since: int | None = None,
         previous_window_end: datetime | None = None,
         compare_ids: bool = False,
-        count: Callable[[], int] | None = None,
     ) -> FreeRangeExtract:
         """All ranges in the window, or (with ``changed_since``) only those changed
         since that row version plus those the window has grown over since the last
-        run, with the removals since.
-
-        ``count``: gives ``count_in_window`` of an incremental run that does not
-        compare ids (say, counted meanwhile on another connection); by default this
-        connection counts after the rest. Comparing ids counts them instead."""
+        run, with the removals since. An incremental run counts the window's ranges
+        too (``count_in_window``), from the ids when it compares them."""
         watermark = self.watermark()
         param = self.connection.param
         if changed_since is None:
@@ -323,7 +319,7 @@ class OpusReader:
                 extract.ids_in_window = self.free_range_ids(window)
                 extract.count_in_window = len(extract.ids_in_window)
             else:
-                extract.count_in_window = (count or partial(self.count_in_window, window))()
+                extract.count_in_window = self.count_in_window(window)
         return extract
 
     def _links(self, range_ids: pd.Series, where: str, params: tuple) -> np.ndarray:
