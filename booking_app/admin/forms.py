@@ -76,7 +76,10 @@ def whole_number(raw: str, bounds: tuple[int, int]) -> int | None:
     return int(raw)
 
 
-def _int(form: dict[str, str], name: str, bounds: tuple[int, int], parsed: Parsed) -> None:
+def parse_whole_number(
+    form: dict[str, str], name: str, bounds: tuple[int, int], parsed: Parsed
+) -> None:
+    """The field ``name`` into ``parsed``: its value, or its error key."""
     number = whole_number(form.get(name, ""), bounds)
     if number is None:
         parsed.errors.append(f"admin_error_{name}")
@@ -94,8 +97,8 @@ def parse_flexibility(form: dict[str, str]) -> Parsed:
         parsed.errors.append("admin_error_steps")
     else:
         parsed.values.update(zip(STEP_FIELDS, steps, strict=True))
-    _int(form, "change_cutoff_hours", CUTOFF_RANGE, parsed)
-    _int(form, "months_to_sync", MONTHS_RANGE, parsed)
+    parse_whole_number(form, "change_cutoff_hours", CUTOFF_RANGE, parsed)
+    parse_whole_number(form, "months_to_sync", MONTHS_RANGE, parsed)
     return parsed
 
 
@@ -116,7 +119,7 @@ def parse_sms_limits(form: dict[str, str]) -> Parsed:
             parsed.errors.append("admin_error_sms_country_codes_format")
         else:
             parsed.values["sms_country_codes"] = stored
-    _int(form, "code_messages_per_hour", CODE_CAP_RANGE, parsed)
+    parse_whole_number(form, "code_messages_per_hour", CODE_CAP_RANGE, parsed)
     return parsed
 
 

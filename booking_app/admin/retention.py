@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from booking_app.admin.deps import AdminFormDep, ChangeGrantDep
-from booking_app.admin.forms import Parsed, _int
+from booking_app.admin.forms import Parsed, parse_whole_number
 from booking_app.admin.pages import saved, tab_page
 from booking_app.deps import NowDep, WriteSessionDep
 from connectors.store import audit
@@ -35,7 +35,7 @@ def parse(form: dict[str, str]) -> Parsed:
     """Whole numbers within the store's own bounds (its check constraints say the same)."""
     parsed = Parsed()
     for name, bounds in RETENTION_RANGES.items():
-        _int(form, name, bounds, parsed)
+        parse_whole_number(form, name, bounds, parsed)
     return parsed
 
 
