@@ -71,13 +71,14 @@ class Runner:
                 self.pids.append(int(line))  # the stubborn child's grandchild
         assert all(alive(pid) for pid in self.pids) and all(map(listening, self.ports))
 
-    def left_behind(self, within_s: float) -> tuple[list[int], list[int]]:
-        """Processes and ports still there once ``within_s`` is up (or all gone)."""
+    def left_behind(self, within_s: float, ports_only: bool = False) -> tuple[list[int], list[int]]:
+        """Processes and ports still there once ``within_s`` is up (or all gone; with
+        ``ports_only``, once the ports are free, whatever processes are left)."""
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             pids = [pid for pid in self.pids if alive(pid)]
             ports = [port for port in self.ports if listening(port)]
-            if not pids and not ports:
+            if not ports and (ports_only or not pids):
                 break
             time.sleep(0.1)
         return pids, ports
@@ -133,7 +134,9 @@ def test_children_stop_when_the_runner_is_killed_outright(runner):
 
     # (30 s: the 10 s promise is for a stop by signal; this is the runner gone at once,
     # and a loaded machine once needed more than 20 s to run the children's handlers.)
-    _pids, ports = demo.left_behind(within_s=30)
+    # The stubborn child outlives its runner by design: wait for the ports alone
+    # (waiting for every process too sat out the whole 30 s on every run).
+    _pids, ports = demo.left_behind(within_s=30, ports_only=True)
     # SIGTERM from the kernel (the parent-death signal): the mail catcher stops and
     # frees its ports; the stubborn child, which ignores SIGTERM, is cleaned up here.
     assert ports == []
