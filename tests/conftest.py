@@ -334,7 +334,7 @@ def prefect_harness() -> Iterator[None]:
     """A temporary Prefect server and database for the whole session.
 
     Starting it takes 10 to 15 s, charged to the first test that asks for it; the tests
-    that do all run on one worker (tests/scheduling.py), so a run pays it once."""
+    share two workers (tests/scheduling.py), so a run pays it twice."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
