@@ -15,7 +15,6 @@ Run it alone with ``python -m demo.mail_catcher``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import html
 import json
 import signal
@@ -202,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smtp-port", type=int, default=2525)
     parser.add_argument("--web-port", type=int, default=8025)
     args = parser.parse_args(argv)
+    # Blocked before any thread starts, so every thread inherits the mask and the stop
+    # signal waits, pending, for the main thread's sigwait below. (With a handler and an
+    # Event instead, a SIGTERM that the kernel handed to the SMTP server's thread never
+    # woke the main thread's wait: the catcher, and its ports, outlived a killed demo.)
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     catcher = MailCatcher(args.host, args.smtp_port).start()
     web = serve_web(catcher, args.host, args.web_port)
     print(
@@ -209,10 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         f"mail at http://{args.host}:{args.web_port}/",
         flush=True,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    signal.sigwait(stop_signals)
     web.shutdown()
     catcher.stop()
     return 0
