@@ -12,14 +12,11 @@ It is what a clinic's web agency would paste into the clinic's site (see the REA
 from __future__ import annotations
 
 import argparse
-import contextlib
 import html
 import json
-import signal
-import threading
 from http.server import BaseHTTPRequestHandler
 
-from demo.loopback import serve_in_thread
+from demo.loopback import hold_stop_signals, serve_in_thread, wait_for_stop_signal
 
 DEMO_CLINIC_SITE_PORT = 8031
 
@@ -118,12 +115,10 @@ def main() -> None:
     parser.add_argument("--booking-url", required=True)
     parser.add_argument("--api-key", required=True)
     args = parser.parse_args()
+    hold_stop_signals()
     serve_in_thread(args.host, args.port, handler_for(args.booking_url, args.api_key))
     print(json.dumps({"clinic_site": f"http://localhost:{args.port}/"}), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    wait_for_stop_signal()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import copy
 import hmac
 import html
 import json
-import signal
 import threading
 import time
 import uuid
@@ -43,7 +42,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from connectors.marketplace.resources import ACCOUNT_SYSTEM, PERSONNUMMER
-from demo.loopback import close, serve_in_thread
+from demo.loopback import close, hold_stop_signals, serve_in_thread, wait_for_stop_signal
 
 MAX_BODY = 64 * 1024 * 1024
 SLOT_STATUSES = {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
@@ -602,18 +601,13 @@ def main() -> None:
     parser.add_argument("--active", action="store_true", help="accounts start activated")
     parser.add_argument("--state", type=Path, help="keep what it holds in this JSON file")
     args = parser.parse_args()
+    hold_stop_signals()
     server = FhirMarketplace(host=args.host, port=args.port, state_file=args.state)
     for name, token in zip(args.account, args.token, strict=True):
         server.add_account(name, token, active=args.active)
     server.start()
     print(f"Boka vård stand-in at {server.url}/ (FHIR base {server.fhir_url})", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(1):
-            pass
-    except KeyboardInterrupt:
-        pass
+    wait_for_stop_signal()
     server.stop()
 
 

@@ -3,6 +3,7 @@ a test or the demo starts and stops one in a line."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,3 +25,21 @@ def close(server: ThreadingHTTPServer) -> None:
     """Stop answering and free the port."""
     server.shutdown()
     server.server_close()
+
+
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def hold_stop_signals() -> None:
+    """Block SIGTERM and SIGINT, before any server thread starts, so that every thread
+    inherits the mask and a stop signal stays pending for ``wait_for_stop_signal``.
+
+    (With a handler setting an Event instead, a SIGTERM that the kernel handed to a
+    server's thread never woke the main thread's wait: a stand-in, and its port,
+    outlived the demo that was killed.)"""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def wait_for_stop_signal() -> None:
+    """Until SIGTERM or SIGINT (Ctrl-C), however early it came."""
+    signal.sigwait(STOP_SIGNALS)

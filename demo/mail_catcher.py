@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import signal
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 
-from demo.loopback import serve_in_thread
+from demo.loopback import hold_stop_signals, serve_in_thread, wait_for_stop_signal
 
 
 @dataclass
@@ -201,12 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smtp-port", type=int, default=2525)
     parser.add_argument("--web-port", type=int, default=8025)
     args = parser.parse_args(argv)
-    # Blocked before any thread starts, so every thread inherits the mask and the stop
-    # signal waits, pending, for the main thread's sigwait below. (With a handler and an
-    # Event instead, a SIGTERM that the kernel handed to the SMTP server's thread never
-    # woke the main thread's wait: the catcher, and its ports, outlived a killed demo.)
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    hold_stop_signals()
     catcher = MailCatcher(args.host, args.smtp_port).start()
     web = serve_web(catcher, args.host, args.web_port)
     print(
@@ -214,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         f"mail at http://{args.host}:{args.web_port}/",
         flush=True,
     )
-    signal.sigwait(stop_signals)
+    wait_for_stop_signal()
     web.shutdown()
     catcher.stop()
     return 0

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hmac
 import html
 import json
 import secrets
-import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,7 +31,7 @@ import httpx
 
 from connectors.notifications.sms_length import sms_length
 from connectors.sms import valid_number, valid_sender
-from demo.loopback import close, serve_in_thread
+from demo.loopback import close, hold_stop_signals, serve_in_thread, wait_for_stop_signal
 
 MAX_BODY = 64 * 1024
 
@@ -253,12 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username", default="demo")
     parser.add_argument("--password", default="demo")
     args = parser.parse_args(argv)
+    hold_stop_signals()
     gateway = SmsGatewayStandIn(args.host, args.port, args.username, args.password).start()
     print(f"SMS gateway stand-in: API {gateway.url}/a1/sms, messages {gateway.url}/", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    wait_for_stop_signal()
     gateway.stop()
     return 0
 
