@@ -4,6 +4,7 @@ and what holds a thread, a buffer or a connection pool is let go when it stops
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -36,3 +37,23 @@ def at_startup(app: FastAPI, action: Callable[[FastAPI], None]) -> None:
             yield state
 
     app.router.lifespan_context = lifespan
+
+
+_startup_heap_frozen = False
+
+
+def freeze_startup_heap(_app: FastAPI | None = None) -> None:
+    """Put what the process has made so far out of the cycle collector's sight: the
+    modules, the app and its routes, a quarter of a million objects that live as long
+    as the process. Once per process (a test process makes many apps).
+
+    A full collection walks every object the collector tracks, and these were most of
+    them: each full collection took 86 ms (147 ms on a busy machine) beside a million
+    ranges in memory, stalling the event loop and every request in flight with it,
+    which was most of the one-process API's p99. Frozen, it takes a few milliseconds.
+    The tenants' snapshots are read after this, so a replaced one is still collected."""
+    global _startup_heap_frozen
+    if not _startup_heap_frozen:
+        gc.collect()  # the garbage of imports, not kept for ever
+        gc.freeze()
+        _startup_heap_frozen = True

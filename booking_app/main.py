@@ -38,7 +38,7 @@ from booking_app.api.cors import ApiCorsMiddleware
 from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
-from booking_app.lifespan import at_shutdown, at_startup
+from booking_app.lifespan import at_shutdown, at_startup, freeze_startup_heap
 from booking_app.origins import OriginMiddleware
 from booking_app.page_cache import PageCache
 from booking_app.security import SecurityHeadersMiddleware
@@ -127,6 +127,7 @@ def create_app(
     admin.install(app)  # the operators' pages under /admin
     errors.install(app)
     at_shutdown(app, login.close_bankid_client)
+    at_startup(app, freeze_startup_heap)  # before the snapshots, which are replaced
     at_startup(app, lambda a: a.state.availability.start())  # read ahead of questions
     at_shutdown(app, lambda a: a.state.availability.stop())
     return app
