@@ -114,6 +114,25 @@ def load(session: Session, tenant_id: int, version: int) -> PageFacts:
     )
 
 
+class OneReaderPerTenant:
+    """A lock per tenant, held while its facts are read from the store.
+
+    When a tenant's facts are missing or out of date (the process has just started, a
+    sync or an operator has just moved its reference counter), every page request in
+    flight finds them so at once: 64 under bench.site. Each read them for itself, in a
+    worker thread, a second of Python each at a million ranges, all taking turns at the
+    GIL: the process answered almost nothing for seconds, the API included. Now one
+    reads and the others wait for its result."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, tenant_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant_id, threading.Lock())
+
+
 class PageFactsCache:
     """Each tenant's :class:`PageFacts` at the newest version asked for."""
 
@@ -121,6 +140,7 @@ class PageFactsCache:
         self.store_url = store_url
         self._facts: dict[int, PageFacts] = {}
         self._lock = threading.Lock()
+        self._reading = OneReaderPerTenant()
 
     def get(self, tenant_id: int, version: int, read: bool = True) -> PageFacts | None:
         """The tenant's facts as of its reference counter ``version`` (or newer).
@@ -131,14 +151,18 @@ class PageFactsCache:
             return found
         if not read:
             return None
-        # In a transaction of its own, begun now, after ``version`` was read: a
-        # request's transaction may have begun before it (SQLite keeps its view).
-        with session_scope(engine_for(self.store_url)) as session:
-            facts = load(session, tenant_id, version)
-        with self._lock:
-            kept = self._facts.get(tenant_id)
-            if kept is None or kept.version <= version:  # an older page never wins
-                self._facts[tenant_id] = facts
+        with self._reading(tenant_id):
+            found = self._facts.get(tenant_id)
+            if found is not None and found.version >= version:  # read while we waited
+                return found
+            # In a transaction of its own, begun now, after ``version`` was read: a
+            # request's transaction may have begun before it (SQLite keeps its view).
+            with session_scope(engine_for(self.store_url)) as session:
+                facts = load(session, tenant_id, version)
+            with self._lock:
+                kept = self._facts.get(tenant_id)
+                if kept is None or kept.version <= version:  # an older page never wins
+                    self._facts[tenant_id] = facts
         return facts
 
     def forget(self, tenant_id: int) -> None:
@@ -160,6 +184,7 @@ class TenantCache:
         self.store_url = store_url
         self._tenants: dict[int, tuple[int, Tenant]] = {}
         self._lock = threading.Lock()
+        self._reading = OneReaderPerTenant()
 
     def get(self, tenant_id: int, version: int, read: bool = True) -> Tenant | None:
         """The tenant at ``version``; read from the store if it is not in memory (and
@@ -169,15 +194,21 @@ class TenantCache:
             return found[1]
         if not read:
             return None
-        with session_scope(engine_for(self.store_url)) as session:
-            tenant = session.scalars(
-                select(Tenant).where(Tenant.id == tenant_id).options(joinedload(Tenant.settings))
-            ).one_or_none()
-        with self._lock:
-            if tenant is None:
-                self._tenants.pop(tenant_id, None)
-            elif found is None or found[0] <= version:
-                self._tenants[tenant_id] = (version, tenant)
+        with self._reading(tenant_id):
+            found = self._tenants.get(tenant_id)
+            if found is not None and found[0] >= version:  # read while we waited
+                return found[1]
+            with session_scope(engine_for(self.store_url)) as session:
+                tenant = session.scalars(
+                    select(Tenant)
+                    .where(Tenant.id == tenant_id)
+                    .options(joinedload(Tenant.settings))
+                ).one_or_none()
+            with self._lock:
+                if tenant is None:
+                    self._tenants.pop(tenant_id, None)
+                elif found is None or found[0] <= version:
+                    self._tenants[tenant_id] = (version, tenant)
         return tenant
 
     def forget(self, tenant_id: int) -> None:
