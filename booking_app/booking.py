@@ -293,7 +293,7 @@ def step_page(
     }
     if kept is not None and snapshot is not None and current == "time":
         html = render_marked(request, tenant, "step_time.html", **page)
-        kept.put(tenant, query, snapshot, now, html)
+        kept.put(tenant, query, snapshot, now, html, timezone(request))
         return kept_page(request, tenant, html)
     return render(request, tenant, f"step_{current}.html", **page)
 

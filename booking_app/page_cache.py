@@ -5,14 +5,15 @@ of the tenant's row (its settings and texts), its snapshot (free times, bookings
 lookups), the query (choices, week, month, language) and the clock. The first two are
 compared by identity: a sync, a hold or an operator's change makes new ones (their
 counters move), so a page made from the old ones is never given again. The clock
-counts only through the minimum notice, the publishing horizon, today's date (all
-whole minutes against the clock) and holds expiring; so a page is given again within
-the minute it was made in, and not from the moment the first of the tenant's holds
-that was still holding then expires. Only pages for visitors who are not logged in
-are kept; what belongs to one request (the form's CSRF token, the visit tags with
-their Do-Not-Track choice) is left out, as a marker, and filled in per request.
+counts only through the minimum notice, the publishing horizon, today's date and
+holds expiring (:func:`clock_keeps_it_until`): so a page is given again until the
+notice passes the first start it could show, or the horizon reaches the first start
+it could not, or the day ends, or the first of the tenant's holds that was still
+holding lets go. Only pages for visitors who are not logged in are kept; what belongs
+to one request (the form's CSRF token, the visit tags with their Do-Not-Track choice)
+is left out, as a marker, and filled in per request.
 
-Memory is bounded in bytes, oldest use out first; pages past their minute are dropped
+Memory is bounded in bytes, oldest use out first; pages past their time are dropped
 when met.
 """
 
@@ -23,17 +24,20 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from markupsafe import Markup
 
 from booking_app.api.snapshots import TenantAvailability
+from connectors.store.availability import STOCKHOLM, months_later
 from connectors.store.models import Tenant
+from connectors.store.snapshot import EPOCH, GRID_ORIGIN, seconds_ceil
 
 MAX_BYTES = 64 * 1024 * 1024
 """The same budget as the API's answers (``answer_cache_max_bytes``' default)."""
 ENTRY_OVERHEAD = 300
 _MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
 
 # Per process, random: no tenant's text can contain them by chance or by design.
 CSRF_MARK = f"csrf-{secrets.token_hex(16)}"
@@ -84,14 +88,28 @@ class PageCache:
             return page.html
 
     def put(
-        self, tenant: Tenant, query: str, snapshot: TenantAvailability, now: datetime, html: str
+        self,
+        tenant: Tenant,
+        query: str,
+        snapshot: TenantAvailability,
+        now: datetime,
+        html: str,
+        tz: tzinfo = STOCKHOLM,
     ) -> None:
-        minute = now.replace(second=0, microsecond=0)
-        if minute == now:
-            # On the minute itself a time that starts now (after the notice) is still
-            # bookable; a microsecond later it is not: such a page stays unkept.
+        """Keep ``html``, made at ``now`` from ``tenant`` and ``snapshot`` in the
+        page's time zone ``tz``, for as long as it stays right."""
+        settings = tenant.settings
+        grid_s = snapshot.common_grid_minutes * 60
+        if settings is None or not grid_s:
             return
-        valid_until = min(minute + _MINUTE, self._next_expiry(tenant.id, snapshot, now))
+        valid_until = min(
+            clock_keeps_it_until(
+                now, settings.min_notice_minutes, settings.months_to_sync, grid_s, tz
+            ),
+            self._next_expiry(tenant.id, snapshot, now),
+        )
+        if valid_until <= now:
+            return
         size = len(query) + len(html) + ENTRY_OVERHEAD
         if size > self.max_bytes:
             return
@@ -124,3 +142,49 @@ class PageCache:
         expiries = kept[1]
         index = bisect_right(expiries, now)
         return expiries[index] if index < len(expiries) else datetime.max.replace(tzinfo=now.tzinfo)
+
+
+def clock_keeps_it_until(
+    now: datetime, notice_minutes: int, months_to_sync: int, grid_s: int, tz: tzinfo
+) -> datetime:
+    """Until when the clock alone leaves a time step page made at ``now`` as it is
+    (strictly before; ``now`` itself: not even then). ``grid_s`` is a grid every
+    start of the tenant's lies on (the greatest common divisor of its clinics' grids).
+
+    Starts are shown from ``now`` plus the notice and before the horizon, ``months``
+    on from ``now`` (times.py, snapshot_times.py): the first start still shown drops
+    out once the notice passes it, and the first start past the horizon comes in once
+    the horizon passes it; both lie on the grid, so the page is right until the first
+    of these, at most one grid step away. The day bounds it too (today, this week, the
+    months' links). A clock change, today's or the horizon's, moves the horizon by an
+    hour: then the minute bounds it, as it bounded every page before."""
+    notice = timedelta(minutes=notice_minutes)
+    horizon = months_later(now.astimezone(STOCKHOLM), months_to_sync)
+    first_shown = _on_grid_from(now + notice, grid_s)
+    first_past = _on_grid_from(horizon, grid_s)
+    until = min(
+        first_shown - notice,
+        now + (first_past - horizon),
+        _next_midnight(now, tz),
+        _next_midnight(now, STOCKHOLM),
+    )
+    later_horizon = months_later(until.astimezone(STOCKHOLM), months_to_sync)
+    if (
+        now.astimezone(STOCKHOLM).utcoffset() != until.astimezone(STOCKHOLM).utcoffset()
+        or horizon.utcoffset() != later_horizon.utcoffset()
+    ):
+        until = min(until, now.replace(second=0, microsecond=0) + _MINUTE)
+    return until
+
+
+def _on_grid_from(moment: datetime, grid_s: int) -> datetime:
+    """The first whole second on the grid at or after ``moment``."""
+    seconds = seconds_ceil(moment)
+    on_grid = GRID_ORIGIN + -((GRID_ORIGIN - seconds) // grid_s) * grid_s
+    return EPOCH + on_grid * _SECOND
+
+
+def _next_midnight(now: datetime, tz: tzinfo) -> datetime:
+    local = now.astimezone(tz)
+    tomorrow = local.date() + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=tz)

@@ -27,6 +27,7 @@ read again when next asked.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +94,12 @@ class TenantAvailability:
             for by_database in self.reference.treatments_by_opus_id.values()
             for treatment in by_database.values()
         }
+
+    @cached_property
+    def common_grid_minutes(self) -> int:
+        """A grid every clinic's starts lie on: the greatest common divisor of their
+        grids (0 without clinics)."""
+        return math.gcd(*(clinic.grid_minutes for clinic in self.reference.clinics))
 
     @cached_property
     def practitioners_with_ranges(self) -> dict[int, tuple[int, ...]]:

@@ -1,16 +1,18 @@
 """The time step page kept rendered (booking_app.page_cache): given again only while
-it is right (a hold, an operator's change, the clock and a hold's expiry end it), and
-never with another browser's CSRF token or a logged-in patient's header."""
+it is right (a hold, an operator's change, the clock passing a start and a hold's
+expiry end it), and never with another browser's CSRF token or a logged-in patient's
+header."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from booking_app.flow import format_at
 from booking_app.main import create_app
@@ -19,7 +21,8 @@ from booking_app.patients import LOGOUT_PATH, LoggedInPatient
 from connectors.store.availability import STOCKHOLM
 from connectors.store.bookings import hold
 from connectors.store.db import session_scope
-from connectors.store.models import Practitioner
+from connectors.store.models import Clinic, Practitioner, Tenant
+from connectors.store.snapshot import GRID_ORIGIN
 from opus_online.config import Settings
 from tests.booking_app.booking_pages import BASE_DOMAIN, SECRET, TENANT_HOST, store_url
 from tests.booking_app.login_steps import Clock
@@ -123,16 +126,45 @@ def test_a_kept_page_ends_with_a_hold_and_with_the_hold_expiring(site, booking_s
     assert cache.hits == hits
 
 
-def test_a_kept_page_ends_with_the_minute_and_an_operators_change(
-    site, booking_store, clock, shown
-):
+def on_grid_plus_30_s(store: Engine, clock: Clock) -> int:
+    """Sets the clock half a minute past a point of the tenant's common grid, and gives
+    the grid in seconds: the notice passes the next start (and the horizon reaches
+    one) a grid step less half a minute on."""
+    with session_scope(store) as session:
+        tenant = session.scalars(select(Tenant)).one()
+        grids = session.scalars(
+            select(Clinic.time_grid_minutes).where(Clinic.tenant_id == tenant.id)
+        )
+        grid_s = math.gcd(*grids) * 60
+        assert tenant.settings.min_notice_minutes * 60 % grid_s == 0  # the demo's 120 on 15
+    seconds = int(clock.now.timestamp())
+    clock.now = datetime.fromtimestamp(
+        seconds - (seconds - GRID_ORIGIN) % grid_s + grid_s + 30, UTC
+    )
+    return grid_s
+
+
+def test_a_kept_page_lasts_while_the_clock_changes_nothing_on_it(site, booking_store, clock, shown):
+    path, _, _ = shown
+    grid_s = on_grid_plus_30_s(booking_store, clock)
+    warm(site, path)
+    cache = site.app.state.page_cache
+    made = page(site, path)
+    clock.advance(seconds=grid_s - 31)  # minutes later: the notice has passed no start yet
+    assert page(site, path) == made and cache.hits == 1
+    site.app.state.page_cache = PageCache()  # and it is the page that would be made now
+    assert page(site, path) == made
+    clock.advance(seconds=1)  # the notice passes the next start: made again
+    hits = site.app.state.page_cache.hits
+    page(site, path)
+    assert site.app.state.page_cache.hits == hits
+
+
+def test_a_kept_page_ends_with_an_operators_change(site, booking_store, clock, shown):
     path, slot, _ = shown
     warm(site, path)
     cache = site.app.state.page_cache
     page(site, path)
-    clock.advance(seconds=31)  # the next minute: the notice may pass a time
-    page(site, path)
-    assert cache.hits == 0
     with session_scope(booking_store) as session:
         session.get(Practitioner, slot.practitioner_id).last_name = "Nyttnamn"
     site.app.state.availability.refresh()
