@@ -9,7 +9,7 @@ hold names the booking by its random reference, never by anything personal.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,7 @@ from booking_app.messages import t
 from booking_app.page_cache import CSRF_MARK, VISIT_MARK
 from booking_app.patients import LoggedInPatient, PatientDep, login_href, prefilled, return_path
 from booking_app.routing import PrefixRouter
-from booking_app.steps import Resolved, Steps, UnknownChoice
+from booking_app.steps import Resolved, StepContext, Steps, UnknownChoice
 from booking_app.templating import templates
 from booking_app.tracking import visit_tags_for
 from connectors.store.bookings import (
@@ -293,9 +293,21 @@ def step_page(
     }
     if kept is not None and snapshot is not None and current == "time":
         html = render_marked(request, tenant, "step_time.html", **page)
-        kept.put(tenant, query, snapshot, now, html, timezone(request))
+        kept.put(
+            tenant, query, snapshot, now, html, timezone(request), _days_shown(context, selection)
+        )
         return kept_page(request, tenant, html)
     return render(request, tenant, f"step_{current}.html", **page)
+
+
+def _days_shown(context: StepContext, selection: Selection) -> tuple[date, date] | None:
+    """The days whose times a time step page shows (its week and its month), when it
+    shows the week asked for; ``None`` when it may show any (the first free week)."""
+    step = context.time
+    if step is None or selection.week is None or selection.first_free:
+        return None
+    month, next_month = times.month_bounds(step.month)
+    return min(step.monday, month), max(step.monday + timedelta(days=7), next_month)
 
 
 def _boka(query: str) -> str:

@@ -24,7 +24,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from markupsafe import Markup
 
@@ -95,16 +95,20 @@ class PageCache:
         now: datetime,
         html: str,
         tz: tzinfo = STOCKHOLM,
+        days: tuple[date, date] | None = None,
     ) -> None:
         """Keep ``html``, made at ``now`` from ``tenant`` and ``snapshot`` in the
-        page's time zone ``tz``, for as long as it stays right."""
+        page's time zone ``tz``, for as long as it stays right. ``days``: the first day
+        whose times the page shows and the day after the last (its week and its
+        month), when only those times count (see :func:`clock_keeps_it_until`)."""
         settings = tenant.settings
         grid_s = snapshot.common_grid_minutes * 60
         if settings is None or not grid_s:
             return
+        shows = None if days is None else tuple(_midnight(day, tz) for day in days)
         valid_until = min(
             clock_keeps_it_until(
-                now, settings.min_notice_minutes, settings.months_to_sync, grid_s, tz
+                now, settings.min_notice_minutes, settings.months_to_sync, grid_s, tz, shows
             ),
             self._next_expiry(tenant.id, snapshot, now),
         )
@@ -145,29 +149,37 @@ class PageCache:
 
 
 def clock_keeps_it_until(
-    now: datetime, notice_minutes: int, months_to_sync: int, grid_s: int, tz: tzinfo
+    now: datetime,
+    notice_minutes: int,
+    months_to_sync: int,
+    grid_s: int,
+    tz: tzinfo,
+    shows: tuple[datetime, datetime] | None = None,
 ) -> datetime:
     """Until when the clock alone leaves a time step page made at ``now`` as it is
     (strictly before; ``now`` itself: not even then). ``grid_s`` is a grid every
     start of the tenant's lies on (the greatest common divisor of its clinics' grids).
+    ``shows``: when only the times from ``shows[0]`` to before ``shows[1]`` count on
+    the page (a week asked for, with its month); ``None``: any time may count (a page
+    that opens on the first free week, or says there is none).
 
     Starts are shown from ``now`` plus the notice and before the horizon, ``months``
     on from ``now`` (times.py, snapshot_times.py): the first start still shown drops
     out once the notice passes it, and the first start past the horizon comes in once
-    the horizon passes it; both lie on the grid, so the page is right until the first
-    of these, at most one grid step away. The day bounds it too (today, this week, the
-    months' links). A clock change, today's or the horizon's, moves the horizon by an
-    hour: then the minute bounds it, as it bounded every page before."""
+    the horizon passes it. Both lie on the grid, so a page is right until the first of
+    these that falls among the times it shows: at most one grid step away for this
+    week's page, and never for a page of later weeks before the horizon. The day
+    bounds it too (today, this week, the months' links). A clock change, today's or
+    the horizon's, moves the horizon by an hour: then the minute bounds it, as it
+    bounded every page before."""
     notice = timedelta(minutes=notice_minutes)
     horizon = months_later(now.astimezone(STOCKHOLM), months_to_sync)
-    first_shown = _on_grid_from(now + notice, grid_s)
+    shown_from, shown_until = shows if shows is not None else (now, None)
+    first_shown = _on_grid_from(max(now + notice, shown_from), grid_s)
     first_past = _on_grid_from(horizon, grid_s)
-    until = min(
-        first_shown - notice,
-        now + (first_past - horizon),
-        _next_midnight(now, tz),
-        _next_midnight(now, STOCKHOLM),
-    )
+    until = min(first_shown - notice, _next_midnight(now, tz), _next_midnight(now, STOCKHOLM))
+    if shown_until is None or first_past < shown_until:
+        until = min(until, now + (first_past - horizon))
     later_horizon = months_later(until.astimezone(STOCKHOLM), months_to_sync)
     if (
         now.astimezone(STOCKHOLM).utcoffset() != until.astimezone(STOCKHOLM).utcoffset()
@@ -185,6 +197,8 @@ def _on_grid_from(moment: datetime, grid_s: int) -> datetime:
 
 
 def _next_midnight(now: datetime, tz: tzinfo) -> datetime:
-    local = now.astimezone(tz)
-    tomorrow = local.date() + timedelta(days=1)
-    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=tz)
+    return _midnight(now.astimezone(tz).date() + timedelta(days=1), tz)
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)

@@ -1,7 +1,8 @@
 """How long the clock leaves a kept time step page right (page_cache.clock_keeps_it_until):
 until the notice passes the first start it shows, the horizon reaches the first it
-does not, or the day ends; on a clock change, the minute. Checked against the rule
-itself: a page made a moment later must show the same starts."""
+does not (among the days it shows, for a week asked for), or the day ends; on a clock
+change, the minute. Checked against the rule itself: a page made a moment later must
+show the same starts."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ def shown(now: datetime, notice_min: int, months: int, grid_s: int) -> tuple[int
     first_on_grid = GRID_ORIGIN - (GRID_ORIGIN - first) // grid_s * grid_s
     last_on_grid = GRID_ORIGIN - (GRID_ORIGIN - last) // grid_s * grid_s - grid_s
     return first_on_grid, last_on_grid
+
+
+def shown_in(
+    now: datetime, notice_min: int, months: int, grid_s: int, days: tuple[datetime, datetime]
+) -> tuple[int, int] | None:
+    """As :func:`shown`, among the starts from ``days[0]`` to before ``days[1]``."""
+    first, last = shown(now, notice_min, months, grid_s)
+    start, end = seconds_ceil(days[0]), seconds_ceil(days[1])
+    first = max(first, GRID_ORIGIN - (GRID_ORIGIN - start) // grid_s * grid_s)
+    last = min(last, GRID_ORIGIN - (GRID_ORIGIN - end) // grid_s * grid_s - grid_s)
+    return (first, last) if first <= last else None
 
 
 def at(text: str) -> datetime:
@@ -74,3 +86,24 @@ def test_the_horizon_on_a_clock_change_day_bounds_it_by_the_minute():
     assert clock_keeps_it_until(a_day_later, 0, 3, QUARTER, STOCKHOLM) == a_day_later + timedelta(
         seconds=90
     )
+
+
+WEEK_LATER = (at("2026-12-21T00:00:00+01:00"), at("2027-01-01T00:00:00+01:00"))
+"""A week asked for two weeks on, with its month (Monday 21 December to New Year)."""
+AT_THE_HORIZON = (at("2027-03-01T00:00:00+01:00"), at("2027-04-01T00:00:00+02:00"))
+"""The month the horizon of 8 December falls in (three months on)."""
+
+
+@pytest.mark.parametrize("days", [WEEK_LATER, AT_THE_HORIZON])
+@pytest.mark.parametrize("made", ["2026-12-08T10:00:30+01:00", "2026-12-08T10:07:12+01:00"])
+def test_a_page_of_later_days_shows_the_same_starts_until_then_and_not_after(made, days):
+    now = at(made)
+    until = clock_keeps_it_until(now, 120, 3, QUARTER, STOCKHOLM, days)
+    before = shown_in(now, 120, 3, QUARTER, days)
+    for moment in (now + (until - now) / 2, until - timedelta(microseconds=1)):
+        assert shown_in(moment, 120, 3, QUARTER, days) == before
+    if days is WEEK_LATER:  # neither the notice nor the horizon comes near it today
+        assert until == at("2026-12-09T00:00:00+01:00")
+    else:  # the horizon brings a start into the month within a grid step
+        assert until <= now + timedelta(seconds=QUARTER)
+        assert shown_in(until + timedelta(seconds=1), 120, 3, QUARTER, days) != before

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,9 +144,16 @@ def on_grid_plus_30_s(store: Engine, clock: Clock) -> int:
     return grid_s
 
 
+def this_weeks(path: str, clock: Clock) -> str:
+    """``path`` for the week of the clock's day (whose times the notice passes)."""
+    week = date.fromisoformat(path.rsplit("week=", 1)[1])
+    today = clock.now.astimezone(STOCKHOLM).date()
+    return path.replace(f"week={week}", f"week={today - timedelta(days=today.weekday())}")
+
+
 def test_a_kept_page_lasts_while_the_clock_changes_nothing_on_it(site, booking_store, clock, shown):
-    path, _, _ = shown
     grid_s = on_grid_plus_30_s(booking_store, clock)
+    path = this_weeks(shown[0], clock)
     warm(site, path)
     cache = site.app.state.page_cache
     made = page(site, path)
@@ -158,6 +165,21 @@ def test_a_kept_page_lasts_while_the_clock_changes_nothing_on_it(site, booking_s
     hits = site.app.state.page_cache.hits
     page(site, path)
     assert site.app.state.page_cache.hits == hits
+
+
+def test_a_kept_page_of_a_later_week_outlasts_the_notice_passing_todays_starts(
+    site, booking_store, clock, shown
+):
+    path, _, _ = shown
+    week = date.fromisoformat(path.rsplit("week=", 1)[1])
+    later = path.replace(f"week={week}", f"week={week + timedelta(weeks=6)}")
+    grid_s = on_grid_plus_30_s(booking_store, clock)
+    warm(site, later)
+    made = page(site, later)
+    clock.advance(seconds=3 * grid_s)  # three starts of today's have passed the notice
+    assert page(site, later) == made and site.app.state.page_cache.hits == 1
+    site.app.state.page_cache = PageCache()  # and it is the page that would be made now
+    assert page(site, later) == made
 
 
 def test_a_kept_page_ends_with_an_operators_change(site, booking_store, clock, shown):
