@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,3 +141,21 @@ def request_for(tenant, clinic, treatment, slot, any_practitioner=False) -> Requ
         slot.starts_at,
         None if any_practitioner else slot.practitioner_id,
     )
+
+
+def all_at_once(count: int, work: Callable[[], object], timeout_s: float = 120) -> list:
+    """What ``work()`` returned in each of ``count`` threads released together, in
+    thread order (``None`` for a thread that raised or did not finish)."""
+    start = threading.Barrier(count)
+    answers: list = [None] * count
+
+    def one(i: int) -> None:
+        start.wait()
+        answers[i] = work()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout_s)
+    return answers

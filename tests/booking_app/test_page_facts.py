@@ -4,7 +4,6 @@ counter), the store is read once, not once per request."""
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 
@@ -15,6 +14,7 @@ from booking_app import page_facts
 from booking_app.page_facts import PageFactsCache, TenantCache
 from connectors.store.db import session_scope
 from connectors.store.models import Tenant
+from tests.helpers import all_at_once
 
 REQUESTS_AT_ONCE = 16
 
@@ -37,22 +37,6 @@ def store_reads(monkeypatch) -> list[int]:
     return reads
 
 
-def _at_once(ask) -> list:
-    start = threading.Barrier(REQUESTS_AT_ONCE)
-    answers: list = [None] * REQUESTS_AT_ONCE
-
-    def one(i: int) -> None:
-        start.wait()
-        answers[i] = ask()
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(REQUESTS_AT_ONCE)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return answers
-
-
 def _tenant_id(store: Engine) -> int:
     with session_scope(store) as session:
         return session.scalars(select(Tenant.id)).first()
@@ -65,11 +49,11 @@ def test_requests_that_find_the_facts_missing_at_once_read_the_store_once(
     tenant_id = _tenant_id(synced_sqlite_store)
     kept = cache(synced_sqlite_store.url.render_as_string(hide_password=False))
 
-    answers = _at_once(lambda: kept.get(tenant_id, 7))
+    answers = all_at_once(REQUESTS_AT_ONCE, lambda: kept.get(tenant_id, 7))
 
     assert len(store_reads) == 1
     assert all(answer is answers[0] for answer in answers) and answers[0] is not None
     # A newer counter is read again, once.
-    newer = _at_once(lambda: kept.get(tenant_id, 8))
+    newer = all_at_once(REQUESTS_AT_ONCE, lambda: kept.get(tenant_id, 8))
     assert len(store_reads) == 2
     assert newer[0] is not answers[0] and all(answer is newer[0] for answer in newer)

@@ -4,7 +4,6 @@ one offer at once (one rebooking, one set of messages)."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from tests.connectors.store.waitlist_helpers import (
     now,
     wait_for_earlier,
 )
+from tests.helpers import all_at_once
 
 RACERS = 50
 
@@ -28,25 +28,14 @@ RACERS = 50
 def race(work) -> Counter:
     """Run ``work()`` in RACERS threads released together; count what each returned
     (or the name of what it raised)."""
-    start = threading.Barrier(RACERS)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
 
-    def one() -> None:
-        start.wait()
+    def outcome():
         try:
-            outcome = work()
+            return work()
         except Exception as exc:  # counted, so the test says what went wrong
-            outcome = type(exc).__name__
-        with lock:
-            outcomes[outcome] += 1
+            return type(exc).__name__
 
-    threads = [threading.Thread(target=one) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    return Counter(all_at_once(RACERS, outcome))
 
 
 def test_fifty_workers_make_one_offer_and_fifty_clicks_take_it_once(synced_postgres_store):
