@@ -35,6 +35,8 @@ from booking_app import (
 from booking_app import api as public_api
 from booking_app.api.cache import AnswerCache
 from booking_app.api.cors import ApiCorsMiddleware
+from booking_app.api.hot_path import AvailabilityHotPath
+from booking_app.api.routes import AVAILABILITY_ROUTES
 from booking_app.api.snapshots import Availability
 from booking_app.bulk_publish import router as bulk_publish_router
 from booking_app.csrf import CsrfCookieMiddleware
@@ -99,6 +101,8 @@ def create_app(
     # and the answers being computed.
     app.state.computing_limiters = WeakKeyDictionary()
     app.state.answers_in_flight = WeakKeyDictionary()
+    # Innermost: the availability questions from memory skip only the router.
+    app.add_middleware(AvailabilityHotPath, routes=AVAILABILITY_ROUTES)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(ApiCorsMiddleware)  # the public API from clinics' own pages
     app.add_exception_handler(SubdomainMoved, moved_response)  # a changed subdomain's old name

@@ -159,3 +159,13 @@ def all_at_once(count: int, work: Callable[[], object], timeout_s: float = 120) 
     for thread in threads:
         thread.join(timeout=timeout_s)
     return answers
+
+
+def eventually(check: Callable[[], object], what: str, within_s: float = 30.0) -> object:
+    """Ask ``check`` until it gives something true (returned), failing after
+    ``within_s`` seconds with what was waited for: long enough for a busy machine."""
+    deadline = time.monotonic() + within_s
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"waited {within_s} s in vain for {what}"
+        time.sleep(0.02)
+    return found

@@ -72,14 +72,22 @@ def parse_datetime(value: object) -> datetime:
     """An ISO 8601 date-time (or date) as an aware UTC datetime. Without an offset it is
     Stockholm time; of a wall time that occurs twice (autumn), the first is meant."""
     if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise PydanticCustomError("datetime_format", "not a date-time") from None
-    else:
-        raise PydanticCustomError("datetime_format", "not a date-time")
+        return _in_utc(value)
+    if isinstance(value, str) and len(value) <= 40:
+        return _parsed_text(value)
+    raise PydanticCustomError("datetime_format", "not a date-time")
+
+
+@lru_cache(maxsize=4096)  # clients ask about the same few days (today, two weeks on)
+def _parsed_text(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError("datetime_format", "not a date-time") from None
+    return _in_utc(moment)
+
+
+def _in_utc(moment: datetime) -> datetime:
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise PydanticCustomError("datetime_range", "date-time out of range")
     if moment.tzinfo is None:
@@ -241,10 +249,31 @@ def parse_dto(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
 
 # -- query strings -----------------------------------------------------------------------
 
+_SUPPLIED = "opus.query_supplied"
+"""The request scope's key for :meth:`QueryModel.supplied`'s values, per model."""
+
 
 @cache  # per model: asked on every free-time question
 def _known_names(model: type[QueryModel]) -> frozenset[str]:
-    return model._names_read()
+    return frozenset(name for _, names in _names_tried(model) for name in names)
+
+
+@cache
+def _names_tried(model: type[QueryModel]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each field's alias with the casefolded query names it is bound from, in the order
+    tried: the documented (prefixed) name first, as ASP.NET's binder tries it first;
+    "request." is accepted everywhere, since clients copy it between calls."""
+    return tuple(
+        (
+            alias,
+            tuple(
+                dict.fromkeys(
+                    c.casefold() for c in (model.prefix + alias, "request." + alias, alias)
+                )
+            ),
+        )
+        for alias in (field.alias or name for name, field in model.model_fields.items())
+    )
 
 
 class QueryModel(BaseModel):
@@ -263,40 +292,31 @@ class QueryModel(BaseModel):
         return _known_names(cls)
 
     @classmethod
-    def _names_read(cls) -> frozenset[str]:
-        return frozenset(
-            candidate.casefold()
-            for name, field in cls.model_fields.items()
-            for candidate in (
-                cls.prefix + (field.alias or name),
-                "request." + (field.alias or name),
-                field.alias or name,
-            )
-        )
-
-    @classmethod
     def supplied(cls, request: Request) -> dict[str, str]:
         """The query's non-blank values by casefolded name, the first of each, of the
         names :meth:`bind` reads only: what decides the bound request, and so the key
         of a remembered answer (other names must not make a new one)."""
+        # Asked twice of a free-time question (its remembered answer's key, binding):
+        # read once per request.
+        per_request = request.scope.setdefault(_SUPPLIED, {})
+        if cls in per_request:
+            return per_request[cls]
         known = cls.known_names()
         supplied: dict[str, str] = {}
         for key, value in request.query_params.multi_items():
             if value.strip() and key.casefold() in known:
                 supplied.setdefault(key.casefold(), value)
+        per_request[cls] = supplied
         return supplied
 
     @classmethod
     def bind(cls, request: Request) -> Self:
         supplied = cls.supplied(request)
         data: dict[str, str] = {}
-        for name, field in cls.model_fields.items():
-            alias = field.alias or name
-            # The documented (prefixed) name first, as ASP.NET's binder tries it first;
-            # "request." is accepted everywhere, since clients copy it between calls.
-            for candidate in dict.fromkeys((cls.prefix + alias, "request." + alias, alias)):
-                if candidate.casefold() in supplied:
-                    data[alias] = supplied[candidate.casefold()]
+        for alias, names in _names_tried(cls):
+            for name in names:
+                if name in supplied:
+                    data[alias] = supplied[name]
                     break
         try:
             return cls.model_validate(data)

@@ -247,6 +247,14 @@ async def get_calendar(api: ApiDep) -> Response:
     )
 
 
+AVAILABILITY_ROUTES = [
+    route
+    for route in router.routes
+    if getattr(route, "endpoint", None) in (get_available_times, get_overview, get_calendar)
+]
+"""Answered by :class:`~booking_app.api.hot_path.AvailabilityHotPath` when they can be."""
+
+
 # -- reference data ----------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ per process (its times, its clinic, its clinician and treatment).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -36,26 +37,72 @@ Slot = tuple[int, int, str, int, bytes]
 
 
 def available_times(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
-    return _array(slot[-1] for slot in _slots(tenant, now, in_window(query, now)))
+    return _array(_texts(_starts(tenant, now, in_window(query, now))))
 
 
 def overview(tenant: TenantAvailability, query: AvailableTimesQuery, now: datetime) -> bytes:
     first: dict[tuple, bytes] = {}
-    for moment, _, clinic, clinician, json in _slots(tenant, now, in_window(query, now)):
+    for moment, _, clinic, clinician, json in _slots(_starts(tenant, now, in_window(query, now))):
         first.setdefault((_local_day(moment), clinic, clinician), json)
     return _array(first.values())
 
 
 def calendar(tenant: TenantAvailability, query: CalendarQuery, now: datetime) -> bytes:
-    return _array(slot[-1] for slot in _slots(tenant, now, in_month(query)))
+    return _array(_texts(_starts(tenant, now, in_month(query))))
 
 
 # -- the slots ---------------------------------------------------------------------------
 
 
-def _slots(tenant: TenantAvailability, now: datetime, asked: Asked) -> list[Slot]:
-    """What ``times._times`` computes, with the same errors in the same order: the
-    slots in time order, then the operator's clinic order, then the clinic's own."""
+@dataclass(frozen=True, slots=True)
+class ClinicStarts:
+    """One clinic's starts for a question, in time order (then the clinic's own)."""
+
+    order: int
+    """The clinic's place in the operator's order of the clinics asked about."""
+    clinic: ClinicFacts
+    duration: int
+    starts: list[tuple[int, int]]
+    """(moment, practitioner id)."""
+    opus_ids: dict[int, int]
+    """Practitioner id → Opus clinician id."""
+    treatment_opus_id: int
+
+    def texts(self) -> list[bytes]:
+        """Each start's JSON, from pieces rendered once per process."""
+        clinic_json, duration = _json_text(self.clinic.opus_clinic_id), self.duration
+        tails = {p: _tail(opus_id, self.treatment_opus_id) for p, opus_id in self.opus_ids.items()}
+        return [
+            _times_text(moment, duration) + clinic_json + tails[practitioner]
+            for moment, practitioner in self.starts
+        ]
+
+
+def _texts(found: list[ClinicStarts]) -> list[bytes]:
+    """The slots' JSON in the answer's order. Most questions name a clinic: its
+    starts are in order already."""
+    if len(found) == 1:
+        return found[0].texts()
+    return [slot[-1] for slot in _slots(found)]
+
+
+def _slots(found: list[ClinicStarts]) -> list[Slot]:
+    """Every clinic's slots in time order, then the operator's clinic order, then the
+    clinic's own."""
+    slots = [
+        (moment, clinic.order, clinic.clinic.opus_clinic_id, clinic.opus_ids[practitioner], text)
+        for clinic in found
+        for (moment, practitioner), text in zip(clinic.starts, clinic.texts(), strict=True)
+    ]
+    if len(found) > 1:
+        slots.sort(key=lambda slot: slot[:2])  # stable: a clinic's own order stays
+    return slots
+
+
+def _starts(tenant: TenantAvailability, now: datetime, asked: Asked) -> list[ClinicStarts]:
+    """What ``times._times`` computes, with the same errors in the same order: per
+    clinic asked about (in the operator's order), its starts; clinics without any left
+    out."""
     reference = tenant.reference
     listed = _selected_clinics(reference, asked.opus_clinic_id, asked.group_name)
     treatments = reference.treatments_by_opus_id.get(asked.opus_treatment_id)
@@ -75,7 +122,7 @@ def _slots(tenant: TenantAvailability, now: datetime, asked: Asked) -> list[Slot
         return []
     # Starts are whole seconds: moment >= first and moment < last.
     first_s, last_s = seconds_ceil(first), seconds_ceil(last)
-    found: list[Slot] = []
+    found: list[ClinicStarts] = []
     for order, clinic in enumerate(listed):
         treatment = treatments.get(clinic.opus_database_id)
         staff = [
@@ -103,21 +150,17 @@ def _slots(tenant: TenantAvailability, now: datetime, asked: Asked) -> list[Slot
             last_s,
             now,
         )
-        clinic_json = _json_text(clinic.opus_clinic_id)
-        tails = {p: _tail(opus_id, treatment.opus_treatment_id) for p, opus_id in staff}
-        opus_ids = dict(staff)
-        found.extend(
-            (
-                moment,
-                order,
-                clinic.opus_clinic_id,
-                opus_ids[practitioner],
-                _times_text(moment, geometry.duration) + clinic_json + tails[practitioner],
+        if starts:
+            found.append(
+                ClinicStarts(
+                    order,
+                    clinic,
+                    geometry.duration,
+                    starts,
+                    dict(staff),
+                    treatment.opus_treatment_id,
+                )
             )
-            for moment, practitioner in starts
-        )
-    if len(listed) > 1:
-        found.sort(key=lambda slot: slot[:2])  # stable: a clinic's own order stays
     return found
 
 

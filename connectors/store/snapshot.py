@@ -25,9 +25,9 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 
 import numpy as np
 from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, cast, extract, func, select
@@ -219,19 +219,33 @@ def free_starts(
             first = max(free_from + geometry.warm_up, start)
             last = min(free_until - geometry.duration - geometry.cool_down, end - 1)
             first = GRID_ORIGIN - (GRID_ORIGIN - first) // geometry.grid * geometry.grid
-            found.extend((moment, practitioner) for moment in range(first, last + 1, geometry.grid))
-    if not geometry.weekends:
-        found = [slot for slot in found if on_a_weekday(slot[0])]
+            moments = range(first, last + 1, geometry.grid)
+            if not geometry.weekends:
+                moments = _on_weekdays(moments)
+            found.extend(zip(moments, repeat(practitioner)))
     found.sort()
     return found
+
+
+def _on_weekdays(moments: range) -> Sequence[int]:
+    """The moments on Stockholm weekdays that are no public holidays. A free range
+    seldom crosses midnight: then one day's verdict is all of its moments'."""
+    if not moments or _stockholm_day(moments[0]) != _stockholm_day(moments[-1]):
+        return [moment for moment in moments if on_a_weekday(moment)]
+    return moments if on_a_weekday(moments[0]) else ()
 
 
 @lru_cache(maxsize=65536)  # the same grid moments come back in every question
 def on_a_weekday(moment: int) -> bool:
     """Whether ``moment`` (seconds) falls on a Stockholm weekday that is no public
     holiday."""
-    day = datetime.fromtimestamp(moment, STOCKHOLM).date()
+    day = _stockholm_day(moment)
     return day.weekday() < 5 and not is_public_holiday(day)
+
+
+@lru_cache(maxsize=65536)
+def _stockholm_day(moment: int) -> date:
+    return datetime.fromtimestamp(moment, STOCKHOLM).date()
 
 
 def _subtract(

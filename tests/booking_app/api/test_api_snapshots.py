@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -32,11 +31,9 @@ from demo.store_seed import DEMO_API_KEY
 from opus_online.config import Settings
 from tests.booking_app.api.api_client import API, OTHER_HOST, OTHER_SUBDOMAIN, add_second_tenant
 from tests.booking_app.booking_pages import BASE_DOMAIN, TENANT_HOST, store_url
-from tests.helpers import request_for
+from tests.helpers import eventually, request_for
 
 POLL_S = 0.05
-WITHIN_S = 10.0
-"""Deadline for a change to show: many polls, even on a busy machine."""
 
 
 @pytest.fixture
@@ -48,7 +45,7 @@ def polling(synced_store: Engine) -> Iterator[TestClient]:
         create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
     ) as client:
         _ask(client)  # the first question starts the tenant's snapshot loading
-        _eventually(lambda: client.app.state.availability._tenants, "the snapshot to load")
+        eventually(lambda: client.app.state.availability._tenants, "the snapshot to load")
         yield client
 
 
@@ -64,16 +61,6 @@ def _ask(client: TestClient, **headers: str):
         params={"request.clinicID": "UPP1", "request.treatmentID": 1, "request.to": end},
         headers=headers,
     )
-
-
-def _eventually(check, what: str):
-    deadline = time.monotonic() + WITHIN_S
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(POLL_S)
-    pytest.fail(f"waited {WITHIN_S} s for {what}")
 
 
 def test_questions_are_answered_from_memory_without_a_query(polling: TestClient):
@@ -112,7 +99,7 @@ def test_a_hold_made_elsewhere_disappears_within_a_poll(polling: TestClient, syn
     def gone() -> bool:
         return first not in _ask(polling).json()
 
-    _eventually(gone, "the held time to disappear")
+    eventually(gone, "the held time to disappear")
 
 
 def test_keys_are_checked_in_memory_and_a_revoked_key_stops_within_a_poll(
@@ -121,14 +108,14 @@ def test_keys_are_checked_in_memory_and_a_revoked_key_stops_within_a_poll(
     with session_scope(synced_store) as session:
         tenant = session.scalars(select(Tenant)).one()
         key = create_api_key(session, tenant.id, "kassan")
-    _eventually(lambda: _ask(polling, apiKey=key).status_code == 200, "the new key to open")
+    eventually(lambda: _ask(polling, apiKey=key).status_code == 200, "the new key to open")
     assert _ask(polling, apiKey=key + "x").status_code == 401
     assert _ask(polling, apiKey="").status_code == 401
 
     with session_scope(synced_store) as session:
         key_id = session.scalars(select(ApiKey.id).where(ApiKey.name == "kassan")).one()
         revoke_api_key(session, tenant.id, key_id)
-    _eventually(lambda: _ask(polling, apiKey=key).status_code == 401, "the key to close")
+    eventually(lambda: _ask(polling, apiKey=key).status_code == 401, "the key to close")
     assert _ask(polling).status_code == 200  # the demo key still opens
 
 
@@ -136,7 +123,7 @@ def test_unpublishing_shows_within_a_poll(polling: TestClient, synced_store):
     assert _ask(polling).json()
     with session_scope(synced_store) as session:
         session.execute(update(TenantSettings).values(publish_opus_online=False))
-    _eventually(lambda: _ask(polling).json() == [], "the times to go")
+    eventually(lambda: _ask(polling).json() == [], "the times to go")
 
 
 def test_the_pages_tenant_kept_in_memory_follows_its_changes_within_a_poll(
@@ -147,11 +134,11 @@ def test_the_pages_tenant_kept_in_memory_follows_its_changes_within_a_poll(
     assert polling.get("/boka").status_code == 200
     with session_scope(synced_store) as session:
         session.execute(update(TenantSettings).values(maintenance_mode=True))
-    _eventually(lambda: polling.get("/boka").status_code == 503, "maintenance mode")
+    eventually(lambda: polling.get("/boka").status_code == 503, "maintenance mode")
     with session_scope(synced_store) as session:
         session.execute(update(TenantSettings).values(maintenance_mode=False))
         session.execute(update(Tenant).values(subdomain="nytt-namn"))
-    _eventually(lambda: polling.get("/boka").status_code == 404, "the old name to go")
+    eventually(lambda: polling.get("/boka").status_code == 404, "the old name to go")
     renamed = polling.get("/boka", headers={"Host": f"nytt-namn.{BASE_DOMAIN}"})
     assert renamed.status_code == 200
 
@@ -164,7 +151,7 @@ def test_preloaded_tenants_are_read_before_ready(synced_store: Engine):
         snapshot_preload="*",
     )
     with TestClient(create_app(settings), base_url=f"http://{TENANT_HOST}") as client:
-        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
         with session_scope(synced_store) as session:
             tenants = set(session.scalars(select(Tenant.id)))
         assert set(client.app.state.availability._tenants) == tenants
@@ -182,11 +169,11 @@ def test_ready_without_reading_any_tenant_and_a_tenant_is_read_when_first_asked(
     with TestClient(
         create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
     ) as client:
-        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
         availability = client.app.state.availability
         assert availability._tenants == {}
         assert _ask(client).status_code == 200
-        _eventually(lambda: availability._tenants, "the asked tenant to be read")
+        eventually(lambda: availability._tenants, "the asked tenant to be read")
 
 
 def test_not_ready_while_the_store_cannot_be_reached(tmp_path):
@@ -232,7 +219,7 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
     with TestClient(
         create_app(settings), base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
     ) as client:
-        _eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
+        eventually(lambda: client.get("/readyz").status_code == 200, "readiness")
         other_host = {"host": OTHER_HOST}
         assert _ask(client, apiKey=other_key, **other_host).status_code == 200
 
@@ -250,11 +237,11 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
             key_id = session.scalars(select(ApiKey.id).where(ApiKey.tenant_id == other_id))
             revoke_api_key(session, other_id, key_id.one())
 
-        _eventually(
+        eventually(
             lambda: _ask(client, apiKey=other_key, **other_host).status_code == 401,
             "the other tenant's revoked key to close",
         )
-        ready = _eventually(
+        ready = eventually(
             lambda: (r := client.get("/readyz")).json().get("degraded_tenants") and r,
             "the failing tenant to be reported",
         )
@@ -267,7 +254,7 @@ def test_one_tenants_failed_reload_leaves_the_others_current_and_is_reported(
         assert PERSONAL_NUMBER not in logged and "SELECT" not in logged
 
         monkeypatch.setattr(snapshots, "load_taken", real_load_taken)
-        _eventually(
+        eventually(
             lambda: client.get("/readyz").json() == {"status": "ready"}, "the tenant to recover"
         )
 
@@ -309,7 +296,7 @@ def test_the_snapshots_keep_within_their_memory_budget_and_answer_as_the_store(
         return answer.content
 
     with app_with(10**6, preload="*") as roomy:
-        _eventually(lambda: roomy.get("/readyz").status_code == 200, "readiness")
+        eventually(lambda: roomy.get("/readyz").status_code == 200, "readiness")
         sizes = dict(roomy.app.state.availability._sizes)
         assert len(sizes) == 2 and all(sizes.values())
 
@@ -324,7 +311,7 @@ def test_the_snapshots_keep_within_their_memory_budget_and_answer_as_the_store(
         for _ in range(2):  # each tenant asked last in turn
             for name, headers, tenant in (("demo", {}, demo_id), ("other", other_host, other_id)):
                 assert ask(one, **headers) == expected[name]
-                _eventually(
+                eventually(
                     lambda tenant=tenant: set(availability._tenants) == {tenant},
                     "the tenant asked last to be in memory, the other dropped",
                 )

@@ -4,7 +4,6 @@ killer): it connects again, LISTENs again, and hears the next change."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,19 +15,13 @@ from connectors.store.availability_version import APPLICATION_NAME
 from connectors.store.db import session_scope
 from connectors.store.models import TenantSettings
 from demo.store_seed import seed_demo_tenant
+from tests.helpers import eventually
 
 
 @pytest.fixture
 def demo_tenant_on_postgres(postgres_store: Engine, demo, opus_sqlite: Path) -> int:
     with session_scope(postgres_store) as session:
         return seed_demo_tenant(session, demo, opus_sqlite).id
-
-
-def _eventually(condition, what: str, within_s: float = 30.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, f"waited in vain for {what}"
-        time.sleep(0.02)
 
 
 def _listeners(engine: Engine) -> list[int]:
@@ -58,14 +51,14 @@ def test_the_listener_reconnects_after_its_backend_is_terminated_and_hears_again
     assert listener is not None
     availability.start()
     try:
-        _eventually(lambda: availability.in_memory(tenant_id) is not None, "the snapshot")
-        _eventually(listener.listening.is_set, "the listener")
+        eventually(lambda: availability.in_memory(tenant_id) is not None, "the snapshot")
+        eventually(listener.listening.is_set, "the listener")
         first = listener.backend_pid
         assert _listeners(postgres_store) == [first]
 
         with postgres_store.connect() as connection:
             assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        _eventually(
+        eventually(
             lambda: listener.listening.is_set() and listener.backend_pid not in (None, first),
             "the listener to connect again",
         )
@@ -79,8 +72,8 @@ def test_the_listener_reconnects_after_its_backend_is_terminated_and_hears_again
                 .where(TenantSettings.tenant_id == tenant_id)
                 .values(welcome_text="Välkommen tillbaka")
             )
-        _eventually(lambda: listener.heard > heard, "the change's notification")
-        _eventually(
+        eventually(lambda: listener.heard > heard, "the change's notification")
+        eventually(
             lambda: availability.in_memory(tenant_id).versions[0] > before[0],
             "the snapshot to be read again",
         )

@@ -4,7 +4,6 @@ of what decides free times (here the tenant's subdomain) still takes a whole rou
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,13 +15,7 @@ from booking_app.api.snapshots import Availability
 from connectors.store.db import session_scope
 from connectors.store.models import Tenant
 from demo.store_seed import seed_demo_tenant
-
-
-def _eventually(condition, what: str, within_s: float = 30.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, f"waited in vain for {what}"
-        time.sleep(0.02)
+from tests.helpers import eventually
 
 
 def test_a_notified_round_reads_the_named_tenant_only(
@@ -42,8 +35,8 @@ def test_a_notified_round_reads_the_named_tenant_only(
     assert availability.listener is not None
     availability.start()
     try:
-        _eventually(lambda: availability.in_memory(tenant_id) is not None, "the snapshot")
-        _eventually(availability.listener.listening.is_set, "the listener")
+        eventually(lambda: availability.in_memory(tenant_id) is not None, "the snapshot")
+        eventually(availability.listener.listening.is_set, "the listener")
         _bump_bookings(postgres_store, tenant_id, availability)  # after the listener's round
         whole_rounds, named_rounds = len(every), len(named)
 
@@ -53,7 +46,7 @@ def test_a_notified_round_reads_the_named_tenant_only(
 
         with session_scope(postgres_store) as session:
             session.execute(update(Tenant).where(Tenant.id == tenant_id).values(subdomain="nytt"))
-        _eventually(
+        eventually(
             lambda: availability.for_host("nytt.example.se", "example.se") is not None,
             "the new subdomain",
         )
@@ -82,6 +75,6 @@ def _bump_bookings(engine: Engine, tenant_id: int, availability: Availability) -
             ),
             {"tenant": tenant_id},
         )
-    _eventually(
+    eventually(
         lambda: availability.in_memory(tenant_id).versions[1] > before, "the bookings reload"
     )
