@@ -172,14 +172,20 @@ def _app(workers: int = 1) -> int:
         # other's bookings only by polling: one process serves a SQLite store.
         print("several app processes need a PostgreSQL store (OPUS_STORE_URL)", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "booking_app.main:create_app",
-        factory=True,
-        host=settings.app_host,
-        port=settings.app_port,
-        workers=workers,
-        log_config=uvicorn_log_config(settings.log_format),
-    )
+    options = {
+        "factory": True,
+        "host": settings.app_host,
+        "port": settings.app_port,
+        "workers": workers,
+        "log_config": uvicorn_log_config(settings.log_format),
+        "access_log": settings.access_log,
+    }
+    if workers == 1:
+        uvicorn.run("booking_app.main:create_app", **options)
+    else:
+        from opus_online import app_processes
+
+        app_processes.serve(uvicorn.Config("booking_app.main:create_app", **options))
     return 0
 
 

@@ -205,6 +205,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="json: one JSON object per line, with the request id."
     )
+    access_log: bool = Field(
+        True,
+        description="A log line per request from `opus-online app` (personal numbers "
+        "scrubbed from paths); false where the proxy in front keeps the access log.",
+    )
 
     def public_url(self, subdomain: str) -> str:
         """The tenant's booking site as patients reach it, without a trailing slash."""
