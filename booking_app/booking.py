@@ -26,6 +26,10 @@ from booking_app.deps import (
     OpenTenantDep,
     SessionDep,
     WriteSessionDep,
+    get_language,
+    get_now,
+    get_open_tenant,
+    get_tenant,
     tenant_in_memory,
 )
 from booking_app.flow import (
@@ -43,7 +47,14 @@ from booking_app.forms import PostedForm
 from booking_app.memory_only import NO_STORE, NeedsStore, in_memory_only
 from booking_app.messages import t
 from booking_app.page_cache import CSRF_MARK, VISIT_MARK
-from booking_app.patients import LoggedInPatient, PatientDep, login_href, prefilled, return_path
+from booking_app.patients import (
+    LoggedInPatient,
+    PatientDep,
+    current_patient,
+    login_href,
+    prefilled,
+    return_path,
+)
 from booking_app.routing import PrefixRouter
 from booking_app.steps import Resolved, StepContext, Steps, UnknownChoice
 from booking_app.templating import templates
@@ -212,17 +223,19 @@ def hold_url(selection: Selection, lang: str) -> str:
 
 
 @router.get("/boka")
-async def booking_step(
-    request: Request,
-    tenant: OpenTenantDep,
-    session: SessionDep,
-    now: NowDep,
-    lang: LangDep,
-    patient: PatientDep,
-) -> Response:
+async def booking_step(request: Request, session: SessionDep) -> Response:
     """A booking step: on the event loop when memory can answer it (the time step from
     the snapshot, as the API's free times), else in a worker thread with the store
-    (:mod:`booking_app.memory_only`)."""
+    (:mod:`booking_app.memory_only`).
+
+    Its dependencies are called, not declared: this page is most of the site's
+    requests, and FastAPI's solver took a fifth of a page's time for the seventeen
+    it resolves (each again where it is shared), more than a kept page's own work."""
+    settings = request.app.state.settings
+    tenant = await get_open_tenant(await get_tenant(request, session, settings))
+    now = await get_now(request)
+    lang = await get_language(request)
+    patient = await current_patient(request, tenant, now, settings)
     if tenant_in_memory(request):
         try:
             return step_page(request, tenant, NO_STORE, now, lang, patient)
