@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from booking_app.api.binding import RawBody, read_body
 from booking_app.api.cache import after_write
 from booking_app.api.errors import Forbidden, NotFound, Unauthorized, request_language
+from booking_app.api.snapshots import TenantAvailability
 from booking_app.tenancy import check_moved, tenant_for_host
 from connectors.store.api_keys import KeyGrant, Scope, grant_for, key_hash, live_keys
 from connectors.store.client_limits import Client
@@ -44,7 +46,13 @@ class Api:
     request: Request
     settings: Settings
     now: datetime
-    lang: str
+    in_memory: TenantAvailability | None = None
+    """The tenant's free times in memory, when the hot path has found them."""
+
+    @cached_property
+    def lang(self) -> str:
+        """The client's language (of its messages): read when one is told."""
+        return request_language(self.request)
 
     @contextmanager
     def reading(self, scope: Scope = "read") -> Iterator[tuple[Session, Tenant]]:
@@ -99,8 +107,12 @@ class Api:
 async def get_api(request: Request) -> Api:
     # async and reading app.state directly (as the pages' SettingsDep and NowDep do):
     # a sync dependency costs a thread-pool round trip, and this one runs per request.
+    return api_for(request)
+
+
+def api_for(request: Request, in_memory: TenantAvailability | None = None) -> Api:
     app = request.app
-    return Api(request, app.state.settings, app.state.clock(), request_language(request))
+    return Api(request, app.state.settings, app.state.clock(), in_memory)
 
 
 ApiDep = Annotated[Api, Depends(get_api)]

@@ -17,8 +17,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from booking_app.api.deps import get_api
+from booking_app.api.deps import api_for
 from booking_app.api.errors import ApiError, error_response
+from booking_app.api.snapshots import TenantAvailability
 
 
 class AvailabilityHotPath:
@@ -28,19 +29,22 @@ class AvailabilityHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if route is None or scope["method"] != "GET" or not self._in_memory(scope):
+        in_memory = None
+        if route is not None and scope["method"] == "GET":
+            in_memory = self._in_memory(scope)
+        if in_memory is None:
             await self.app(scope, receive, send)
             return
         scope["route"] = route  # as the router sets it: the metrics' route family
         request = Request(scope, receive)
         try:
-            response = await route.endpoint(await get_api(request))
+            response = await route.endpoint(api_for(request, in_memory))
         except ApiError as error:
             response = error_response(request, error)
         await response(scope, receive, send)
 
     @staticmethod
-    def _in_memory(scope: Scope) -> bool:
+    def _in_memory(scope: Scope) -> TenantAvailability | None:
         app = scope["app"]
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        return app.state.availability.for_host(host, app.state.settings.base_domain) is not None
+        return app.state.availability.for_host(host, app.state.settings.base_domain)

@@ -138,7 +138,9 @@ async def _remembered(
     request = api.request
     cache: AnswerCache = request.app.state.answer_cache
     availability: Availability = request.app.state.availability
-    in_memory = availability.for_host(request.headers.get("host"), api.settings.base_domain)
+    in_memory = api.in_memory
+    if in_memory is None:
+        in_memory = availability.for_host(request.headers.get("host"), api.settings.base_domain)
     question_key = question(request, KEY_HEADERS, asked)
     if in_memory is not None:
         # Answers from a snapshot are remembered with its versions: a change made
