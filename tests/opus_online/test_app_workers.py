@@ -69,23 +69,13 @@ def two_workers(postgres_store: Engine, tmp_path: Path) -> Iterator[tuple[subpro
         parent.wait()
 
 
-def test_new_connections_are_spread_over_the_workers(two_workers):
+def test_connections_are_spread_a_killed_worker_is_replaced_and_sigterm_stops_all(two_workers):
+    """One test, one pair of workers: each start costs seconds of imports."""
     parent, port = two_workers
-    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
-    try:
-        for connection in connections:  # each answered: accepted by a serving worker
-            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert connection.recv(64).startswith(b"HTTP/1.1 200")
-        held = _established(parent.pid, port)
-    finally:
-        for connection in connections:
-            connection.close()
+    held = _held_of(CONNECTIONS, parent.pid, port)
     # Spread by a hash: either worker holding fewer than 4 of 32 is a one-in-a-million.
     assert len(held) == 2 and min(held.values()) >= 4, held
 
-
-def test_a_killed_worker_is_replaced_and_sigterm_stops_all(two_workers):
-    parent, port = two_workers
     killed = min(_listening_workers(parent.pid, port))
     os.kill(killed, signal.SIGKILL)
 
@@ -100,6 +90,20 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(two_workers):
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=60) == 0
     eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers gone")
+
+
+def _held_of(count: int, parent: int, port: int) -> dict[int, int]:
+    """Open ``count`` connections at once, have each answered (so accepted by a worker
+    that serves), and count each worker's."""
+    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert connection.recv(64).startswith(b"HTTP/1.1 200")
+        return _established(parent, port)
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def test_a_workers_socket_is_its_own_and_says_it_is_tcp():
