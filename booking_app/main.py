@@ -101,7 +101,8 @@ def create_app(
     # and the answers being computed.
     app.state.computing_limiters = WeakKeyDictionary()
     app.state.answers_in_flight = WeakKeyDictionary()
-    # Innermost: the availability questions from memory skip only the router.
+    # Innermost: the availability questions from memory skip only the router and its
+    # dependency solver (booking_app/api/hot_path.py).
     app.add_middleware(AvailabilityHotPath, routes=AVAILABILITY_ROUTES)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(ApiCorsMiddleware)  # the public API from clinics' own pages
