@@ -6,9 +6,9 @@ matches a request twice, through every included router) and its dependency solve
 cost about a third more on top. :class:`AvailabilityHotPath` sits just outside the
 router, inside every other middleware (request id, metrics, security headers, hosts,
 CORS): it calls the same route functions with the same :class:`~booking_app.api.deps.Api`
-and turns their errors into the same JSON, so an answer does not depend on the way it
-took. Anything else (another path or method, a host whose snapshot is not in memory,
-a former subdomain to redirect) goes the whole way, unchanged.
+and turns their errors into the same answers (the API's JSON; a renamed tenant's
+redirect), so an answer does not depend on the way it took. Anything else (another
+path or method, a host whose snapshot is not in memory) goes the whole way, unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from booking_app.api.deps import api_for
 from booking_app.api.errors import ApiError, error_response
-from booking_app.api.snapshots import TenantAvailability
+from booking_app.tenancy import SubdomainMoved, moved_response
 
 
 class AvailabilityHotPath:
@@ -29,22 +29,24 @@ class AvailabilityHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        in_memory = None
-        if route is not None and scope["method"] == "GET":
-            in_memory = self._in_memory(scope)
+        if route is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        state = request.app.state
+        in_memory = state.availability.for_host(
+            request.headers.get("host"), state.settings.base_domain
+        )
         if in_memory is None:
             await self.app(scope, receive, send)
             return
         scope["route"] = route  # as the router sets it: the metrics' route family
-        request = Request(scope, receive)
         try:
             response = await route.endpoint(api_for(request, in_memory))
         except ApiError as error:
             response = error_response(request, error)
+        except SubdomainMoved as moved:
+            # Renamed since the snapshot's last poll, asked about a time the snapshot
+            # does not hold (the store answers): the redirect the app's handler gives.
+            response = moved_response(request, moved)
         await response(scope, receive, send)
-
-    @staticmethod
-    def _in_memory(scope: Scope) -> TenantAvailability | None:
-        app = scope["app"]
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        return app.state.availability.for_host(host, app.state.settings.base_domain)

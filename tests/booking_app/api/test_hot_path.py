@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from booking_app.api.routes import AVAILABILITY_ROUTES
 from booking_app.main import create_app
+from connectors.store.db import session_scope
+from connectors.store.models import SubdomainRedirect, Tenant
 from demo.store_seed import DEMO_API_KEY
 from opus_online.config import Settings
 from tests.booking_app.api.api_client import API
@@ -131,3 +133,42 @@ def test_the_hot_paths_answers_are_counted_as_the_apis(hot_and_routed, routed_ca
     after = REGISTRY.get_sample_value("opus_http_request_duration_seconds_count", labels)
     assert routed_calls == []
     assert after == before + 1
+
+
+def test_a_renamed_tenants_question_for_the_store_is_redirected(
+    synced_store: Engine, routed_calls: list[str]
+):
+    """A question the snapshot cannot answer (the clock set back by more than the day
+    of bookings it read) goes to the store, in a worker thread; when the tenant has
+    been renamed since the last poll, the store says so, and the hot path answers with
+    the app's redirect, not a 500."""
+    clock = [datetime.now(UTC)]
+    settings = Settings(
+        store_url=store_url(synced_store),
+        base_domain=BASE_DOMAIN,
+        availability_poll_s=600,  # no poll during the test: the old name stays in memory
+        snapshot_preload="*",
+    )
+    app = create_app(settings, clock=lambda: clock[0])
+    with TestClient(
+        app, base_url=f"http://{TENANT_HOST}", headers={"apiKey": DEMO_API_KEY}
+    ) as client:
+        eventually(lambda: client.get("/readyz").status_code == 200, "the snapshot to load")
+        with session_scope(synced_store) as session:
+            tenant = session.scalars(select(Tenant)).one()
+            old, tenant.subdomain = tenant.subdomain, "nytt-namn"
+            session.add(
+                SubdomainRedirect(
+                    subdomain=old,
+                    tenant_id=tenant.id,
+                    created_at=clock[0],
+                    expires_at=clock[0] + timedelta(days=90),
+                )
+            )
+        clock[0] -= timedelta(days=3)
+        path = API + QUESTIONS[0][1]
+        then = {**WINDOW, "request.from": str(clock[0].date())}
+        moved = client.get(path, params=then, follow_redirects=False)
+    assert routed_calls == []
+    assert moved.status_code == 308
+    assert moved.headers["location"].startswith(f"http://nytt-namn.{BASE_DOMAIN}{path}?")
