@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from uvicorn import Config
 from uvicorn.supervisors import Multiprocess
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("uvicorn.error")  # beside uvicorn's own start-up lines
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ def serve(config: Config) -> None:
         ) from None
     with claim:
         log.info(
-            "%d app processes on http://%s:%d, each on its own socket",
-            config.workers,
+            "Uvicorn running on http://%s:%d, %d processes each on its own socket",
             config.host,
             config.port,
+            config.workers,
         )
         Multiprocess(
             config,
